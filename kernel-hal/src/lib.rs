@@ -1,0 +1,375 @@
+//! The hardware abstraction layer that the kernel objects talk to.
+//!
+//! This crate is `#![no_std]` and holds only types and traits: addresses and page
+//! sizes, MMU flags and cache policies, the [`PageTable`] trait (one address space's
+//! translations, worked on in ranges), the [`PhysMem`] trait (physical frames and the
+//! bytes in them) and the [`Hal`] trait that ties them together and creates new
+//! address spaces. It never touches hardware itself; two backends implement it:
+//! `kernel-hal-bare` (real x86_64 page tables) and `kernel-hal-unix` (emulation on
+//! Linux with a memfd and `mmap`).
+//!
+//! A HAL reaches the object layer as a value (`Arc<dyn Hal>`), never through a
+//! global or weak linkage, so one test binary can run many machines side by side.
+
+#![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::sync::Weak;
+use core::fmt;
+
+/// A physical address.
+pub type PhysAddr = usize;
+/// A virtual address.
+pub type VirtAddr = usize;
+
+/// The size of the smallest page, in bytes.
+pub const PAGE_SIZE: usize = 4096;
+/// `log2(PAGE_SIZE)`.
+pub const PAGE_SHIFT: usize = 12;
+
+/// Whether `value` is a multiple of [`PAGE_SIZE`].
+#[inline]
+pub const fn is_page_aligned(value: usize) -> bool {
+    value & (PAGE_SIZE - 1) == 0
+}
+
+/// `value` rounded down to a multiple of [`PAGE_SIZE`].
+#[inline]
+pub const fn page_round_down(value: usize) -> usize {
+    value & !(PAGE_SIZE - 1)
+}
+
+/// `value` rounded up to a multiple of [`PAGE_SIZE`], or `None` if that overflows.
+#[inline]
+pub const fn page_round_up(value: usize) -> Option<usize> {
+    match value.checked_add(PAGE_SIZE - 1) {
+        Some(v) => Some(v & !(PAGE_SIZE - 1)),
+        None => None,
+    }
+}
+
+/// The sizes a single translation can cover on x86_64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PageSize {
+    /// 4 KiB, a page-table entry at level 1.
+    Size4K,
+    /// 2 MiB, a huge entry in a page directory.
+    Size2M,
+    /// 1 GiB, a huge entry in a page-directory pointer table.
+    Size1G,
+}
+
+impl PageSize {
+    /// The size in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            PageSize::Size4K => 1 << 12,
+            PageSize::Size2M => 1 << 21,
+            PageSize::Size1G => 1 << 30,
+        }
+    }
+}
+
+bitflags::bitflags! {
+    /// Access permissions of a translation, and the kind of access in a fault.
+    ///
+    /// The low three bits have the values of `ZX_VM_PERM_READ/WRITE/EXECUTE`, so the
+    /// object layer converts between them without a table.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct MMUFlags: u32 {
+        /// The page may be read.
+        const READ = 1 << 0;
+        /// The page may be written.
+        const WRITE = 1 << 1;
+        /// Instructions may be fetched from the page.
+        const EXECUTE = 1 << 2;
+        /// The page is reachable from user mode.
+        const USER = 1 << 3;
+    }
+}
+
+/// How the memory behind a translation is cached. The values are Zircon's
+/// `ZX_CACHE_POLICY_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(u32)]
+pub enum CachePolicy {
+    /// Normal write-back caching.
+    #[default]
+    Cached = 0,
+    /// Uncached (strong uncacheable).
+    Uncached = 1,
+    /// Uncached device memory.
+    UncachedDevice = 2,
+    /// Write-combining.
+    WriteCombining = 3,
+}
+
+impl CachePolicy {
+    /// The policy with Zircon's numeric value `value`, if there is one.
+    pub const fn from_raw(value: u32) -> Option<CachePolicy> {
+        match value {
+            0 => Some(CachePolicy::Cached),
+            1 => Some(CachePolicy::Uncached),
+            2 => Some(CachePolicy::UncachedDevice),
+            3 => Some(CachePolicy::WriteCombining),
+            _ => None,
+        }
+    }
+}
+
+/// Why a HAL operation failed. Every failing operation changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PagingError {
+    /// An address or length is not a multiple of the page size, or a length is zero.
+    NotAligned,
+    /// The range wraps around, lies (partly) outside the address space or outside
+    /// physical memory, or the address is not canonical.
+    OutOfRange,
+    /// Some page of the range already has a translation.
+    AlreadyMapped,
+    /// The address (or some page of a range that must be fully mapped) has no
+    /// translation.
+    NotMapped,
+    /// Out of frames, of page-table memory, or of a host resource (such as the
+    /// Linux per-process mapping count).
+    NoMemory,
+}
+
+impl fmt::Display for PagingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            PagingError::NotAligned => "address or length not page-aligned",
+            PagingError::OutOfRange => "range outside the address space or physical memory",
+            PagingError::AlreadyMapped => "page already mapped",
+            PagingError::NotMapped => "page not mapped",
+            PagingError::NoMemory => "out of memory",
+        };
+        f.write_str(text)
+    }
+}
+
+/// The result of every fallible HAL call.
+pub type PagingResult<T> = Result<T, PagingError>;
+
+/// What one virtual address translates to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Translation {
+    /// The physical address the queried virtual address maps to (not the page base).
+    pub paddr: PhysAddr,
+    /// The permissions of the translation.
+    pub flags: MMUFlags,
+    /// The cache policy of the translation.
+    pub cache: CachePolicy,
+    /// The size of the entry that holds the translation.
+    pub page_size: PageSize,
+}
+
+/// Receives the page faults of one address space.
+///
+/// On the unix backend a host `SIGSEGV`/`SIGBUS` inside an address space's window
+/// calls this from the signal handler; on bare metal the embedder's trap handler
+/// calls the object layer directly and the HAL never does.
+///
+/// # What an implementation may do
+///
+/// It runs in signal context on the faulting thread. It may take locks that the
+/// faulting thread cannot hold at that moment (the object layer never touches user
+/// memory through a raw pointer while holding its own locks, so its locks qualify),
+/// allocate memory (the faulting access was to a window, which the allocator never
+/// uses, so the thread is not inside the allocator), and call [`PageTable`] and
+/// [`PhysMem`] methods. It must not unwind (a panic aborts the process) and must not
+/// block on another thread that may itself be waiting for this one.
+pub trait PageFaultHandler: Send + Sync {
+    /// Tries to resolve a fault at `vaddr` for an access of kind `access` (exactly one
+    /// of READ, WRITE or EXECUTE). Returns `true` if a translation now permits the
+    /// access, so that it can be retried; `false` to let the fault go on as a crash.
+    fn handle_page_fault(&self, vaddr: VirtAddr, access: MMUFlags) -> bool;
+}
+
+/// One address space's translations.
+///
+/// Every operation works on page-aligned ranges and checks its arguments first:
+/// bad input returns an error and changes nothing. All methods take `&self`; an
+/// implementation serialises its own updates, so the object layer may call it from
+/// any thread (and, on the unix backend, from the fault handler).
+pub trait PageTable: Send + Sync {
+    /// The virtual range `[base, base + size)` this address space may use for user
+    /// mappings. The root VMAR covers exactly this range. `base` is never 0.
+    fn user_range(&self) -> (VirtAddr, usize);
+
+    /// Maps the physically contiguous run `[paddr, paddr + len)` at
+    /// `[vaddr, vaddr + len)` with `flags` and `cache`.
+    ///
+    /// # Errors
+    ///
+    /// - [`PagingError::NotAligned`]: `vaddr`, `paddr` or `len` unaligned, or `len == 0`.
+    /// - [`PagingError::OutOfRange`]: the virtual range leaves [`user_range`](Self::user_range)
+    ///   or wraps, or the physical run lies outside physical memory.
+    /// - [`PagingError::AlreadyMapped`]: some page of the range is already mapped.
+    /// - [`PagingError::NoMemory`]: no memory for page tables or host mappings.
+    fn map(
+        &self,
+        vaddr: VirtAddr,
+        paddr: PhysAddr,
+        len: usize,
+        flags: MMUFlags,
+        cache: CachePolicy,
+    ) -> PagingResult<()>;
+
+    /// Removes every translation in `[vaddr, vaddr + len)`; every page of the range
+    /// must be mapped.
+    ///
+    /// # Errors
+    ///
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotMapped`]: some page of the range has no translation.
+    fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()>;
+
+    /// Removes whatever translations exist in `[vaddr, vaddr + len)`, skipping pages
+    /// that have none, and returns how many pages were unmapped. This is what the
+    /// object layer uses: it maps pages lazily and so does not know which of a
+    /// mapping's pages have translations.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize>;
+
+    /// Sets the permissions of every translation in `[vaddr, vaddr + len)` to
+    /// `flags`, skipping pages that have none, and returns how many pages changed.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize>;
+
+    /// What `vaddr` translates to.
+    ///
+    /// # Errors
+    ///
+    /// - [`PagingError::OutOfRange`]: `vaddr` lies outside the address space.
+    /// - [`PagingError::NotMapped`]: no translation covers `vaddr`.
+    fn query(&self, vaddr: VirtAddr) -> PagingResult<Translation>;
+
+    /// Registers the receiver of this address space's page faults, replacing any
+    /// earlier one; `None` removes it. The handler is held weakly so that it can own
+    /// the page table without a cycle. Backends whose faults reach the kernel through
+    /// the embedder's trap handler (bare metal) keep it only for
+    /// [`fault_handler`](Self::fault_handler).
+    fn set_fault_handler(&self, handler: Option<Weak<dyn PageFaultHandler>>);
+
+    /// The registered fault handler, if any is registered and still alive.
+    fn fault_handler(&self) -> Option<alloc::sync::Arc<dyn PageFaultHandler>>;
+}
+
+/// Physical memory: the frame allocator and access to the bytes in frames.
+///
+/// Frames are [`PAGE_SIZE`] bytes. Freshly allocated frames hold unspecified bytes;
+/// callers zero them when they need zeros.
+pub trait PhysMem: Send + Sync {
+    /// Allocates one frame.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NoMemory`]: no free frame.
+    fn alloc_frame(&self) -> PagingResult<PhysAddr>;
+
+    /// Allocates `count` physically contiguous frames whose first address is a
+    /// multiple of `2^align_log2` (values below [`PAGE_SHIFT`] mean page alignment).
+    ///
+    /// # Errors
+    ///
+    /// - [`PagingError::NotAligned`]: `count == 0`.
+    /// - [`PagingError::NoMemory`]: no free run of that length and alignment.
+    fn alloc_contiguous(&self, count: usize, align_log2: usize) -> PagingResult<PhysAddr>;
+
+    /// Returns the `count` frames starting at `paddr` to the allocator. A run freed
+    /// here need not have been allocated as one run, and may be part of a larger run.
+    ///
+    /// # Errors
+    ///
+    /// - [`PagingError::NotAligned`]: `paddr` unaligned or `count == 0`.
+    /// - [`PagingError::OutOfRange`]: the run lies outside physical memory.
+    /// - [`PagingError::NotMapped`]: some frame of the run is already free (a double
+    ///   free); nothing is freed.
+    fn free_frames(&self, paddr: PhysAddr, count: usize) -> PagingResult<()>;
+
+    /// Copies `buf.len()` bytes from physical memory at `paddr` into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::OutOfRange`]: the bytes lie outside physical memory.
+    fn read(&self, paddr: PhysAddr, buf: &mut [u8]) -> PagingResult<()>;
+
+    /// Copies `buf` into physical memory at `paddr`.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::OutOfRange`]: the bytes lie outside physical memory.
+    fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()>;
+
+    /// Sets `len` bytes at `paddr` to zero.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::OutOfRange`]: the bytes lie outside physical memory.
+    fn zero(&self, paddr: PhysAddr, len: usize) -> PagingResult<()>;
+
+    /// Copies `len` bytes from `src` to `dst` (the ranges may not overlap).
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::OutOfRange`]: either range lies outside physical memory.
+    fn copy(&self, dst: PhysAddr, src: PhysAddr, len: usize) -> PagingResult<()>;
+
+    /// How many frames are free now.
+    fn free_count(&self) -> usize;
+
+    /// How many frames the allocator manages in all.
+    fn total_count(&self) -> usize;
+}
+
+/// A machine: physical memory plus the ability to create address spaces.
+///
+/// The object layer holds one as `Arc<dyn Hal>`; each process asks it for its own
+/// page table.
+pub trait Hal: PhysMem {
+    /// Creates a new, empty user address space.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NoMemory`]: no memory (frames for the top-level table, or host
+    /// address space for the window) for another address space.
+    fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_works_and_detects_overflow() {
+        assert_eq!(page_round_up(0), Some(0));
+        assert_eq!(page_round_up(1), Some(PAGE_SIZE));
+        assert_eq!(page_round_up(PAGE_SIZE), Some(PAGE_SIZE));
+        assert_eq!(page_round_up(usize::MAX), None);
+        assert_eq!(page_round_up(usize::MAX - PAGE_SIZE + 2), None);
+        assert_eq!(page_round_down(PAGE_SIZE + 5), PAGE_SIZE);
+        assert!(is_page_aligned(0));
+        assert!(!is_page_aligned(12));
+    }
+
+    #[test]
+    fn page_sizes_and_policies_have_hardware_values() {
+        assert_eq!(PageSize::Size4K.bytes(), 4096);
+        assert_eq!(PageSize::Size2M.bytes(), 2 << 20);
+        assert_eq!(PageSize::Size1G.bytes(), 1 << 30);
+        assert_eq!(CachePolicy::from_raw(3), Some(CachePolicy::WriteCombining));
+        assert_eq!(CachePolicy::from_raw(4), None);
+        assert_eq!(MMUFlags::READ.bits(), 1);
+        assert_eq!(MMUFlags::EXECUTE.bits(), 4);
+    }
+}

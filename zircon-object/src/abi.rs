@@ -1,0 +1,167 @@
+//! Zircon's ABI constants and types: everything from `fuchsia-zircon-types`, plus the
+//! few values that crate lacks, defined here once (and nowhere else in the project)
+//! with the values of Zircon's headers.
+
+pub use fuchsia_zircon_types::*;
+
+// --- Alignment field of `zx_vm_option_t` (bits 24..=31 hold log2 of the alignment).
+
+/// The bit where the alignment field of a VM option word starts.
+pub const ZX_VM_ALIGN_BASE: u32 = 24;
+/// Mask of the alignment field of a VM option word.
+pub const ZX_VM_ALIGN_MASK: u32 = 0xff << ZX_VM_ALIGN_BASE;
+/// Base aligned to 1 KiB.
+pub const ZX_VM_ALIGN_1KB: u32 = 10 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 2 KiB.
+pub const ZX_VM_ALIGN_2KB: u32 = 11 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 4 KiB.
+pub const ZX_VM_ALIGN_4KB: u32 = 12 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 8 KiB.
+pub const ZX_VM_ALIGN_8KB: u32 = 13 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 16 KiB.
+pub const ZX_VM_ALIGN_16KB: u32 = 14 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 32 KiB.
+pub const ZX_VM_ALIGN_32KB: u32 = 15 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 64 KiB.
+pub const ZX_VM_ALIGN_64KB: u32 = 16 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 128 KiB.
+pub const ZX_VM_ALIGN_128KB: u32 = 17 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 256 KiB.
+pub const ZX_VM_ALIGN_256KB: u32 = 18 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 512 KiB.
+pub const ZX_VM_ALIGN_512KB: u32 = 19 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 1 MiB.
+pub const ZX_VM_ALIGN_1MB: u32 = 20 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 2 MiB.
+pub const ZX_VM_ALIGN_2MB: u32 = 21 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 4 MiB.
+pub const ZX_VM_ALIGN_4MB: u32 = 22 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 8 MiB.
+pub const ZX_VM_ALIGN_8MB: u32 = 23 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 16 MiB.
+pub const ZX_VM_ALIGN_16MB: u32 = 24 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 32 MiB.
+pub const ZX_VM_ALIGN_32MB: u32 = 25 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 64 MiB.
+pub const ZX_VM_ALIGN_64MB: u32 = 26 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 128 MiB.
+pub const ZX_VM_ALIGN_128MB: u32 = 27 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 256 MiB.
+pub const ZX_VM_ALIGN_256MB: u32 = 28 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 512 MiB.
+pub const ZX_VM_ALIGN_512MB: u32 = 29 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 1 GiB.
+pub const ZX_VM_ALIGN_1GB: u32 = 30 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 2 GiB.
+pub const ZX_VM_ALIGN_2GB: u32 = 31 << ZX_VM_ALIGN_BASE;
+/// Base aligned to 4 GiB.
+pub const ZX_VM_ALIGN_4GB: u32 = 32 << ZX_VM_ALIGN_BASE;
+
+// --- `zx_vmar_op_range` op codes.
+
+/// Commit the VMO pages behind the range and map them.
+pub const ZX_VMAR_OP_COMMIT: u32 = 1;
+/// Decommit the VMO pages behind the range.
+pub const ZX_VMAR_OP_DECOMMIT: u32 = 2;
+/// Map the already-committed VMO pages behind the range.
+pub const ZX_VMAR_OP_MAP_RANGE: u32 = 3;
+/// Zero the range (newer kernels; not built here, rejected as unknown).
+pub const ZX_VMAR_OP_ZERO: u32 = 10;
+/// Hint: the pages will not be needed soon.
+pub const ZX_VMAR_OP_DONT_NEED: u32 = 12;
+/// Hint: the pages will always be needed.
+pub const ZX_VMAR_OP_ALWAYS_NEED: u32 = 13;
+/// Prefetch the range (newer kernels; not built here, rejected as unknown).
+pub const ZX_VMAR_OP_PREFETCH: u32 = 14;
+
+// --- `zx_info_vmo_t.flags` values the crate lacks.
+
+/// The VMO is physical (the type field is zero).
+pub const ZX_INFO_VMO_TYPE_PHYSICAL: u32 = 0;
+/// The VMO is paged.
+pub const ZX_INFO_VMO_TYPE_PAGED: u32 = 1 << 0;
+/// The entry was found through a handle.
+pub const ZX_INFO_VMO_VIA_HANDLE: u32 = 1 << 3;
+/// The entry was found through a mapping.
+pub const ZX_INFO_VMO_VIA_MAPPING: u32 = 1 << 4;
+/// The VMO is discardable.
+pub const ZX_INFO_VMO_DISCARDABLE: u32 = 1 << 7;
+/// The VMO is immutable.
+pub const ZX_INFO_VMO_IMMUTABLE: u32 = 1 << 8;
+
+// --- Versioned info topics other than the ones the crate picks.
+
+/// `ZX_INFO_PROCESS_MAPS`, first version (96-byte records).
+pub const ZX_INFO_PROCESS_MAPS_V1: u32 = 13;
+/// `ZX_INFO_PROCESS_MAPS`, second version (104-byte records; the crate's value).
+pub const ZX_INFO_PROCESS_MAPS_V2: u32 = (1 << 28) | 13;
+/// `ZX_INFO_PROCESS_VMOS`, first version (104-byte records).
+pub const ZX_INFO_PROCESS_VMOS_V1: u32 = 14;
+/// `ZX_INFO_PROCESS_VMOS`, second version (120-byte records).
+pub const ZX_INFO_PROCESS_VMOS_V2: u32 = (1 << 28) | 14;
+/// `ZX_INFO_PROCESS_VMOS`, third version (128-byte records; the crate's value).
+pub const ZX_INFO_PROCESS_VMOS_V3: u32 = (2 << 28) | 14;
+/// `ZX_INFO_VMO`, first version (104 bytes).
+pub const ZX_INFO_VMO_V1: u32 = 23;
+/// `ZX_INFO_VMO`, second version (120 bytes).
+pub const ZX_INFO_VMO_V2: u32 = (1 << 28) | 23;
+/// `ZX_INFO_VMO`, third version (128 bytes; the crate's value).
+pub const ZX_INFO_VMO_V3: u32 = (2 << 28) | 23;
+
+// --- Right groups and default rights.
+
+/// Rights every object's handle starts with: transfer, duplicate, wait, inspect.
+pub const ZX_RIGHTS_BASIC: u32 =
+    ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_WAIT | ZX_RIGHT_INSPECT;
+/// Read and write.
+pub const ZX_RIGHTS_IO: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE;
+/// Get and set properties.
+pub const ZX_RIGHTS_PROPERTY: u32 = ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY;
+/// Rights of a handle from `zx_vmo_create` (`0xD0EF`).
+pub const ZX_DEFAULT_VMO_RIGHTS: u32 =
+    ZX_RIGHTS_BASIC | ZX_RIGHTS_IO | ZX_RIGHTS_PROPERTY | ZX_RIGHT_MAP | ZX_RIGHT_SIGNAL;
+/// Rights of every VMAR handle before the per-`CAN_MAP_*` READ/WRITE/EXECUTE
+/// (`0x0020_8003`).
+pub const ZX_DEFAULT_VMAR_RIGHTS: u32 = (ZX_RIGHTS_BASIC & !ZX_RIGHT_WAIT) | ZX_RIGHT_OP_CHILDREN;
+/// Rights of a process handle.
+pub const ZX_DEFAULT_PROCESS_RIGHTS: u32 = ZX_RIGHTS_BASIC
+    | ZX_RIGHTS_IO
+    | ZX_RIGHTS_PROPERTY
+    | ZX_RIGHT_ENUMERATE
+    | ZX_RIGHT_DESTROY
+    | ZX_RIGHT_SIGNAL
+    | ZX_RIGHT_MANAGE_PROCESS
+    | ZX_RIGHT_MANAGE_THREAD;
+
+/// The state a `ZX_VMO_OP_LOCK` writes back (32 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct zx_vmo_lock_state_t {
+    /// Start of the locked range.
+    pub offset: u64,
+    /// Size of the locked range.
+    pub size: u64,
+    /// Start of the range found discarded when the lock was taken.
+    pub discarded_offset: u64,
+    /// Size of the range found discarded when the lock was taken.
+    pub discarded_size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defined_constants_have_zircon_values() {
+        assert_eq!(ZX_RIGHTS_BASIC, 0xC003);
+        assert_eq!(ZX_DEFAULT_VMO_RIGHTS, 0xD0EF);
+        assert_eq!(ZX_DEFAULT_VMAR_RIGHTS, 0x0020_8003);
+        assert_eq!(ZX_RIGHT_OP_CHILDREN, 1 << 21);
+        assert_eq!(ZX_RIGHT_RESIZE, 1 << 22);
+        assert_eq!(ZX_VM_ALIGN_4GB, 32 << 24);
+        assert_eq!(ZX_INFO_VMO, ZX_INFO_VMO_V3);
+        assert_eq!(ZX_INFO_PROCESS_VMOS, ZX_INFO_PROCESS_VMOS_V3);
+        assert_eq!(ZX_INFO_PROCESS_MAPS, ZX_INFO_PROCESS_MAPS_V2);
+        assert_eq!(core::mem::size_of::<zx_vmo_lock_state_t>(), 32);
+    }
+}
