@@ -21,4 +21,7 @@ pub mod error;
 pub mod object;
 pub mod vm;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{ZxError, ZxResult};

@@ -7,3 +7,6 @@ pub mod vmo;
 pub use mapping::VmMapping;
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::VmObject;
+
+#[cfg(test)]
+mod tests;
