@@ -19,6 +19,7 @@ extern crate alloc;
 pub mod abi;
 pub mod error;
 pub mod object;
+pub mod task;
 pub mod vm;
 
 #[cfg(test)]

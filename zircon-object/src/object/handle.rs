@@ -30,7 +30,8 @@ pub const MAX_HANDLES: usize = 1 << 18;
 ///
 /// Values are never 0 and always have the low two bits set (`value & 3 == 3`), as
 /// Zircon's are. They come from a counter, so a closed value is not handed out again
-/// until the counter wraps (after 2^30 allocations), and then only if it is free.
+/// until the counter wraps (after 2^29 allocations; values stay below 2^31, so they
+/// are positive as `i32` too), and then only if it is free.
 pub struct HandleTable {
     handles: HashMap<zx_handle_t, Handle>,
     next: u32,
@@ -62,7 +63,7 @@ impl HandleTable {
         }
         loop {
             let value = (self.next << 2) | 3;
-            self.next = (self.next + 1) & ((1 << 30) - 1);
+            self.next = (self.next + 1) & ((1 << 29) - 1);
             if self.next == 0 {
                 self.next = 1;
             }

@@ -160,6 +160,17 @@ impl VmObject {
         self.inner.lock().cache
     }
 
+    /// Checks a byte access of `len` bytes at `offset` as `read`/`write` would,
+    /// without doing it.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    pub fn check_io(&self, offset: u64, len: usize) -> ZxResult {
+        self.inner.lock().check_io(offset, len).map(|_| ())
+    }
+
     /// How many pages are committed.
     pub fn committed_pages(&self) -> usize {
         self.inner.lock().pages.len()

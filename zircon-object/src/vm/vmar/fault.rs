@@ -116,6 +116,39 @@ impl AddressSpace {
     }
 }
 
+impl AddressSpace {
+    /// A debugger's read (`zx_process_read_memory`): as [`read_user`](Self::read_user)
+    /// but ignoring the mappings' protection.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end).
+    pub fn read_debug(&self, vaddr: VirtAddr, buf: &mut [u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::empty(),
+            |mapping, offset, at, chunk| mapping.vmo().read(offset, &mut buf[at..at + chunk]),
+        )
+    }
+
+    /// A debugger's write (`zx_process_write_memory`): as
+    /// [`write_user`](Self::write_user) but ignoring the mappings' protection.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end),
+    /// `ZX_ERR_NO_MEMORY`.
+    pub fn write_debug(&self, vaddr: VirtAddr, buf: &[u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::empty(),
+            |mapping, offset, at, chunk| mapping.vmo().write(offset, &buf[at..at + chunk]),
+        )
+    }
+}
+
 impl VmAddressRegion {
     /// Applies `op` (`ZX_VMAR_OP_*`) to the VMO pages behind every mapping in
     /// `[addr, addr + round_up(len))`. The caller has looked up the handle, checked

@@ -16,6 +16,7 @@ mod place;
 mod protect;
 mod unmap;
 
+pub use fault::vmar_op_right;
 pub use info::{MapsEntry, MapsEntryKind};
 
 use super::mapping::VmMapping;
