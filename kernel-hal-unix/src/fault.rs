@@ -57,7 +57,7 @@
 //!
 //! A fixed array of [`SLOTS`] slots; each registered window claims one. A slot holds
 //! the window's bounds (plain atomics, a pre-filter for the scan) and a pointer to an
-//! immutable [`SlotData`] (bounds plus the weak handler). The signal handler scans
+//! immutable `SlotData` (bounds plus the weak handler). The signal handler scans
 //! the slots up to a high-water mark without locks or allocation; for a candidate
 //! it increments the slot's `readers`, loads the data pointer, re-checks the bounds,
 //! upgrades the weak handler to an `Arc`, and decrements `readers` before calling it.
