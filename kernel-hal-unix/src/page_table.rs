@@ -194,29 +194,46 @@ impl UnixPageTable {
     }
 
     /// The runs overlapping `[start, end)`, clipped to it, in address order, as
-    /// `(start, run)` pairs.
+    /// `(start, run)` pairs. Allocates nothing: at the host's mapping cap even a
+    /// large allocation (which takes a new host mapping) would fail.
     fn clipped(
         runs: &BTreeMap<VirtAddr, Run>,
         start: VirtAddr,
         end: VirtAddr,
-    ) -> Vec<(VirtAddr, Run)> {
+    ) -> impl Iterator<Item = (VirtAddr, Run)> + '_ {
         let first = runs
             .range(..=start)
             .next_back()
             .filter(|(&s, r)| s + r.len > start)
             .map_or(start, |(&s, _)| s);
-        runs.range(first..end)
-            .map(|(&s, r)| {
-                let from = s.max(start);
-                let to = (s + r.len).min(end);
-                let run = Run {
-                    len: to - from,
-                    paddr: r.paddr + (from - s),
-                    ..*r
-                };
-                (from, run)
-            })
-            .collect()
+        runs.range(first..end).map(move |(&s, r)| {
+            let from = s.max(start);
+            let to = (s + r.len).min(end);
+            let run = Run {
+                len: to - from,
+                paddr: r.paddr + (from - s),
+                ..*r
+            };
+            (from, run)
+        })
+    }
+
+    /// The maximal address-contiguous spans of translations in `[start, end)`, in
+    /// address order: each is one host range for `mprotect`.
+    fn spans(
+        runs: &BTreeMap<VirtAddr, Run>,
+        start: VirtAddr,
+        end: VirtAddr,
+    ) -> impl Iterator<Item = (VirtAddr, VirtAddr)> + '_ {
+        let mut pieces = Self::clipped(runs, start, end).peekable();
+        std::iter::from_fn(move || {
+            let (span_start, first) = pieces.next()?;
+            let mut span_end = span_start + first.len;
+            while let Some((_, next)) = pieces.next_if(|(s, _)| *s == span_end) {
+                span_end += next.len;
+            }
+            Some((span_start, span_end))
+        })
     }
 
     /// Splits the run containing `addr` (if any starts before it) so that no run
@@ -279,33 +296,33 @@ impl UnixPageTable {
         }
     }
 
-    /// Removes the translations in `[vaddr, end)`, which overlaps the runs
-    /// `pieces` (clipped to it, non-empty), from the host and the record.
-    fn remove_pieces(
+    /// Removes the translations in `[vaddr, end)` from the host and the record, and
+    /// returns how many pages had one.
+    fn remove_range(
         &self,
         runs: &mut BTreeMap<VirtAddr, Run>,
         vaddr: VirtAddr,
         end: VirtAddr,
-        pieces: &[(VirtAddr, Run)],
     ) -> PagingResult<usize> {
-        let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+        let mut pieces = Self::clipped(runs, vaddr, end);
+        let Some((span_start, first)) = pieces.next() else {
             return Ok(0);
         };
-        let span_start = first.0;
-        let span_end = last.0 + last.1.len;
+        let (mut span_end, mut bytes) = (span_start + first.len, first.len);
+        for (start, run) in pieces {
+            span_end = start + run.len;
+            bytes += run.len;
+        }
         // One call puts the whole mapped span back to reserved, holes included (they
         // are reserved already).
         // SAFETY: the span lies inside our window (checked by the caller).
         unsafe { reserve_fixed(span_start, span_end - span_start) }.map_err(host_failure)?;
         Self::split_at(runs, vaddr);
         Self::split_at(runs, end);
-        let mut pages = 0;
-        for (start, _) in pieces {
-            if let Some(run) = runs.remove(start) {
-                pages += run.len / PAGE_SIZE;
-            }
+        while let Some((&start, _)) = runs.range(vaddr..end).next() {
+            runs.remove(&start);
         }
-        Ok(pages)
+        Ok(bytes / PAGE_SIZE)
     }
 }
 
@@ -382,69 +399,65 @@ impl PageTable for UnixPageTable {
     fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()> {
         let end = self.check_range(vaddr, len)?;
         let mut runs = self.runs();
-        let pieces = Self::clipped(&runs, vaddr, end);
-        let covered: usize = pieces.iter().map(|(_, r)| r.len).sum();
+        let covered: usize = Self::clipped(&runs, vaddr, end).map(|(_, r)| r.len).sum();
         if covered != len {
             return Err(PagingError::NotMapped);
         }
-        self.remove_pieces(&mut runs, vaddr, end, &pieces)?;
+        self.remove_range(&mut runs, vaddr, end)?;
         Ok(())
     }
 
     fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize> {
         let end = self.check_range(vaddr, len)?;
         let mut runs = self.runs();
-        let pieces = Self::clipped(&runs, vaddr, end);
-        self.remove_pieces(&mut runs, vaddr, end, &pieces)
+        self.remove_range(&mut runs, vaddr, end)
     }
 
     fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize> {
         let end = self.check_range(vaddr, len)?;
         let mut runs = self.runs();
-        let pieces = Self::clipped(&runs, vaddr, end);
-        // Adjacent pieces form one host range: group them into spans.
-        let mut spans: Vec<(VirtAddr, VirtAddr)> = Vec::new();
-        for (start, run) in &pieces {
-            match spans.last_mut() {
-                Some(span) if span.1 == *start => span.1 += run.len,
-                _ => spans.push((*start, start + run.len)),
-            }
-        }
         let prot = host_protection(flags);
-        for (done, &(start, span_end)) in spans.iter().enumerate() {
-            // SAFETY: the span lies inside our window and is mapped memfd memory
-            // (the record says so); only its protection changes.
-            let failed =
-                unsafe { libc::mprotect(start as *mut libc::c_void, span_end - start, prot) } != 0;
-            if failed {
-                // Put back the protection of the spans already changed.
-                for &(s, e) in &spans[..done] {
-                    for (piece_start, run) in pieces.iter().filter(|(p, _)| *p >= s && *p < e) {
-                        // SAFETY: as above; restoring what the record still says.
-                        unsafe {
-                            libc::mprotect(
-                                *piece_start as *mut libc::c_void,
-                                run.len,
-                                host_protection(run.flags),
-                            )
-                        };
-                    }
-                }
-                return Err(PagingError::NoMemory);
+        let failed_span = Self::spans(&runs, vaddr, end).find(|&(start, span_end)| {
+            // SAFETY: the span lies inside our window and is mapped memfd memory (the
+            // record says so); only its protection changes.
+            let result =
+                unsafe { libc::mprotect(start as *mut libc::c_void, span_end - start, prot) };
+            result != 0
+        });
+        if let Some((failed_at, _)) = failed_span {
+            // Put back the protection of the spans already changed, as the record
+            // (still unchanged) says.
+            for (start, run) in Self::clipped(&runs, vaddr, failed_at) {
+                // SAFETY: as above.
+                unsafe {
+                    libc::mprotect(
+                        start as *mut libc::c_void,
+                        run.len,
+                        host_protection(run.flags),
+                    )
+                };
             }
+            return Err(PagingError::NoMemory);
         }
         Self::split_at(&mut runs, vaddr);
         Self::split_at(&mut runs, end);
         let mut pages = 0;
-        for (start, _) in &pieces {
-            if let Some(run) = runs.get_mut(start) {
-                run.flags = flags;
-                pages += run.len / PAGE_SIZE;
-            }
+        for run in runs.range_mut(vaddr..end).map(|(_, run)| run) {
+            run.flags = flags;
+            pages += run.len / PAGE_SIZE;
         }
-        for (start, run) in &pieces {
-            Self::merge_at(&mut runs, start + run.len);
-            Self::merge_at(&mut runs, *start);
+        // Merge what now continues its neighbour, from the run at `vaddr` to the one
+        // at `end`.
+        let mut cursor = vaddr;
+        loop {
+            Self::merge_at(&mut runs, cursor);
+            if cursor >= end {
+                break;
+            }
+            match runs.range(cursor + 1..=end).next() {
+                Some((&next, _)) => cursor = next,
+                None => break,
+            }
         }
         Ok(pages)
     }
