@@ -163,7 +163,7 @@ proptest! {
                 }
             }
             let host = host_view(base, span);
-            for p in 0..span {
+            for (p, host_page) in host.iter().enumerate() {
                 let vaddr = base + p * PAGE_SIZE;
                 match model.get(&p) {
                     Some(&(paddr, flags)) => {
@@ -172,7 +172,7 @@ proptest! {
                     }
                     None => prop_assert_eq!(pt.query(vaddr), Err(PagingError::NotMapped)),
                 }
-                prop_assert_eq!(host[p].as_ref(), Some(&expected_host(model.get(&p))), "page {}", p);
+                prop_assert_eq!(host_page.as_ref(), Some(&expected_host(model.get(&p))), "page {}", p);
             }
             prop_assert_eq!(pt.mapped_pages(), model.len());
         }
