@@ -230,6 +230,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
     /// - [`PagingError::NotMapped`]: some page of the range has no translation.
+    /// - [`PagingError::NoMemory`]: splitting a larger translation needs memory (page
+    ///   tables, or host mappings on the unix backend) that is not there.
     fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()>;
 
     /// Removes whatever translations exist in `[vaddr, vaddr + len)`, skipping pages
@@ -239,7 +241,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
     fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize>;
 
     /// Sets the permissions of every translation in `[vaddr, vaddr + len)` to
@@ -247,7 +250,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
     fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize>;
 
     /// What `vaddr` translates to.
