@@ -2,7 +2,7 @@
 
 mod handle;
 
-pub use handle::{Handle, HandleTable};
+pub use handle::{Handle, HandleTable, MAX_HANDLES};
 
 use crate::abi::*;
 use alloc::sync::Arc;

@@ -3,7 +3,7 @@
 //!
 //! One [`AddressSpace`] holds the whole tree behind one lock. Each region keeps its
 //! children (sub-regions and mappings) in a `BTreeMap` by base address, for
-//! O(log n) lookup by address, and its free gaps in a [`gaps::GapTree`], for O(log n)
+//! O(log n) lookup by address, and its free gaps in an augmented treap (`gaps`), for O(log n)
 //! free-space search. A region's handle object, [`VmAddressRegion`], names the region
 //! by id; a destroyed region is simply absent from the tree, so every operation on a
 //! handle to it answers `ZX_ERR_BAD_STATE`.
