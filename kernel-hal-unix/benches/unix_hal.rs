@@ -4,6 +4,7 @@
 //!   and of a 16 MiB contiguous run, against `mmap` + `munmap` of the same memfd range
 //!   (`raw`), and against what a reserved window costs even done by hand: `mmap`
 //!   with `MAP_FIXED` over a `PROT_NONE` reservation and back (`raw_fixed`).
+//! - `map_only/16MiB`: the map alone (the unmap is done untimed), against one `mmap`.
 //! - `demand_fault/page`: one write to an unmapped page resolved by a registered
 //!   fault handler (allocate a frame, map it), against a bare `SIGSEGV` handler that
 //!   `mmap`s the page and returns.
@@ -123,8 +124,58 @@ fn map_unmap(c: &mut Criterion) {
         hal.free_frames(frames, len / PAGE_SIZE).unwrap();
     }
     group.finish();
-    // SAFETY: our own descriptor.
-    unsafe { libc::close(fd) };
+
+    // The map alone, timed per call, with the unmap outside the timing.
+    let len = 16 << 20;
+    let frames = hal.alloc_contiguous(len / PAGE_SIZE, 0).unwrap();
+    let vaddr = base + (256 << 20);
+    let mut group = c.benchmark_group("map_only");
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("16MiB/hal", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                pt.map(vaddr, frames, len, RW, CachePolicy::Cached).unwrap();
+                total += start.elapsed();
+                pt.unmap(vaddr, len).unwrap();
+            }
+            total
+        })
+    });
+    group.bench_function("16MiB/raw", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                // SAFETY: a fresh shared mapping placed by the kernel, unmapped below.
+                let p = unsafe {
+                    libc::mmap(
+                        ptr::null_mut(),
+                        len,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_SHARED,
+                        fd,
+                        0,
+                    )
+                };
+                total += start.elapsed();
+                assert_ne!(p, libc::MAP_FAILED);
+                // SAFETY: the mapping just made.
+                unsafe { libc::munmap(p, len) };
+            }
+            total
+        })
+    });
+    group.finish();
+    hal.free_frames(frames, len / PAGE_SIZE).unwrap();
+    // SAFETY: our own descriptor and reservation.
+    unsafe {
+        libc::close(fd);
+        libc::munmap(reserved as *mut libc::c_void, 1 << 30);
+    }
 }
 
 /// Demand paging as the object layer does it: allocate a frame, map it.
@@ -292,6 +343,7 @@ fn print_ratios() {
         ("map_unmap", "4KiB", "raw_fixed"),
         ("map_unmap", "16MiB", "raw"),
         ("map_unmap", "16MiB", "raw_fixed"),
+        ("map_only", "16MiB", "raw"),
         ("demand_fault", "page", "raw"),
     ] {
         let hal = mean_ns(group, &format!("{name}/hal"));
