@@ -21,6 +21,10 @@
 //!    thread's code expects, while alternate stacks are small (Rust's own are a few
 //!    pages). So any thread may touch window memory: it needs no alternate stack of
 //!    ours, and the fault handler may use as much stack as it would on that thread.
+//!    The price: code that touches window memory needs stack headroom for the fault
+//!    handler below its own frames (a thread running on a tiny custom stack would
+//!    overflow it). If the interrupted code was itself on the alternate stack
+//!    (inside another signal handler), the handler stays there.
 //! 5. If the handler returns `true`, the signal handler returns and the access is
 //!    retried. Otherwise the fault goes to the previous handler.
 //!
