@@ -634,3 +634,62 @@ fn faults_inside_a_handler_already_on_the_alternate_stack_are_resolved() {
     assert_eq!(peek(target), 0x77);
     space.release();
 }
+
+#[test]
+fn handlers_replaced_and_spaces_dropped_while_other_threads_fault() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let hal = small_hal();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two spaces faulting continuously, each on its own thread.
+    let faulting: Vec<Arc<Space>> = (0..2).map(|_| Space::new(&hal, Policy::Resolve)).collect();
+    // Churn: spaces created and dropped, and one faulting space's handler swapped
+    // between itself and a forwarder to it, all while the faults go on.
+    let churn = {
+        let hal = hal.clone();
+        let stop = stop.clone();
+        let target = faulting[0].clone();
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let spaces: Vec<_> = (0..8).map(|_| Space::new(&hal, Policy::Resolve)).collect();
+                poke(spaces[rounds % 8].base(), 1);
+                for space in &spaces {
+                    space.release();
+                }
+                drop(spaces);
+                let deep = forwarder(&target);
+                let own =
+                    Arc::downgrade(&target) as std::sync::Weak<dyn kernel_hal::PageFaultHandler>;
+                target.pt.set_fault_handler(Some(own));
+                drop(deep);
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let workers: Vec<_> = faulting
+        .iter()
+        .cloned()
+        .map(|space| {
+            std::thread::spawn(move || {
+                for round in 0..200 {
+                    for page in 0..16 {
+                        poke(space.base() + page * PAGE_SIZE, round as u8);
+                    }
+                    assert_eq!(peek(space.base() + 15 * PAGE_SIZE), round as u8);
+                    space.release();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let rounds = churn.join().unwrap();
+    assert!(rounds > 0);
+    for space in &faulting {
+        assert_eq!(space.faults().len(), 200 * 16);
+    }
+    assert_eq!(hal.free_count(), hal.total_count());
+}
