@@ -8,6 +8,8 @@
 //! `kernel-hal-bare` (real x86_64 page tables) and `kernel-hal-unix` (emulation on
 //! Linux with a memfd and `mmap`).
 //!
+//! [`frame::FrameAllocator`] is the buddy frame allocator both backends use.
+//!
 //! A HAL reaches the object layer as a value (`Arc<dyn Hal>`), never through a
 //! global or weak linkage, so one test binary can run many machines side by side.
 
@@ -15,6 +17,8 @@
 #![deny(unsafe_code)]
 
 extern crate alloc;
+
+pub mod frame;
 
 use alloc::boxed::Box;
 use alloc::sync::Weak;
