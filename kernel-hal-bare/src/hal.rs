@@ -174,6 +174,12 @@ impl BareHal {
         BareHal { mem, tlb, kernel }
     }
 
+    /// Allows or forbids 1 GiB entries (allowed by default) in the kernel space and
+    /// in user spaces created afterwards; CPUs without `pdpe1gb` need `false`.
+    pub fn set_huge_1g(&self, allowed: bool) {
+        self.kernel.table.lock().set_huge_1g(allowed);
+    }
+
     /// The machine's physical memory.
     pub fn mem(&self) -> &Arc<BareMem> {
         &self.mem

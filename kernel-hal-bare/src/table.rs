@@ -261,7 +261,8 @@ impl X86PageTable {
         })
     }
 
-    /// Forbids (or allows again) 1 GiB entries, for CPUs without `pdpe1gb`.
+    /// Forbids (or allows again) 1 GiB entries, for CPUs without `pdpe1gb`. User
+    /// spaces inherit the setting of the kernel space they are created from.
     pub fn set_huge_1g(&mut self, allowed: bool) {
         self.huge_1g = allowed;
     }
