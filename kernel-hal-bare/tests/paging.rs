@@ -758,7 +758,25 @@ fn without_1gib_support_aligned_gigabytes_get_2mib_entries() {
     let (m, _) = machine(2 * GB1 + MB2);
     m.hal().set_huge_1g(false);
     let space = m.hal().new_bare_address_space().unwrap();
-    space.map(0x80_0000_0000, GB1, GB1, USER_RW, CachePolicy::Cached).unwrap();
-    assert_mapped(&m, &space, 0x80_0000_0000, GB1, KB4, USER_RW, PageSize::Size2M);
-    assert_mapped(&m, &space, 0x80_0000_0000 + GB1 - MB2, 2 * GB1 - MB2, KB4, USER_RW, PageSize::Size2M);
+    space
+        .map(0x80_0000_0000, GB1, GB1, USER_RW, CachePolicy::Cached)
+        .unwrap();
+    assert_mapped(
+        &m,
+        &space,
+        0x80_0000_0000,
+        GB1,
+        KB4,
+        USER_RW,
+        PageSize::Size2M,
+    );
+    assert_mapped(
+        &m,
+        &space,
+        0x80_0000_0000 + GB1 - MB2,
+        2 * GB1 - MB2,
+        KB4,
+        USER_RW,
+        PageSize::Size2M,
+    );
 }
