@@ -780,3 +780,126 @@ fn without_1gib_support_aligned_gigabytes_get_2mib_entries() {
         PageSize::Size2M,
     );
 }
+
+#[test]
+fn the_inherent_api_batches_several_operations_into_one_flush() {
+    use kernel_hal_bare::{Flush, X86PageTable};
+    let m = SimMachine::new(16 << 20);
+    let mem = m.hal().mem().clone();
+    let kernel = X86PageTable::new_kernel(mem.window(), &*mem).unwrap();
+    let start = mem.free_count();
+    let mut space = X86PageTable::new_user(&kernel, &*mem).unwrap();
+    let mut flush = Flush::new(space.root());
+    space
+        .map(
+            0x4000_0000,
+            0x10_0000,
+            2 * KB4,
+            USER_RW,
+            CachePolicy::Cached,
+            &*mem,
+            &mut flush,
+        )
+        .unwrap();
+    space
+        .map(
+            0x4020_0000,
+            0x20_0000,
+            MB2,
+            USER_RW,
+            CachePolicy::Cached,
+            &*mem,
+            &mut flush,
+        )
+        .unwrap();
+    assert_eq!(flush.addresses(), &[0x4000_0000, 0x4000_1000, 0x4020_0000]);
+    assert_eq!(
+        space.clear(0x4000_0000, 2 * MB2, &*mem, &mut flush),
+        Ok(2 + 512)
+    );
+    assert_eq!(
+        flush.freed_table_count(),
+        3,
+        "page table, directory and level-3 table"
+    );
+    let free_before_finish = mem.free_count();
+    flush.finish(&**m.tlb(), &*mem);
+    assert_eq!(
+        mem.free_count(),
+        free_before_finish + 3,
+        "tables freed only by finish"
+    );
+    assert_eq!(
+        m.tlb().page_flushes(),
+        3 + 5,
+        "one batch: three maps, two clears, three tables"
+    );
+    let mut flush = Flush::new(space.root());
+    space.destroy(&mut flush);
+    flush.finish(&**m.tlb(), &*mem);
+    assert_eq!(mem.free_count(), start);
+}
+
+#[test]
+fn an_existing_top_level_table_can_become_the_kernel_space() {
+    use kernel_hal_bare::{BareHal, LocalTlb};
+    let m = SimMachine::new(16 << 20);
+    let mem = m.hal().mem().clone();
+    let root = mem.alloc_frame().unwrap();
+    mem.zero(root, PAGE_SIZE).unwrap();
+    let free = mem.free_count();
+    // SAFETY: `root` is a zeroed page-table frame of this machine used by nothing else.
+    let hal =
+        unsafe { BareHal::with_kernel_root(mem.clone(), std::sync::Arc::new(LocalTlb), root) }
+            .unwrap();
+    assert_eq!(
+        mem.free_count(),
+        free - 256,
+        "every upper-half entry filled"
+    );
+    assert_eq!(hal.kernel_space().root(), root);
+    let space = hal.new_bare_address_space().unwrap();
+    hal.kernel_space()
+        .map(
+            KERNEL_BASE + GB1,
+            0x10_0000,
+            KB4,
+            MMUFlags::READ,
+            CachePolicy::Cached,
+        )
+        .unwrap();
+    assert_eq!(
+        walk(&m, space.root(), KERNEL_BASE + GB1).unwrap().paddr,
+        0x10_0000
+    );
+}
+
+#[test]
+fn threads_can_map_disjoint_ranges_of_one_space_at_once() {
+    use kernel_hal::Hal;
+    let hal = std::sync::Arc::new(kernel_hal_bare::BareHal::new_simulated(64 << 20));
+    let space: std::sync::Arc<dyn PageTable> = hal.new_address_space().unwrap().into();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let space = space.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let va = 0x4000_0000 + (t * 1000 + i) * KB4;
+                    space
+                        .map(va, (t * 1000 + i) * KB4, KB4, USER_RW, CachePolicy::Cached)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    for t in 0..4 {
+        for i in (0..200).step_by(17) {
+            let va = 0x4000_0000 + (t * 1000 + i) * KB4;
+            assert_eq!(space.query(va).unwrap().paddr, (t * 1000 + i) * KB4);
+        }
+    }
+    assert_eq!(space.clear(0x4000_0000, 4000 * KB4), Ok(800));
+}
