@@ -23,10 +23,14 @@ use kernel_hal::{
 use x86_64::structures::paging::PageTableFlags as F;
 use x86_64::PhysAddr as HwPhysAddr;
 
-use crate::entry::PERMISSION_BITS;
 use crate::entry::{cache_bits, cache_policy, mmu_flags, permission_bits, table_bits};
 use crate::flush::Flush;
 use crate::window::PhysWindow;
+
+mod split;
+mod walk;
+
+use walk::MapRun;
 
 /// One past the highest linear address.
 const LINEAR_END: u64 = 1 << 48;
@@ -78,52 +82,6 @@ enum Kind {
     Kernel,
 }
 
-/// Frames set aside before a range operation splits large entries, so the split
-/// cannot fail half-way. At most two boundaries, each splitting a 1 GiB and a 2 MiB
-/// entry.
-struct Reserve {
-    frames: [PhysAddr; 4],
-    len: usize,
-}
-
-impl Reserve {
-    fn take<M: PhysMem + ?Sized>(
-        mem: &M,
-        window: &PhysWindow,
-        count: usize,
-    ) -> PagingResult<Reserve> {
-        let mut reserve = Reserve {
-            frames: [0; 4],
-            len: 0,
-        };
-        while reserve.len < count {
-            match alloc_in_window(mem, window) {
-                Ok(frame) => {
-                    reserve.frames[reserve.len] = frame;
-                    reserve.len += 1;
-                }
-                Err(e) => {
-                    reserve.release(mem);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(reserve)
-    }
-
-    fn pop(&mut self) -> PhysAddr {
-        self.len -= 1;
-        self.frames[self.len]
-    }
-
-    fn release<M: PhysMem + ?Sized>(self, mem: &M) {
-        for &frame in &self.frames[..self.len] {
-            let freed = mem.free_frames(frame, 1);
-            debug_assert!(freed.is_ok());
-        }
-    }
-}
-
 /// Allocates a frame for a page table, refusing (and returning) frames the window
 /// cannot reach.
 fn alloc_in_window<M: PhysMem + ?Sized>(mem: &M, window: &PhysWindow) -> PagingResult<PhysAddr> {
@@ -133,22 +91,6 @@ fn alloc_in_window<M: PhysMem + ?Sized>(mem: &M, window: &PhysWindow) -> PagingR
     } else {
         let _ = mem.free_frames(frame, 1);
         Err(PagingError::NoMemory)
-    }
-}
-
-/// Large entries that straddle one boundary and must be split: `(level, linear base)`.
-#[derive(Default)]
-struct Splits {
-    items: [(u32, u64); 4],
-    len: usize,
-}
-
-impl Splits {
-    fn add(&mut self, item: (u32, u64)) {
-        if !self.items[..self.len].contains(&item) {
-            self.items[self.len] = item;
-            self.len += 1;
-        }
     }
 }
 
@@ -513,302 +455,11 @@ impl X86PageTable {
         }
     }
 
-    /// Whether the tables below root entry `level + 1` may be freed when empty.
+    /// Whether an emptied table below a table at `parent_level` may be freed: all
+    /// but the kernel space's shared level-3 tables.
     fn may_free_child(&self, parent_level: u32) -> bool {
         !(parent_level == 4 && self.kind == Kind::Kernel)
     }
-
-    /// How many pages of `[la, end)` have a translation, below the table at `level`.
-    fn count_in_use(&self, table_pa: PhysAddr, level: u32, mut la: u64, end: u64) -> u64 {
-        // SAFETY: a page-table frame of this tree inside the window; callers hold
-        // `&self` or `&mut self`, so nothing changes it meanwhile.
-        let table = unsafe { self.window.table_ref(table_pa) };
-        if level == 1 {
-            let first = index(la, 1);
-            let n = ((end - la) / PAGE_SIZE as u64) as usize;
-            return table
-                .iter()
-                .skip(first)
-                .take(n)
-                .filter(|e| !e.is_unused())
-                .count() as u64;
-        }
-        let size = entry_bytes(level);
-        let mut count = 0;
-        while la < end {
-            let chunk_end = ((la & !(size - 1)) + size).min(end);
-            let entry = &table[index(la, level)];
-            if !entry.is_unused() {
-                if is_leaf(entry.flags(), level) {
-                    count += (chunk_end - la) / PAGE_SIZE as u64;
-                } else {
-                    count += self.count_in_use(
-                        entry.addr().as_u64() as PhysAddr,
-                        level - 1,
-                        la,
-                        chunk_end,
-                    );
-                }
-            }
-            la = chunk_end;
-        }
-        count
-    }
-
-    /// Maps `[la, end)` below the table at `level`; the range holds no translation.
-    fn map_in<M: PhysMem + ?Sized>(
-        &self,
-        run: &MapRun<'_, M>,
-        table_pa: PhysAddr,
-        level: u32,
-        mut la: u64,
-        end: u64,
-        flush: &mut Flush,
-    ) -> PagingResult<()> {
-        // SAFETY: a page-table frame of this tree inside the window; the caller holds
-        // `&mut self` (map's), and no other reference to this frame is live.
-        let table = unsafe { self.window.table(table_pa) };
-        if level == 1 {
-            let first = index(la, 1);
-            let n = ((end - la) / PAGE_SIZE as u64) as usize;
-            let mut pa = la.wrapping_add(run.delta);
-            for entry in table.iter_mut().skip(first).take(n) {
-                entry.set_addr(HwPhysAddr::new(pa), run.leaf);
-                pa += PAGE_SIZE as u64;
-            }
-            flush.pages(canonical(la), n, PAGE_SIZE);
-            return Ok(());
-        }
-        let size = entry_bytes(level);
-        let huge_allowed = level == 2 || (level == 3 && self.huge_1g);
-        while la < end {
-            let slot_end = (la & !(size - 1)) + size;
-            let chunk_end = slot_end.min(end);
-            let pa = la.wrapping_add(run.delta);
-            let entry = &mut table[index(la, level)];
-            if huge_allowed && la & (size - 1) == 0 && chunk_end == slot_end && pa & (size - 1) == 0
-            {
-                debug_assert!(entry.is_unused());
-                entry.set_addr(HwPhysAddr::new(pa), run.leaf | F::HUGE_PAGE);
-                flush.page(canonical(la));
-            } else {
-                let child = if entry.is_unused() {
-                    let frame = alloc_in_window(run.mem, &self.window)?;
-                    self.window.zero_frame(frame);
-                    entry.set_addr(HwPhysAddr::new(frame as u64), table_bits(la < KERNEL_HALF));
-                    frame
-                } else {
-                    entry.addr().as_u64() as PhysAddr
-                };
-                self.map_in(run, child, level - 1, la, chunk_end, flush)?;
-            }
-            la = chunk_end;
-        }
-        Ok(())
-    }
-
-    /// Removes the translations in `[la, end)` below the table at `level` and
-    /// returns how many pages they covered; no large entry straddles the range's ends.
-    fn clear_in(
-        &self,
-        table_pa: PhysAddr,
-        level: u32,
-        mut la: u64,
-        end: u64,
-        flush: &mut Flush,
-    ) -> u64 {
-        // SAFETY: as in `map_in`: our frame, exclusively ours through `&mut self`.
-        let table = unsafe { self.window.table(table_pa) };
-        if level == 1 {
-            let first = index(la, 1);
-            let n = ((end - la) / PAGE_SIZE as u64) as usize;
-            let mut count = 0;
-            for (i, entry) in table.iter_mut().skip(first).take(n).enumerate() {
-                if !entry.is_unused() {
-                    entry.set_unused();
-                    flush.page(canonical(la + (i * PAGE_SIZE) as u64));
-                    count += 1;
-                }
-            }
-            return count;
-        }
-        let size = entry_bytes(level);
-        let mut count = 0;
-        while la < end {
-            let slot_start = la & !(size - 1);
-            let chunk_end = (slot_start + size).min(end);
-            let whole_slot = la == slot_start && chunk_end == slot_start + size;
-            let entry = &mut table[index(la, level)];
-            if !entry.is_unused() {
-                if is_leaf(entry.flags(), level) {
-                    debug_assert!(whole_slot, "a large entry straddles {la:#x}..{end:#x}");
-                    entry.set_unused();
-                    flush.page(canonical(slot_start));
-                    count += size / PAGE_SIZE as u64;
-                } else {
-                    let child = entry.addr().as_u64() as PhysAddr;
-                    count += self.clear_in(child, level - 1, la, chunk_end, flush);
-                    if self.may_free_child(level) && (whole_slot || self.is_empty(child)) {
-                        entry.set_unused();
-                        flush.free_table(child, canonical(slot_start));
-                    }
-                }
-            }
-            la = chunk_end;
-        }
-        count
-    }
-
-    /// Sets the permission bits of the translations in `[la, end)` below the table at
-    /// `level`; returns how many pages have a translation there. A large entry
-    /// straddles the range's ends only if it already has `perms`.
-    fn protect_in(
-        &self,
-        table_pa: PhysAddr,
-        level: u32,
-        mut la: u64,
-        end: u64,
-        perms: F,
-        flush: &mut Flush,
-    ) -> u64 {
-        // SAFETY: as in `map_in`: our frame, exclusively ours through `&mut self`.
-        let table = unsafe { self.window.table(table_pa) };
-        let size = entry_bytes(level);
-        let mut count = 0;
-        while la < end {
-            let slot_start = la & !(size - 1);
-            let chunk_end = (slot_start + size).min(end);
-            let entry = &mut table[index(la, level)];
-            if !entry.is_unused() {
-                let old = entry.flags();
-                if is_leaf(old, level) {
-                    let new = (old - PERMISSION_BITS) | perms;
-                    if new != old {
-                        debug_assert!(la == slot_start && chunk_end == slot_start + size);
-                        entry.set_flags(new);
-                        flush.page(canonical(slot_start));
-                    }
-                    count += (chunk_end - la) / PAGE_SIZE as u64;
-                } else {
-                    let child = entry.addr().as_u64() as PhysAddr;
-                    count += self.protect_in(child, level - 1, la, chunk_end, perms, flush);
-                }
-            }
-            la = chunk_end;
-        }
-        count
-    }
-
-    fn is_empty(&self, table_pa: PhysAddr) -> bool {
-        // SAFETY: a page-table frame of this tree; `&self` keeps it unchanged.
-        unsafe { self.window.table_ref(table_pa) }
-            .iter()
-            .all(|e| e.is_unused())
-    }
-
-    /// The large entries that straddle linear address `la` (and so must be split
-    /// before a range starting or ending there is changed), skipping those whose
-    /// permissions already are `keep`.
-    fn straddling(&self, la: u64, keep: Option<F>, splits: &mut Splits) {
-        if la == 0 || la >= LINEAR_END {
-            return;
-        }
-        let mut table_pa = self.root;
-        for level in (2..=4).rev() {
-            // SAFETY: a page-table frame of this tree; `&self` keeps it unchanged.
-            let entry = unsafe { self.window.table_ref(table_pa) }[index(la, level)].clone();
-            if entry.is_unused() {
-                return;
-            }
-            let bits = entry.flags();
-            if bits.contains(F::HUGE_PAGE) {
-                let size = entry_bytes(level);
-                let unchanged = keep.is_some_and(|perms| bits & PERMISSION_BITS == perms);
-                if la & (size - 1) == 0 || unchanged {
-                    return;
-                }
-                splits.add((level, la & !(size - 1)));
-                if level == 3 && la & (entry_bytes(2) - 1) != 0 {
-                    splits.add((2, la & !(entry_bytes(2) - 1)));
-                }
-                return;
-            }
-            table_pa = entry.addr().as_u64() as PhysAddr;
-        }
-    }
-
-    /// Splits the large entries that straddle `start` or `end` (see
-    /// [`straddling`](Self::straddling)), reserving all frames needed first.
-    fn split_boundaries<M: PhysMem + ?Sized>(
-        &mut self,
-        start: u64,
-        end: u64,
-        keep: Option<F>,
-        mem: &M,
-        flush: &mut Flush,
-    ) -> PagingResult<()> {
-        let mut splits = Splits::default();
-        self.straddling(start, keep, &mut splits);
-        self.straddling(end, keep, &mut splits);
-        if splits.len == 0 {
-            return Ok(());
-        }
-        let mut reserve = Reserve::take(mem, &self.window, splits.len)?;
-        self.split_at(start, keep, &mut reserve, flush);
-        self.split_at(end, keep, &mut reserve, flush);
-        debug_assert_eq!(reserve.len, 0);
-        reserve.release(mem);
-        Ok(())
-    }
-
-    /// Replaces each large entry straddling `la` by a table of entries one level
-    /// smaller with the same frames, permissions and cache policy.
-    fn split_at(&mut self, la: u64, keep: Option<F>, reserve: &mut Reserve, flush: &mut Flush) {
-        if la == 0 || la >= LINEAR_END {
-            return;
-        }
-        let mut table_pa = self.root;
-        for level in (2..=4).rev() {
-            // SAFETY: a page-table frame of this tree, exclusively ours via `&mut self`.
-            let entry = &mut unsafe { self.window.table(table_pa) }[index(la, level)];
-            if entry.is_unused() {
-                return;
-            }
-            let bits = entry.flags();
-            if bits.contains(F::HUGE_PAGE) {
-                let size = entry_bytes(level);
-                let unchanged = keep.is_some_and(|perms| bits & PERMISSION_BITS == perms);
-                if la & (size - 1) == 0 || unchanged {
-                    return;
-                }
-                let frame = reserve.pop();
-                let base = entry.addr().as_u64() & !(size - 1);
-                let small = entry_bytes(level - 1);
-                let child_bits = if level == 2 {
-                    bits - F::HUGE_PAGE
-                } else {
-                    bits
-                };
-                // SAFETY: a reserved frame inside the window, not yet linked anywhere.
-                let child = unsafe { self.window.table(frame) };
-                for (i, child_entry) in child.iter_mut().enumerate() {
-                    child_entry.set_addr(HwPhysAddr::new(base + i as u64 * small), child_bits);
-                }
-                entry.set_addr(HwPhysAddr::new(frame as u64), table_bits(la < KERNEL_HALF));
-                // The page size changed: drop the cached large translation.
-                flush.page(canonical(la & !(size - 1)));
-            }
-            table_pa = entry.addr().as_u64() as PhysAddr;
-        }
-    }
-}
-
-/// What `map_in` needs besides the range: the physical run and the allocator.
-struct MapRun<'a, M: ?Sized> {
-    /// `paddr - vaddr` (wrapping), so the frame for linear address `la` is `la + delta`.
-    delta: u64,
-    leaf: F,
-    mem: &'a M,
 }
 
 /// A hook for tables no CPU has ever loaded.
