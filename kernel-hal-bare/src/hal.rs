@@ -145,7 +145,7 @@ impl BareHal {
     /// [`kernel_hal::PagingError::NoMemory`]: fewer than 257 free frames.
     pub fn new(mem: Arc<BareMem>, tlb: Arc<dyn TlbShootdown>) -> PagingResult<BareHal> {
         let kernel = X86PageTable::new_kernel(mem.window(), &*mem)?;
-        Ok(Self::with_kernel(mem, tlb, kernel))
+        Ok(Self::from_parts(mem, tlb, kernel))
     }
 
     /// A machine over `mem` whose kernel space is an existing top-level table
@@ -166,10 +166,16 @@ impl BareHal {
     ) -> PagingResult<BareHal> {
         // SAFETY: forwarded to the caller.
         let kernel = unsafe { X86PageTable::adopt_kernel(mem.window(), root, &*mem) }?;
-        Ok(Self::with_kernel(mem, tlb, kernel))
+        Ok(Self::from_parts(mem, tlb, kernel))
     }
 
-    fn with_kernel(mem: Arc<BareMem>, tlb: Arc<dyn TlbShootdown>, kernel: X86PageTable) -> BareHal {
+    /// A machine over `mem` whose kernel space is `kernel` (its tables may come from
+    /// elsewhere than `mem`, as long as nothing frees them).
+    pub(crate) fn from_parts(
+        mem: Arc<BareMem>,
+        tlb: Arc<dyn TlbShootdown>,
+        kernel: X86PageTable,
+    ) -> BareHal {
         let kernel = BarePageTable::new(kernel, mem.clone(), tlb.clone());
         BareHal { mem, tlb, kernel }
     }

@@ -27,6 +27,7 @@ use x86_64::structures::paging::PageTableFlags as F;
 use crate::flush::TlbShootdown;
 use crate::hal::BareHal;
 use crate::mem::BareMem;
+use crate::table::X86PageTable;
 use crate::window::PhysWindow;
 
 /// A zeroed, page-aligned host buffer that stands in for physical memory.
@@ -114,6 +115,10 @@ struct TlbEntry {
     user: bool,
     executable: bool,
 }
+
+/// How many frames a simulated machine sets aside, above its RAM, for the kernel
+/// space's top-level and level-3 tables.
+pub const KERNEL_TABLE_FRAMES: usize = 257;
 
 /// The key root of kernel-half translations, shared by all address spaces.
 const GLOBAL: PhysAddr = PhysAddr::MAX;
@@ -245,10 +250,13 @@ impl SimMachine {
     /// A machine with `bytes` of simulated RAM, all of it usable except the first
     /// frame (so physical address 0 is never handed out, as on real machines).
     ///
+    /// The kernel space's tables (257 frames) live just above `bytes`, outside the
+    /// frame allocator, so a fresh machine has every frame free:
+    /// `free_count() == total_count()`, and stays so once every object is dropped.
+    ///
     /// # Panics
     ///
-    /// If the host cannot allocate the RAM, or it is too small for the kernel space
-    /// (257 frames, about 1 MiB).
+    /// If the host cannot allocate the RAM.
     pub fn new(bytes: usize) -> SimMachine {
         SimMachine::with_memory_map(bytes, &[(PAGE_SIZE, bytes)])
     }
@@ -257,19 +265,33 @@ impl SimMachine {
     /// ranges `usable` are given to the frame allocator, as a bootloader's memory map
     /// would; the rest is still reachable (and mappable) as physical memory. Tests
     /// that need large physical addresses but few frames use it to keep the
-    /// allocator small.
+    /// allocator small. As with [`new`](Self::new), the kernel space's tables lie
+    /// in [`KERNEL_TABLE_FRAMES`] extra frames from `bytes` on.
     ///
     /// # Panics
     ///
     /// As [`new`](Self::new).
     pub fn with_memory_map(bytes: usize, usable: &[(PhysAddr, PhysAddr)]) -> SimMachine {
-        let ram = Arc::new(SimRam::new(bytes));
+        let bytes = kernel_hal::page_round_up(bytes).expect("simulated RAM size overflows");
+        let tables = KERNEL_TABLE_FRAMES * PAGE_SIZE;
+        let ram = Arc::new(SimRam::new(bytes + tables));
         let tlb = Arc::new(SimTlb::new());
-        // SAFETY: the simulated RAM is used by nothing but this machine.
-        let mem = unsafe { BareMem::new(ram.window(), usable) };
+        let usable: alloc::vec::Vec<_> = usable
+            .iter()
+            .map(|&(start, end)| (start, end.min(bytes)))
+            .collect();
+        // SAFETY: the simulated RAM is used by nothing but this machine, and the
+        // two allocators manage disjoint parts of it.
+        let (mem, table_mem) = unsafe {
+            (
+                BareMem::new(ram.window(), &usable),
+                BareMem::new(ram.window(), &[(bytes, bytes + tables)]),
+            )
+        };
+        let kernel = X86PageTable::new_kernel(ram.window(), &table_mem)
+            .expect("the reserved frames hold the kernel space");
         let mem = Arc::new(mem.with_backing(ram.clone()));
-        let hal =
-            BareHal::new(mem, tlb.clone()).expect("simulated RAM too small for the kernel space");
+        let hal = BareHal::from_parts(mem, tlb.clone(), kernel);
         SimMachine {
             ram,
             tlb,
@@ -440,8 +462,11 @@ impl BareHal {
     /// assert_eq!(space.query(base + 8).unwrap().paddr, frame + 8);
     /// ```
     ///
-    /// Use [`SimMachine`] instead to also read and write virtual addresses through
-    /// the TLB.
+    /// As with [`SimMachine::new`], the kernel space's tables lie outside the
+    /// allocator, so `free_count() == total_count()` until something is allocated:
+    /// a test can check that dropping its objects gave every frame back. Use
+    /// [`SimMachine`] instead to also read and write virtual addresses through the
+    /// TLB.
     ///
     /// # Panics
     ///
