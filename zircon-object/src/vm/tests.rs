@@ -12,15 +12,17 @@ use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
 
-/// Runs `f` over a fresh model machine and over a fresh unix-backend machine, and
-/// checks frame accounting after each.
+/// Runs `f` over three fresh machines (the model HAL, the unix backend, and the
+/// bare-metal backend's real x86_64 page tables over simulated RAM) and checks frame
+/// accounting after each, so every behaviour is proven on every backend.
 fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
     let unix = kernel_hal_unix::UnixHal::with_config(kernel_hal_unix::UnixHalConfig {
         phys_size: 16 << 20,
         window_size: 1 << 30,
     })
     .expect("an emulated machine");
-    let machines: [Arc<dyn Hal>; 2] = [ModelHal::new(4096), Arc::new(unix)];
+    let bare = kernel_hal_bare::BareHal::new_simulated(32 << 20);
+    let machines: [Arc<dyn Hal>; 3] = [ModelHal::new(4096), Arc::new(unix), Arc::new(bare)];
     for hal in machines {
         let total = hal.total_count();
         {
