@@ -142,6 +142,31 @@ impl Process {
     ) -> ZxResult {
         let (region, vmar_rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
         let (vmo, vmo_rights) = self.inner.get_object::<VmObject>(vmo, 0)?;
+        // An overwrite cannot be undone once it has replaced mappings, so a copy-out
+        // that would fail is found first, and the request answered as if it had been
+        // tried last (every other check still comes before it).
+        if options & ZX_VM_SPECIFIC_OVERWRITE != 0
+            && !self.overwrite_out_ok(
+                &region,
+                &vmo,
+                options,
+                vmar_offset,
+                vmo_offset,
+                len,
+                mapped_addr,
+            )
+        {
+            region.check_map(
+                options,
+                vmar_offset,
+                &vmo,
+                vmo_rights,
+                vmar_rights,
+                vmo_offset,
+                len,
+            )?;
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
         let addr = region.map(
             options,
             vmar_offset,
@@ -159,6 +184,46 @@ impl Process {
             return Err(err);
         }
         Ok(())
+    }
+
+    /// Whether writing the base address to `out` will succeed after an overwrite of
+    /// `[region + vmar_offset, + round_up(len))`: outside that range, the memory must
+    /// be writable now; inside it, the new mapping must be writable and backed there.
+    #[allow(clippy::too_many_arguments)]
+    fn overwrite_out_ok(
+        &self,
+        region: &VmAddressRegion,
+        vmo: &VmObject,
+        options: u32,
+        vmar_offset: usize,
+        vmo_offset: u64,
+        len: usize,
+        out: usize,
+    ) -> bool {
+        let word = core::mem::size_of::<usize>();
+        let (Some(size), Some(base), Some(out_end)) = (
+            kernel_hal::page_round_up(len),
+            region.addr().checked_add(vmar_offset),
+            out.checked_add(word),
+        ) else {
+            return false;
+        };
+        let Some(end) = base.checked_add(size) else {
+            return false;
+        };
+        if out_end <= base || out >= end {
+            self.inner
+                .aspace()
+                .check_user(out, word, kernel_hal::MMUFlags::WRITE)
+                .is_ok()
+        } else if out >= base && out_end <= end {
+            let in_vmo = vmo_offset
+                .checked_add((out_end - base) as u64)
+                .is_some_and(|e| e <= vmo.size() as u64);
+            options & ZX_VM_PERM_WRITE != 0 && in_vmo
+        } else {
+            false
+        }
     }
 
     /// Removes every mapping, and with `ZX_RIGHT_OP_CHILDREN` every fully covered

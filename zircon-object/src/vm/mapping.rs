@@ -5,7 +5,7 @@ use super::vmo::VmObject;
 use crate::abi::*;
 use crate::error::{hal_error, ZxResult};
 use alloc::collections::BTreeMap;
-use alloc::sync::{Arc, Weak};
+use alloc::sync::Arc;
 use kernel_hal::{MMUFlags, PageTable, PagingError, PAGE_SHIFT, PAGE_SIZE};
 use spin::Mutex;
 
@@ -24,7 +24,7 @@ pub const PERM_MASK: MMUFlags = MMUFlags::READ
 pub struct VmMapping {
     id: u64,
     vmo: Arc<VmObject>,
-    aspace: Weak<AddressSpace>,
+    page_table: Arc<dyn PageTable>,
     aspace_id: usize,
     pub(crate) inner: Mutex<MappingInner>,
 }
@@ -138,7 +138,7 @@ impl VmMapping {
         let mapping = Arc::new(VmMapping {
             id,
             vmo,
-            aspace: Arc::downgrade(aspace),
+            page_table: aspace.page_table_arc().clone(),
             aspace_id: aspace.id(),
             inner: Mutex::new(inner),
         });
@@ -166,9 +166,6 @@ impl VmMapping {
     /// Removes the translations of VMO bytes `[start, end)` from this mapping.
     /// Called by the VMO, with its lock held, when pages leave it.
     pub(crate) fn clear_vmo_range(&self, start: usize, end: usize) {
-        let Some(aspace) = self.aspace.upgrade() else {
-            return;
-        };
         let inner = self.inner.lock();
         if inner.dead {
             return;
@@ -179,7 +176,7 @@ impl VmMapping {
             let vaddr = inner.base + (lo - inner.vmo_offset);
             // The range lies inside this mapping, which lies inside the address
             // space: clearing it cannot fail.
-            let _ = aspace.page_table().clear(vaddr, hi - lo);
+            let _ = self.page_table.clear(vaddr, hi - lo);
         }
     }
 
@@ -219,15 +216,23 @@ impl VmMapping {
     }
 
     /// Resolves a fault at `vaddr` (inside the mapping) for an access of kind
-    /// `access`: commits the page in the VMO and maps it. The caller holds the
-    /// address space's tree lock.
+    /// `access`. A read or execute of a never-written page maps `zero_frame`
+    /// read-only and commits nothing; a write (or any access to a committed page)
+    /// commits the page in the VMO and maps it. The caller holds the address space's
+    /// tree lock.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_ACCESS_DENIED`: the page's current protection lacks `access`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
     /// - `ZX_ERR_NO_MEMORY`: no frame to commit.
-    pub(crate) fn fault(&self, pt: &dyn PageTable, vaddr: usize, access: MMUFlags) -> ZxResult {
+    pub(crate) fn fault(
+        &self,
+        pt: &dyn PageTable,
+        vaddr: usize,
+        access: MMUFlags,
+        zero_frame: usize,
+    ) -> ZxResult {
         let (page_vaddr, offset, perms) = {
             let inner = self.inner.lock();
             let page_vaddr = vaddr & !(PAGE_SIZE - 1);
@@ -246,9 +251,31 @@ impl VmMapping {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
         let page = offset >> PAGE_SHIFT;
+        if !access.contains(MMUFlags::WRITE) && !vmo.pages.contains_key(&page) {
+            vmo.zero_mapped.insert(page);
+            let flags = mmu_flags(perms - MMUFlags::WRITE);
+            return map_tolerant(pt, page_vaddr, zero_frame, 1, flags, vmo.cache);
+        }
         vmo.commit_pages(&*hal, page, page + 1)?;
         let frame = vmo.pages[&page];
         map_tolerant(pt, page_vaddr, frame, 1, mmu_flags(perms), vmo.cache)
+    }
+
+    /// Takes away the translations of pages in `[start, end)` (inside the mapping)
+    /// that may show the shared zero frame, so that they fault again. Called before
+    /// write permission is granted to them.
+    pub(crate) fn clear_zero_pages(&self, start: usize, end: usize) {
+        let vmo = self.vmo.inner.lock();
+        if vmo.zero_mapped.is_empty() {
+            return;
+        }
+        let inner = self.inner.lock();
+        let first = (inner.vmo_offset + (start - inner.base)) >> PAGE_SHIFT;
+        let last = (inner.vmo_offset + (end - inner.base)) >> PAGE_SHIFT;
+        for &page in vmo.zero_mapped.range(first..last) {
+            let vaddr = inner.base + ((page << PAGE_SHIFT) - inner.vmo_offset);
+            let _ = self.page_table.clear(vaddr, PAGE_SIZE);
+        }
     }
 
     /// Marks the mapping removed and takes its translations away. The caller holds
@@ -293,13 +320,5 @@ fn map_tolerant(
             Ok(())
         }
         Err(e) => Err(hal_error(e)),
-    }
-}
-
-impl Drop for VmMapping {
-    fn drop(&mut self) {
-        if !self.inner.get_mut().dead {
-            self.vmo.remove_mapping(self.id);
-        }
     }
 }

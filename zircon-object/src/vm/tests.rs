@@ -590,3 +590,53 @@ fn maps_report_is_depth_first_in_address_order() {
         assert_eq!(aspace.mapped_vmos().len(), 2);
     });
 }
+
+#[test]
+fn read_faults_show_zeros_without_committing_and_stay_coherent() {
+    machine(|hal, aspace, root| {
+        let v = vmo(hal, 2);
+        let addr = root.map(RW, 0, &v, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let pt = aspace.page_table();
+        assert!(touch(pt, addr, MMUFlags::READ));
+        assert_eq!(v.committed_pages(), 0);
+        assert!(!pt.query(addr).unwrap().flags.contains(MMUFlags::WRITE));
+        // A write through the VMO takes the zero translation away...
+        v.write(0, b"abc").unwrap();
+        assert!(pt.query(addr).is_err());
+        // ...so the next access maps the real page.
+        assert!(touch(pt, addr, MMUFlags::READ));
+        let mut bytes = [0u8; 3];
+        hal.read(pt.query(addr).unwrap().paddr, &mut bytes).unwrap();
+        assert_eq!(&bytes, b"abc");
+        // Raising a zero-mapped page to writable never makes the zero frame writable.
+        assert!(touch(pt, addr + PAGE_SIZE, MMUFlags::READ));
+        let zero = pt.query(addr + PAGE_SIZE).unwrap().paddr;
+        root.protect(RW, addr + PAGE_SIZE, PAGE_SIZE, true).unwrap();
+        assert!(pt.query(addr + PAGE_SIZE).is_err());
+        assert!(touch(pt, addr + PAGE_SIZE, MMUFlags::WRITE));
+        assert_ne!(pt.query(addr + PAGE_SIZE).unwrap().paddr, zero);
+        assert_eq!(v.committed_pages(), 2);
+        let mut z = [0xffu8; 8];
+        hal.read(zero, &mut z).unwrap();
+        assert_eq!(z, [0; 8]);
+    });
+}
+
+#[test]
+fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
+    machine(|hal, aspace, root| {
+        let v = vmo(hal, 1);
+        v.set_cache_policy(kernel_hal::CachePolicy::Uncached)
+            .unwrap();
+        assert_eq!(v.write(0, b"x"), Err(ZX_ERR_BAD_STATE));
+        let addr = root.map(RW, 0, &v, ALL, ALL, 0, PAGE_SIZE).unwrap();
+        aspace.write_user(addr, b"dev").unwrap();
+        let mut b = [0u8; 3];
+        aspace.read_user(addr, &mut b).unwrap();
+        assert_eq!(&b, b"dev");
+        assert_eq!(
+            v.set_cache_policy(kernel_hal::CachePolicy::Cached),
+            Err(ZX_ERR_BAD_STATE)
+        );
+    });
+}

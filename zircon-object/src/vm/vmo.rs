@@ -4,7 +4,7 @@ use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::{hal_error, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use hashbrown::HashMap;
@@ -52,9 +52,13 @@ pub(crate) struct VmoInner {
     /// Committed pages: page index to frame. Always below `size`.
     pub(crate) pages: BTreeMap<usize, PhysAddr>,
     pub(crate) cache: CachePolicy,
-    /// Every live mapping of this VMO, by mapping id. A mapping removes itself when
-    /// it is dropped, so no `Arc<VmMapping>` may be dropped while this lock is held.
+    /// The mappings of this VMO, by mapping id. A mapping removes itself when it is
+    /// destroyed; one dropped with its address space leaves a dead entry, which
+    /// [`VmObject::add_mapping`] prunes from time to time and every reader skips.
     pub(crate) mappings: HashMap<u64, Weak<VmMapping>>,
+    /// Uncommitted pages that a read fault may have mapped to an address space's
+    /// zero frame. Committing one of them first takes those translations away.
+    pub(crate) zero_mapped: BTreeSet<usize>,
     /// Whether a discardable VMO is locked (`ZX_VMO_OP_LOCK`).
     locked: bool,
 }
@@ -126,6 +130,7 @@ impl VmObject {
                 pages: BTreeMap::new(),
                 cache: CachePolicy::Cached,
                 mappings: HashMap::new(),
+                zero_mapped: BTreeSet::new(),
                 locked: false,
             }),
         }))
@@ -169,7 +174,7 @@ impl VmObject {
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     pub fn check_io(&self, offset: u64, len: usize) -> ZxResult {
-        self.inner.lock().check_io(offset, len).map(|_| ())
+        self.inner.lock().check_io(offset, len, true).map(|_| ())
     }
 
     /// How many pages are committed.
@@ -209,8 +214,18 @@ impl VmObject {
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> ZxResult {
+        self.read_bytes(offset, buf, true)
+    }
+
+    /// Reads through a mapping: as [`read`](Self::read), but any cache policy is
+    /// fine (a mapping of an uncached VMO is how uncached memory is used).
+    pub(crate) fn read_mapped(&self, offset: u64, buf: &mut [u8]) -> ZxResult {
+        self.read_bytes(offset, buf, false)
+    }
+
+    fn read_bytes(&self, offset: u64, buf: &mut [u8], byte_io: bool) -> ZxResult {
         let inner = self.inner.lock();
-        let start = inner.check_io(offset, buf.len())?;
+        let start = inner.check_io(offset, buf.len(), byte_io)?;
         let mut done = 0;
         while done < buf.len() {
             let pos = start + done;
@@ -235,8 +250,18 @@ impl VmObject {
     /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit; nothing is written
     ///   and nothing stays committed.
     pub fn write(&self, offset: u64, buf: &[u8]) -> ZxResult {
+        self.write_bytes(offset, buf, true)
+    }
+
+    /// Writes through a mapping: as [`write`](Self::write), but any cache policy
+    /// is fine.
+    pub(crate) fn write_mapped(&self, offset: u64, buf: &[u8]) -> ZxResult {
+        self.write_bytes(offset, buf, false)
+    }
+
+    fn write_bytes(&self, offset: u64, buf: &[u8], byte_io: bool) -> ZxResult {
         let mut inner = self.inner.lock();
-        let start = inner.check_io(offset, buf.len())?;
+        let start = inner.check_io(offset, buf.len(), byte_io)?;
         if buf.is_empty() {
             return Ok(());
         }
@@ -468,7 +493,7 @@ impl VmObject {
     /// other than `CACHED`.
     pub fn set_cache_policy(&self, policy: CachePolicy) -> ZxResult {
         let mut inner = self.inner.lock();
-        if !inner.mappings.is_empty() {
+        if inner.mappings.values().any(|m| m.strong_count() > 0) {
             return Err(ZX_ERR_BAD_STATE);
         }
         if !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
@@ -484,7 +509,12 @@ impl VmObject {
     }
 
     pub(crate) fn add_mapping(&self, id: u64, mapping: Weak<VmMapping>) {
-        self.inner.lock().mappings.insert(id, mapping);
+        let mut inner = self.inner.lock();
+        let len = inner.mappings.len();
+        if len >= 64 && len.is_power_of_two() {
+            inner.mappings.retain(|_, m| m.strong_count() > 0);
+        }
+        inner.mappings.insert(id, mapping);
     }
 
     pub(crate) fn remove_mapping(&self, id: u64) {
@@ -494,8 +524,8 @@ impl VmObject {
 
 impl VmoInner {
     /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
-    fn check_io(&self, offset: u64, len: usize) -> ZxResult<usize> {
-        if self.cache != CachePolicy::Cached {
+    fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
+        if byte_io && self.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         let end = offset.checked_add(len as u64).ok_or(ZX_ERR_OUT_OF_RANGE)?;
@@ -541,6 +571,16 @@ impl VmoInner {
                 }
             }
             page = next + 1;
+        }
+        if !self.zero_mapped.is_empty() {
+            let shown: Vec<usize> = added
+                .iter()
+                .copied()
+                .filter(|p| self.zero_mapped.remove(p))
+                .collect();
+            for p in shown {
+                drop(self.unmap_from_mappings(p << PAGE_SHIFT, (p + 1) << PAGE_SHIFT));
+            }
         }
         Ok(())
     }

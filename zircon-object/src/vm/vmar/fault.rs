@@ -37,7 +37,7 @@ impl AddressSpace {
     pub fn fault(&self, vaddr: VirtAddr, access: MMUFlags) -> ZxResult {
         let state = self.state.lock();
         let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
-        mapping.fault(self.page_table(), vaddr, access)
+        mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
     }
 
     /// Finds, for each page of `[vaddr, vaddr + len)`, the mapping and VMO offset,
@@ -81,6 +81,16 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Whether a user copy of `len` bytes at `vaddr` needing `access` would
+    /// succeed now, without copying or committing anything.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_user`](Self::read_user) / [`write_user`](Self::write_user).
+    pub fn check_user(&self, vaddr: VirtAddr, len: usize, access: MMUFlags) -> ZxResult {
+        self.walk_user(vaddr, len, access, |_, _, _, _| Ok(()))
+    }
+
     /// The kernel's copy from user memory: reads `buf.len()` bytes at `vaddr` through
     /// the mappings, honouring their protection. Reading never commits a page.
     ///
@@ -94,7 +104,9 @@ impl AddressSpace {
             vaddr,
             buf.len(),
             MMUFlags::READ,
-            |mapping, offset, at, chunk| mapping.vmo().read(offset, &mut buf[at..at + chunk]),
+            |mapping, offset, at, chunk| {
+                mapping.vmo().read_mapped(offset, &mut buf[at..at + chunk])
+            },
         )
     }
 
@@ -111,7 +123,7 @@ impl AddressSpace {
             vaddr,
             buf.len(),
             MMUFlags::WRITE,
-            |mapping, offset, at, chunk| mapping.vmo().write(offset, &buf[at..at + chunk]),
+            |mapping, offset, at, chunk| mapping.vmo().write_mapped(offset, &buf[at..at + chunk]),
         )
     }
 }
@@ -128,7 +140,9 @@ impl AddressSpace {
             vaddr,
             buf.len(),
             MMUFlags::empty(),
-            |mapping, offset, at, chunk| mapping.vmo().read(offset, &mut buf[at..at + chunk]),
+            |mapping, offset, at, chunk| {
+                mapping.vmo().read_mapped(offset, &mut buf[at..at + chunk])
+            },
         )
     }
 
@@ -144,7 +158,7 @@ impl AddressSpace {
             vaddr,
             buf.len(),
             MMUFlags::empty(),
-            |mapping, offset, at, chunk| mapping.vmo().write(offset, &buf[at..at + chunk]),
+            |mapping, offset, at, chunk| mapping.vmo().write_mapped(offset, &buf[at..at + chunk]),
         )
     }
 }

@@ -220,6 +220,61 @@ impl VmAddressRegion {
         vmo_offset: u64,
         len: usize,
     ) -> ZxResult<VirtAddr> {
+        self.map_impl(
+            options,
+            vmar_offset,
+            vmo,
+            vmo_rights,
+            vmar_rights,
+            vmo_offset,
+            len,
+            false,
+        )
+    }
+
+    /// Runs every check of [`map`](Self::map), in the same order, and changes
+    /// nothing. Returns the base a specific mapping would get (for a non-specific
+    /// one, a base it could get). The syscall layer uses it to answer a request whose
+    /// out-pointer is already known to be bad without replacing anything.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_map(
+        &self,
+        options: u32,
+        vmar_offset: usize,
+        vmo: &Arc<VmObject>,
+        vmo_rights: zx_rights_t,
+        vmar_rights: zx_rights_t,
+        vmo_offset: u64,
+        len: usize,
+    ) -> ZxResult<VirtAddr> {
+        self.map_impl(
+            options,
+            vmar_offset,
+            vmo,
+            vmo_rights,
+            vmar_rights,
+            vmo_offset,
+            len,
+            true,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn map_impl(
+        &self,
+        options: u32,
+        vmar_offset: usize,
+        vmo: &Arc<VmObject>,
+        vmo_rights: zx_rights_t,
+        vmar_rights: zx_rights_t,
+        vmo_offset: u64,
+        len: usize,
+        dry_run: bool,
+    ) -> ZxResult<VirtAddr> {
         if vmo_rights & ZX_RIGHT_MAP == 0 {
             return Err(ZX_ERR_ACCESS_DENIED);
         }
@@ -291,6 +346,9 @@ impl VmAddressRegion {
             }
         }
 
+        if dry_run {
+            return Ok(base);
+        }
         let max = allowed & flags_to_perms(region_flags);
         let mut perms = BTreeMap::new();
         perms.insert(base, requested);

@@ -23,14 +23,13 @@ use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::{KObjectBase, KernelObject};
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use gaps::GapTree;
 use hashbrown::HashMap;
-use kernel_hal::{Hal, MMUFlags, PageFaultHandler, PageTable, VirtAddr};
+use kernel_hal::{Hal, MMUFlags, PageFaultHandler, PageTable, PhysAddr, VirtAddr, PAGE_SIZE};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use spin::Mutex;
@@ -57,7 +56,10 @@ static NEXT_ASPACE_ID: AtomicUsize = AtomicUsize::new(1);
 pub struct AddressSpace {
     id: usize,
     hal: Arc<dyn Hal>,
-    page_table: Box<dyn PageTable>,
+    page_table: Arc<dyn PageTable>,
+    /// A frame of zeros that read faults on never-written pages map read-only, so
+    /// that reading commits nothing. Freed when the address space goes.
+    zero_frame: PhysAddr,
     base: VirtAddr,
     size: usize,
     /// The tree. Lock order: this lock, then any VMO's lock, then any mapping's.
@@ -227,7 +229,13 @@ impl AddressSpace {
     ///
     /// `ZX_ERR_NO_MEMORY`: the HAL could not create another page table.
     pub fn new(hal: Arc<dyn Hal>) -> ZxResult<Arc<AddressSpace>> {
-        let page_table = hal.new_address_space().map_err(|_| ZX_ERR_NO_MEMORY)?;
+        let page_table: Arc<dyn PageTable> =
+            Arc::from(hal.new_address_space().map_err(|_| ZX_ERR_NO_MEMORY)?);
+        let zero_frame = hal.alloc_frame().map_err(|_| ZX_ERR_NO_MEMORY)?;
+        if hal.zero(zero_frame, PAGE_SIZE).is_err() {
+            let _ = hal.free_frames(zero_frame, 1);
+            return Err(ZX_ERR_INTERNAL);
+        }
         let (base, size) = page_table.user_range();
         let mut regions = HashMap::new();
         regions.insert(ROOT_ID, Region::new(base, size, ROOT_FLAGS, None));
@@ -236,6 +244,7 @@ impl AddressSpace {
             id,
             hal,
             page_table,
+            zero_frame,
             base,
             size,
             state: Mutex::new(AspaceState {
@@ -268,6 +277,16 @@ impl AddressSpace {
     /// The page table.
     pub fn page_table(&self) -> &dyn PageTable {
         &*self.page_table
+    }
+
+    /// The page table, shared (mappings hold it to clear their translations).
+    pub(crate) fn page_table_arc(&self) -> &Arc<dyn PageTable> {
+        &self.page_table
+    }
+
+    /// The frame of zeros mapped read-only for never-written pages.
+    pub(crate) fn zero_frame(&self) -> PhysAddr {
+        self.zero_frame
     }
 
     /// The user range `(base, size)`, which the root region covers.
@@ -424,6 +443,28 @@ pub(crate) fn flags_to_perms(flags: u32) -> MMUFlags {
         perms |= MMUFlags::EXECUTE;
     }
     perms
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        // Take every translation down before the zero frame goes back: the tree and
+        // its mappings go with the fields, and the page table with its last holder.
+        let mappings: Vec<Arc<VmMapping>> = self
+            .state
+            .get_mut()
+            .regions
+            .values()
+            .flat_map(|r| r.children.values())
+            .filter_map(|c| match c {
+                Child::Mapping { mapping, .. } => Some(mapping.clone()),
+                Child::Region { .. } => None,
+            })
+            .collect();
+        for mapping in mappings {
+            mapping.destroy(&*self.page_table);
+        }
+        let _ = self.hal.free_frames(self.zero_frame, 1);
+    }
 }
 
 impl PageFaultHandler for AddressSpace {

@@ -71,6 +71,9 @@ impl VmAddressRegion {
             let hi = end.min(base + child.size());
             match child {
                 Child::Mapping { mapping, .. } => {
+                    if perms.contains(MMUFlags::WRITE) {
+                        mapping.clear_zero_pages(lo, hi);
+                    }
                     mapping.inner.lock().set_perms(lo, hi, perms);
                     let pt = self.aspace.page_table();
                     // The range lies inside a mapping inside the address space, so the
