@@ -29,6 +29,7 @@ mod maps_off {
     pub const VMO_KOID: usize = 72;
     pub const VMO_OFFSET: usize = 80;
     pub const COMMITTED_PAGES: usize = 88;
+    #[cfg(test)]
     pub const POPULATED_PAGES: usize = 96;
 }
 

@@ -28,8 +28,6 @@ const STAGE_OFFSET: usize = 4096;
 pub const STAGE_SIZE: usize = 4096;
 /// Offset of the part scripts may use freely.
 const SCRIPT_OFFSET: usize = 8192;
-/// Size of the part scripts may use freely.
-pub const SCRIPT_SIZE: usize = 24 * 1024;
 /// Offset of the info buffer.
 const INFO_OFFSET: usize = 32 * 1024;
 /// Size of the info buffer.

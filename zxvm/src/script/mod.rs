@@ -32,7 +32,6 @@ mod tests;
 
 use crate::calls::{self, CallSpec, Ty};
 use crate::{consts, status};
-pub use lex::parse_number;
 use lex::{lex, Tok};
 
 /// Names every script can use without binding them.
@@ -71,7 +70,7 @@ impl ScriptError {
             .collect();
         let gutter = self.line.to_string().len();
         format!(
-            "error: {file}:{}:{}: {}\n{:gutter$} |\n{} | {}\n{:gutter$} | {}^\n",
+            "error: {file}:{}:{}: {}\n{:gutter$} |\n{} | {}\n{:gutter$} | {}^\n\n",
             self.line,
             self.col,
             self.message,
@@ -760,7 +759,8 @@ fn check_args(
         arg.expr.vars(&mut vars);
         for (name, col) in vars {
             if !bound.contains(&name) {
-                let hint = suggest(&name, bound.iter().map(String::as_str));
+                let known: Vec<String> = bound.iter().map(|b| format!("${b}")).collect();
+                let hint = suggest(&format!("${name}"), known.iter().map(String::as_str));
                 return Err(p.error(col, format!("undefined name `${name}`{hint}: bind it on an earlier line, like `${name} = zx_vmo_create(4096, 0)`")));
             }
         }

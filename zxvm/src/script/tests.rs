@@ -1,5 +1,6 @@
 //! Unit tests of the script parser.
 
+use super::lex::parse_number;
 use super::*;
 
 fn one(text: &str) -> Statement {
@@ -246,6 +247,6 @@ fn errors_render_with_a_caret_under_the_column() {
     let text = e.render("t.zx", "  zx_vmo_creat(1, 0)");
     assert_eq!(
         text,
-        "error: t.zx:1:3: unknown call `zx_vmo_creat` (did you mean `zx_vmo_create`?)\n  |\n1 |   zx_vmo_creat(1, 0)\n  |   ^\n"
+        "error: t.zx:1:3: unknown call `zx_vmo_creat` (did you mean `zx_vmo_create`?)\n  |\n1 |   zx_vmo_creat(1, 0)\n  |   ^\n\n"
     );
 }
