@@ -213,6 +213,17 @@ fn fit(text: &str, width: f64) -> Option<String> {
     }
 }
 
+/// The first of `choices` (longest first) that fits whole, else the last one cut
+/// to fit.
+fn best_fit(choices: &[String], width: f64) -> Option<String> {
+    let room = (width / CHAR_W).floor() as usize;
+    choices
+        .iter()
+        .find(|c| c.chars().count() <= room)
+        .cloned()
+        .or_else(|| choices.last().and_then(|c| fit(c, width)))
+}
+
 /// The fill colour of a mapping committed to `fraction`: pale blue to dark blue.
 fn mapping_fill(fraction: f64) -> String {
     let (lo, hi) = ([0xe8, 0xf0, 0xfc], [0x1d, 0x4e, 0xa8]);
@@ -221,6 +232,20 @@ fn mapping_fill(fraction: f64) -> String {
         v.round() as u8
     };
     format!("#{:02x}{:02x}{:02x}", mix(0), mix(1), mix(2))
+}
+
+/// `37% committed`; `<1%` when something is committed but it rounds to zero.
+fn percent_committed(committed: u64, pages: u64) -> String {
+    let percent = if pages == 0 {
+        0.0
+    } else {
+        100.0 * committed as f64 / pages as f64
+    };
+    if committed > 0 && percent < 0.5 {
+        "<1% committed".into()
+    } else {
+        format!("{percent:.0}% committed")
+    }
 }
 
 fn region_fill(depth: usize) -> &'static str {
@@ -340,13 +365,20 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         ));
         let inner = b.w - 8.0;
         if e.mapping.is_none() {
-            let label = format!(
-                "#{n} {} \"{}\" {}",
-                e.kind.word(),
-                e.name,
-                fmt::size(e.size)
+            let label = best_fit(
+                &[
+                    format!(
+                        "#{n} {} \"{}\" {}",
+                        e.kind.word(),
+                        e.name,
+                        fmt::size(e.size)
+                    ),
+                    format!("#{n} \"{}\" {}", e.name, fmt::size(e.size)),
+                    format!("#{n} \"{}\"", e.name),
+                ],
+                inner,
             );
-            if let Some(t) = fit(&label, inner).or_else(|| fit(&format!("#{n}"), inner)) {
+            if let Some(t) = label {
                 text(&mut s, b.x + 4.0, b.y + 14.0, "fill=\"#5a4a20\"", &t);
             }
         } else if let Some(m) = &e.mapping {
@@ -355,20 +387,21 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
             } else {
                 "#10264d"
             };
+            let percent = percent_committed(m.committed_pages, e.pages());
             let lines = [
-                format!("#{n}"),
-                e.name.clone(),
-                fmt::size(e.size),
-                fmt::perms(m.mmu_flags),
-                format!("{}/{} pg", m.committed_pages, e.pages()),
-                format!("{:.0}% committed", 100.0 * e.committed_fraction()),
+                vec![format!("#{n}")],
+                vec![e.name.clone()],
+                vec![fmt::size(e.size)],
+                vec![fmt::perms(m.mmu_flags)],
+                vec![format!("{}/{} pg", m.committed_pages, e.pages())],
+                vec![percent.clone(), percent.replace(" committed", "")],
             ];
             for (k, line) in lines.iter().enumerate() {
                 let y = b.y + 15.0 + k as f64 * 14.0;
                 if y > b.y + b.h - 4.0 {
                     break;
                 }
-                if let Some(t) = fit(line, inner) {
+                if let Some(t) = best_fit(line, inner) {
                     text(&mut s, b.x + 4.0, y, &format!("fill=\"{colour}\""), &t);
                 }
             }
@@ -430,7 +463,7 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
     for (i, e) in entries.iter().enumerate() {
         let tree = format!(
             "{}{} \"{}\"",
-            " ".repeat(e.depth.min(8)),
+            "  ".repeat(e.depth.min(6)),
             e.kind.word(),
             e.name
         );
@@ -565,6 +598,15 @@ mod tests {
     }
 
     #[test]
+    fn small_fractions_do_not_read_as_nothing() {
+        assert_eq!(percent_committed(1, 512), "<1% committed");
+        assert_eq!(percent_committed(0, 512), "0% committed");
+        assert_eq!(percent_committed(16, 16), "100% committed");
+        assert_eq!(percent_committed(3, 8), "38% committed");
+        assert_eq!(percent_committed(0, 0), "0% committed");
+    }
+
+    #[test]
     fn text_is_escaped_and_cut_to_fit() {
         assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;?");
         assert_eq!(fit("abcdef", 100.0).as_deref(), Some("abcdef"));
@@ -573,6 +615,19 @@ mod tests {
             Some("abc…")
         );
         assert_eq!(fit("abc", 5.0), None);
+        let choices = [
+            "#3 vmar \"useralloc\"".to_string(),
+            "#3 \"useralloc\"".into(),
+        ];
+        assert_eq!(
+            best_fit(&choices, 100.0).as_deref(),
+            Some("#3 \"useralloc\"")
+        );
+        assert_eq!(
+            best_fit(&choices, 1000.0).as_deref(),
+            Some("#3 vmar \"useralloc\"")
+        );
+        assert_eq!(best_fit(&choices, 5.0 * CHAR_W).as_deref(), Some("#3 \"…"));
     }
 
     #[test]
@@ -585,6 +640,21 @@ mod tests {
         assert_eq!(svg.matches("class=\"region\"").count(), 3);
         assert!(svg.contains("&lt;heap &amp; &quot;co&quot;&gt;"));
         assert!(!svg.contains("<heap"));
-        assert!(svg.trim_end().ends_with("</svg>"));
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+        let shapes: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("data-index").is_some())
+            .collect();
+        assert_eq!(shapes.len(), entries.len());
+        for (i, (shape, entry)) in shapes.iter().zip(&entries).enumerate() {
+            assert_eq!(shape.attribute("data-index"), Some((i + 1).to_string().as_str()));
+            assert_eq!(shape.attribute("data-kind"), Some(entry.kind.word()));
+        }
+        let texts: String = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert!(texts.contains("<heap & \"co\">"), "names survive escaping");
     }
 }
