@@ -647,7 +647,10 @@ mod tests {
             .collect();
         assert_eq!(shapes.len(), entries.len());
         for (i, (shape, entry)) in shapes.iter().zip(&entries).enumerate() {
-            assert_eq!(shape.attribute("data-index"), Some((i + 1).to_string().as_str()));
+            assert_eq!(
+                shape.attribute("data-index"),
+                Some((i + 1).to_string().as_str())
+            );
             assert_eq!(shape.attribute("data-kind"), Some(entry.kind.word()));
         }
         let texts: String = doc
