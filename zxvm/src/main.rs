@@ -33,7 +33,15 @@ use std::process::ExitCode;
 /// Zircon's virtual-memory model at work: a demo, a syscall-script runner, and
 /// address-space maps as text and SVG.
 #[derive(Parser, Debug)]
-#[command(name = "zxvm", version, about, long_about = None)]
+#[command(
+    name = "zxvm",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 when every call and check held, 1 when a call returned an \
+                  unexpected status or a check failed, 2 when the input was bad.\n\
+                  Script format and examples: zxvm/README.md, zxvm/examples/."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

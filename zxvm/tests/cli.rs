@@ -350,3 +350,19 @@ fn every_subcommand_has_help() {
     let out = zxvm(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_readme_example_script_runs_as_documented() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("```text\n# A mirrored ring buffer.")
+        .expect("the example")
+        + "```text\n".len();
+    let script = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = zxvm_stdin(&["run", "-"], script);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("= ZX_ERR_NO_RESOURCES"));
+    assert!(stdout.contains("2/16 pages"));
+}
