@@ -467,7 +467,7 @@ fn describe_info(
     actual: Option<usize>,
     read: &dyn Fn(u64) -> Option<Vec<u8>>,
 ) -> Option<String> {
-    let records = |size: usize| -> Option<Vec<u8>> { read((actual? * size) as u64) };
+    let records = |size: usize| -> Option<Vec<u8>> { read(actual?.saturating_mul(size) as u64) };
     match topic {
         ZX_INFO_HANDLE_BASIC => {
             let h = HandleBasic::decode(&read(HANDLE_BASIC_RECORD_SIZE as u64)?)?;

@@ -250,3 +250,85 @@ fn errors_render_with_a_caret_under_the_column() {
         "error: t.zx:1:3: unknown call `zx_vmo_creat` (did you mean `zx_vmo_create`?)\n  |\n1 |   zx_vmo_creat(1, 0)\n  |   ^\n\n"
     );
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of real lines, so random scripts reach deep into the parser.
+    const PIECES: &[&str] = &[
+        "$vmo",
+        "$root",
+        "$x",
+        "_",
+        "=",
+        ",",
+        "(",
+        ")",
+        "->",
+        "*",
+        "|",
+        "+",
+        "-",
+        "<<",
+        ">>",
+        "zx_vmo_create",
+        "zx_vmar_map",
+        "zx_object_get_info",
+        "dispatch",
+        "write_memory",
+        "maps",
+        "ZX_VM_PERM_READ",
+        "ZX_OK",
+        "ZX_ERR_BAD_HANDLE",
+        "0x",
+        "0xffff_ffff_ffff_ffff",
+        "18446744073709551616",
+        "1G",
+        "12q",
+        "\"",
+        "\"a\\x4",
+        "\\",
+        "#",
+        " ",
+        "\n",
+        "\u{e9}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_text_gives_statements_or_placed_errors(text in "\\PC{0,80}") {
+            check(&text);
+        }
+
+        #[test]
+        fn scripts_made_of_real_pieces_give_statements_or_placed_errors(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..30)
+        ) {
+            check(&pieces.concat());
+        }
+    }
+
+    fn check(text: &str) {
+        match parse(text) {
+            Ok(script) => {
+                for s in &script.statements {
+                    assert!(s.line >= 1 && s.line <= text.lines().count());
+                }
+            }
+            Err(errors) => {
+                assert!(!errors.is_empty());
+                for e in &errors {
+                    let line = text.lines().nth(e.line - 1).expect("error on a real line");
+                    assert!(
+                        e.col >= 1 && e.col <= line.chars().count() + 1,
+                        "{e:?} in {line:?}"
+                    );
+                    assert!(!e.render("f", text).is_empty());
+                }
+            }
+        }
+    }
+}
