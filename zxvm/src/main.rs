@@ -248,9 +248,13 @@ fn finish(
     if !show_maps && svg_path.is_none() {
         return Ok(());
     }
-    let report = session
-        .maps()
-        .map_err(|st| format!("ZX_INFO_PROCESS_MAPS failed with {}", status::describe(st)))?;
+    let report = session.maps().map_err(|st| {
+        format!(
+            "cannot list the address space: ZX_INFO_PROCESS_MAPS failed with {} \
+                 (zxvm's buffers live in the scratch area; was it unmapped?)",
+            status::describe(st)
+        )
+    })?;
     if show_maps {
         write!(out, "{}", maps::render(&report)).map_err(|e| e.to_string())?;
     }

@@ -19,8 +19,8 @@ use crate::info::{EntryKind, MapEntry, PAGE_SIZE};
 const MARGIN: f64 = 20.0;
 /// Width of the diagram when it fits.
 const DIAGRAM_WIDTH: f64 = 1160.0;
-/// Fewest pixels per unit of stretch weight (a one-page stretch weighs 2).
-const MIN_PX_PER_WEIGHT: f64 = 7.0;
+/// Fewest pixels per unit of stretch weight (a mapped page weighs 3).
+const MIN_PX_PER_WEIGHT: f64 = 8.0;
 /// Top of the diagram (title and legend above it).
 const DIAGRAM_TOP: f64 = 78.0;
 /// Height of the header strip each level adds.
@@ -79,9 +79,16 @@ pub struct Layout {
     pub table_y: f64,
 }
 
-/// The weight of a stretch of `len` bytes: grows with the log of its pages.
-fn weight(len: u64) -> f64 {
-    1.0 + (1.0 + len as f64 / PAGE_SIZE as f64).log2()
+/// The weight of a stretch of `len` bytes that something is mapped in: grows with
+/// the log of its pages.
+fn mapped_weight(len: u64) -> f64 {
+    2.0 + (1.0 + len as f64 / PAGE_SIZE as f64).log2()
+}
+
+/// The weight of a free stretch: grows much more slowly, so the gaps of a sparse
+/// address space do not crowd out what is mapped.
+fn free_weight(len: u64) -> f64 {
+    2.0 + 0.35 * (1.0 + len as f64 / PAGE_SIZE as f64).log2()
 }
 
 /// Index of each entry's parent (the closest earlier entry one level up).
@@ -110,7 +117,32 @@ pub fn layout(entries: &[MapEntry]) -> Layout {
     let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
     edges.sort_unstable();
     edges.dedup();
-    let weights: Vec<f64> = edges.windows(2).map(|w| weight(w[1] - w[0])).collect();
+    // For each stretch between consecutive edges, the deepest entry covering it: a
+    // mapping, or the region whose free space it is.
+    let deepest: Vec<Option<usize>> = edges
+        .windows(2)
+        .map(|pair| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.base <= pair[0] && e.end() >= pair[1])
+                .max_by_key(|(_, e)| e.depth)
+                .map(|(j, _)| j)
+        })
+        .collect();
+    let is_free = |i: usize| deepest[i].is_none_or(|j| entries[j].kind != EntryKind::Mapping);
+    let weights: Vec<f64> = edges
+        .windows(2)
+        .enumerate()
+        .map(|(i, pair)| {
+            let len = pair[1] - pair[0];
+            if is_free(i) {
+                free_weight(len)
+            } else {
+                mapped_weight(len)
+            }
+        })
+        .collect();
     let total: f64 = weights.iter().sum::<f64>().max(1.0);
     let px_per_weight = (DIAGRAM_WIDTH / total).max(MIN_PX_PER_WEIGHT);
     let mut xs = Vec::with_capacity(edges.len());
@@ -143,25 +175,18 @@ pub fn layout(entries: &[MapEntry]) -> Layout {
         })
         .collect();
 
-    // Free stretches: between consecutive edges, where the deepest entry covering
-    // the stretch is a region (nothing mapped or reserved there).
+    // Free stretches wide enough for a label.
     let mut free = Vec::new();
     for (i, pair) in edges.windows(2).enumerate() {
-        let (lo, hi) = (pair[0], pair[1]);
-        let deepest = entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.base <= lo && e.end() >= hi)
-            .max_by_key(|(_, e)| e.depth);
-        if let Some((j, e)) = deepest {
-            let w = xs[i + 1] - xs[i];
-            if e.kind != EntryKind::Mapping && w >= 80.0 {
+        let w = xs[i + 1] - xs[i];
+        if let (Some(j), true) = (deepest[i], is_free(i)) {
+            if w >= 40.0 {
                 let b = boxes[j];
                 free.push(FreeStretch {
                     x: xs[i],
                     w,
                     y: b.y + b.h - 10.0,
-                    size: hi - lo,
+                    size: pair[1] - pair[0],
                 });
             }
         }
@@ -387,6 +412,25 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
             } else {
                 "#10264d"
             };
+            if inner < 8.0 * CHAR_W {
+                // Too narrow for lines: one label along the box, read bottom to top.
+                let (size, perms) = (fmt::size(e.size), fmt::perms(m.mmu_flags));
+                let label = best_fit(
+                    &[
+                        format!("#{n} {} {size} {perms}", e.name),
+                        format!("#{n} {} {size}", e.name),
+                        format!("#{n} {}", e.name),
+                    ],
+                    b.h - 12.0,
+                );
+                if let Some(t) = label {
+                    let (x, y) = (b.x + b.w / 2.0 + 4.0, b.y + b.h - 6.0);
+                    let attrs =
+                        format!("fill=\"{colour}\" transform=\"rotate(-90 {x:.1} {y:.1})\"");
+                    text(&mut s, x, y, &attrs, &t);
+                }
+                continue;
+            }
             let percent = percent_committed(m.committed_pages, e.pages());
             let lines = [
                 vec![format!("#{n}")],
@@ -408,8 +452,12 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         }
     }
     for f in &l.free {
-        let label = format!("free {}", fmt::size(f.size));
-        if let Some(t) = fit(&label, f.w - 8.0) {
+        let size = fmt::size(f.size);
+        let room = ((f.w - 8.0) / CHAR_W).floor() as usize;
+        let label = [format!("free {size}"), size]
+            .into_iter()
+            .find(|t| t.chars().count() <= room);
+        if let Some(t) = label {
             text(
                 &mut s,
                 f.x + f.w / 2.0,
