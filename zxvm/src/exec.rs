@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use zircon_syscall::*;
 
-/// The most bytes `read_memory` and `check_memory` copy in one line.
+/// The most bytes `read_memory` copies in one line.
 const MAX_READ: u64 = 1 << 20;
 /// The most bytes of a buffer printed after a call.
 const SHOW_BYTES: usize = 64;

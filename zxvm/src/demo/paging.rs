@@ -85,6 +85,8 @@ pub(super) fn demand_paging(d: &mut Demo) -> Step<()> {
         || "a byte changed".into(),
     );
 
+    d.show_map()?;
+
     d.step("2.4 decommit the first half");
     let status = d.p().zx_vmar_op_range(
         root,
@@ -139,6 +141,8 @@ pub(super) fn demand_paging(d: &mut Demo) -> Step<()> {
         committed == TOUCHED / 2 + 1 && back == [0xaa],
         || format!("{committed} pages, read {back:?}"),
     );
+
+    d.show_map()?;
 
     d.step("2.6 decommit a quarter through the VMO handle; the mapping sees it");
     let status = d

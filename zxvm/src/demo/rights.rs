@@ -86,6 +86,8 @@ pub(super) fn read_only_rights(d: &mut Demo) -> Step<()> {
         || format!("{write:?}"),
     );
 
+    d.show_map()?;
+
     d.step("5.4 the full handle still writes, and the read-only mapping sees it");
     d.p()
         .write_memory(stage, b"hello")

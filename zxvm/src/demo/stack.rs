@@ -49,6 +49,8 @@ pub(super) fn stack_with_guard(d: &mut Demo) -> Step<()> {
         format!("{committed} pages")
     });
 
+    d.show_map()?;
+
     d.step("4.3 overflow: a 16-byte write that crosses from the stack into the guard page");
     let write = d.p().write_memory((bottom - 8) as usize, &[0x55; 16]);
     d.say(&format!(
