@@ -10,6 +10,9 @@
 //! | 4 KiB    | 4 KiB  | string literals of the current script line                 |
 //! | 8 KiB    | 24 KiB | free for scripts (`$scratch`)                              |
 //! | 32 KiB   | 32 KiB | info and property buffers (`ZX_INFO_PROCESS_MAPS`, ...)   |
+//!
+//! Nothing else of the process is touched, except for a temporary buffer mapping
+//! while listing a map too long for the info buffer.
 
 use crate::info::{
     HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
@@ -161,19 +164,35 @@ impl Session {
         HandleBasic::decode(&record).ok_or(ZX_ERR_INTERNAL)
     }
 
-    /// The address-space tree: `ZX_INFO_PROCESS_MAPS` on the process itself, as many
-    /// records as the info buffer holds (315).
+    /// The address-space tree: `ZX_INFO_PROCESS_MAPS` on the process itself.
+    ///
+    /// The info buffer holds 315 records. When the kernel has more, zxvm maps a
+    /// temporary buffer big enough for all of them, asks again, and leaves that
+    /// buffer's own mapping out of the report; if that fails, the report holds the
+    /// first 315 and says how many there were.
     ///
     /// # Errors
     /// The status of `zx_object_get_info` or of reading the records back.
     pub fn maps(&self) -> Result<MapsReport, i32> {
+        let (entries, avail) = self.maps_into(self.info_addr(), INFO_SIZE)?;
+        if avail <= entries.len() {
+            return Ok(MapsReport { entries, avail });
+        }
+        Ok(self
+            .maps_in_temporary_buffer(avail)
+            .unwrap_or(MapsReport { entries, avail }))
+    }
+
+    /// One `ZX_INFO_PROCESS_MAPS` query into `size` bytes at `buffer`: the records
+    /// that fit, and how many the kernel had.
+    fn maps_into(&self, buffer: usize, size: usize) -> Result<(Vec<MapEntry>, usize), i32> {
         let p = &self.process;
         let (actual_slot, avail_slot) = (OUT_SLOTS - 2, OUT_SLOTS - 1);
         let status = p.zx_object_get_info(
             p.zx_process_self(),
             ZX_INFO_PROCESS_MAPS,
-            self.info_addr(),
-            INFO_SIZE,
+            buffer,
+            size,
             self.out_addr(actual_slot),
             self.out_addr(avail_slot),
         );
@@ -182,11 +201,44 @@ impl Session {
         }
         let actual = self.read_out(actual_slot, 8)? as usize;
         let avail = self.read_out(avail_slot, 8)? as usize;
-        let fits = actual.min(INFO_SIZE / MAPS_RECORD_SIZE);
-        let bytes = self.read_bytes(self.info_addr(), fits * MAPS_RECORD_SIZE)?;
-        Ok(MapsReport {
-            entries: MapEntry::decode_all(&bytes, MAPS_RECORD_SIZE),
-            avail,
-        })
+        let fits = actual.min(size / MAPS_RECORD_SIZE);
+        let bytes = self.read_bytes(buffer, fits * MAPS_RECORD_SIZE)?;
+        Ok((MapEntry::decode_all(&bytes, MAPS_RECORD_SIZE), avail))
+    }
+
+    /// The whole tree through a temporary buffer for `avail` records and some more
+    /// (the buffer's own mapping is one of them, and is left out of the report).
+    fn maps_in_temporary_buffer(&self, avail: usize) -> Option<MapsReport> {
+        let p = &self.process;
+        let size = (avail + 64)
+            .checked_mul(MAPS_RECORD_SIZE)?
+            .checked_next_multiple_of(4096)?;
+        if p.zx_vmo_create(size as u64, 0, self.out_addr(0)) != ZX_OK {
+            return None;
+        }
+        let vmo = self.read_out(0, 4).ok()? as u32;
+        let koid = self.handle_basic(vmo).map(|b| b.koid);
+        let root = p.zx_vmar_root_self();
+        let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+        let mapped = p.zx_vmar_map(root, perms, 0, vmo, 0, size, self.out_addr(0));
+        let addr = self.read_out(0, 8).ok().filter(|_| mapped == ZX_OK);
+        let report = match (addr, koid) {
+            (Some(addr), Ok(koid)) => self.maps_into(addr as usize, size).ok().map(|(all, _)| {
+                let entries: Vec<MapEntry> = all
+                    .into_iter()
+                    .filter(|e| e.mapping.as_ref().is_none_or(|m| m.vmo_koid != koid))
+                    .collect();
+                MapsReport {
+                    avail: entries.len(),
+                    entries,
+                }
+            }),
+            _ => None,
+        };
+        if let Some(addr) = addr {
+            p.zx_vmar_unmap(root, addr as usize, size);
+        }
+        p.zx_handle_close(vmo);
+        report
     }
 }

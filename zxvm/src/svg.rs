@@ -91,6 +91,37 @@ fn free_weight(len: u64) -> f64 {
     2.0 + 0.35 * (1.0 + len as f64 / PAGE_SIZE as f64).log2()
 }
 
+/// For each stretch between consecutive `edges`, the deepest entry covering it: a
+/// mapping, or the region whose free space it is (`None` outside every entry).
+///
+/// One sweep in address order with a stack of the entries open at the sweep point:
+/// because regions nest (a child lies inside its parent, siblings do not overlap),
+/// the entries that end first are always on top, and the top is the deepest.
+fn deepest_covering(entries: &[MapEntry], edges: &[u64]) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&j| (entries[j].base, entries[j].depth));
+    let mut next = 0;
+    let mut open: Vec<usize> = Vec::new();
+    edges
+        .windows(2)
+        .map(|pair| {
+            let (lo, hi) = (pair[0], pair[1]);
+            while next < order.len() && entries[order[next]].base <= lo {
+                open.push(order[next]);
+                next += 1;
+            }
+            while open.last().is_some_and(|&j| entries[j].end() <= lo) {
+                open.pop();
+            }
+            // Input that does not nest may leave a stale entry on top: then say
+            // nothing rather than something wrong.
+            open.last()
+                .copied()
+                .filter(|&j| entries[j].base <= lo && entries[j].end() >= hi)
+        })
+        .collect()
+}
+
 /// Index of each entry's parent (the closest earlier entry one level up).
 #[cfg(test)]
 pub fn parents(entries: &[MapEntry]) -> Vec<Option<usize>> {
@@ -117,19 +148,7 @@ pub fn layout(entries: &[MapEntry]) -> Layout {
     let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
     edges.sort_unstable();
     edges.dedup();
-    // For each stretch between consecutive edges, the deepest entry covering it: a
-    // mapping, or the region whose free space it is.
-    let deepest: Vec<Option<usize>> = edges
-        .windows(2)
-        .map(|pair| {
-            entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.base <= pair[0] && e.end() >= pair[1])
-                .max_by_key(|(_, e)| e.depth)
-                .map(|(j, _)| j)
-        })
-        .collect();
+    let deepest = deepest_covering(entries, &edges);
     let is_free = |i: usize| deepest[i].is_none_or(|j| entries[j].kind != EntryKind::Mapping);
     let weights: Vec<f64> = edges
         .windows(2)
@@ -634,6 +653,64 @@ mod tests {
         let l = layout(&entries);
         assert!(l.width > DIAGRAM_WIDTH + 2.0 * MARGIN);
         assert!(l.boxes.iter().all(|b| b.w >= 1.0));
+    }
+
+    /// The obvious quadratic answer, to check the sweep against.
+    fn deepest_by_search(entries: &[MapEntry], edges: &[u64]) -> Vec<Option<usize>> {
+        edges
+            .windows(2)
+            .map(|pair| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.base <= pair[0] && e.end() >= pair[1])
+                    .max_by_key(|(_, e)| e.depth)
+                    .map(|(j, _)| j)
+            })
+            .collect()
+    }
+
+    fn edges_of(entries: &[MapEntry]) -> Vec<u64> {
+        let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
+        edges.sort_unstable();
+        edges.dedup();
+        edges
+    }
+
+    #[test]
+    fn the_sweep_finds_the_deepest_covering_entry() {
+        let mut entries = sample();
+        let edges = edges_of(&entries);
+        let found = deepest_covering(&entries, &edges);
+        assert_eq!(found, deepest_by_search(&entries, &edges));
+        // The stretch at the heap is the heap; the one after the reservation is root.
+        assert_eq!(found[edges.binary_search(&0x2000_0000).unwrap()], Some(3));
+        assert_eq!(found[edges.binary_search(&0x6000_0000).unwrap()], Some(1));
+
+        // Many small mappings between two sub-regions, one of them nested deeper.
+        let template = entries[5].clone();
+        for k in 0..50u64 {
+            let mut e = template.clone();
+            e.base = 0x5000_0000_0000 + k * 3 * PAGE_SIZE;
+            e.size = PAGE_SIZE * (1 + k % 2);
+            entries.push(e);
+        }
+        entries.sort_by_key(|e| (e.base, e.depth));
+        let edges = edges_of(&entries);
+        assert_eq!(
+            deepest_covering(&entries, &edges),
+            deepest_by_search(&entries, &edges)
+        );
+    }
+
+    #[test]
+    fn entries_that_do_not_nest_never_panic() {
+        let mut entries = sample();
+        entries[4].base = 0x2010_0000; // overlaps the heap, its sibling
+        entries[5].depth = 9; // jumps levels
+        let l = layout(&entries);
+        assert_eq!(l.boxes.len(), entries.len());
+        assert!(render(&entries, "odd").contains("</svg>"));
     }
 
     #[test]

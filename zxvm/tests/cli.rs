@@ -366,3 +366,21 @@ fn the_readme_example_script_runs_as_documented() {
     assert!(stdout.contains("= ZX_ERR_NO_RESOURCES"));
     assert!(stdout.contains("2/16 pages"));
 }
+
+#[test]
+fn a_map_longer_than_the_info_buffer_is_listed_whole() {
+    let mut script = String::from("$v = zx_vmo_create(4K, 0)\n");
+    for _ in 0..400 {
+        script.push_str("zx_vmar_map($root, ZX_VM_PERM_READ, 0, $v, 0, 4K)\n");
+    }
+    let out = zxvm_stdin(&["maps", "-"], &script);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let entries = listing_entries(&stdout);
+    assert_eq!(
+        entries.len(),
+        3 + 400,
+        "aspace, root, scratch and every mapping"
+    );
+    assert!(!stdout.contains("not shown"));
+}
