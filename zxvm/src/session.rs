@@ -1,0 +1,244 @@
+//! A process to work in, and how zxvm divides its 64 KiB scratch area.
+//!
+//! The scratch area is user memory that `zircon_tests::new_process` maps read-write
+//! and commits. Syscalls take user addresses for their out-parameters and buffers, so
+//! zxvm keeps them there:
+//!
+//! | offset   | size   | use                                                        |
+//! |----------|--------|------------------------------------------------------------|
+//! | 0        | 256 B  | out-parameter slots, 8 bytes each                          |
+//! | 4 KiB    | 4 KiB  | string literals of the current script line                 |
+//! | 8 KiB    | 24 KiB | free for scripts (`$scratch`)                              |
+//! | 32 KiB   | 32 KiB | info and property buffers (`ZX_INFO_PROCESS_MAPS`, ...)   |
+//!
+//! Nothing else of the process is touched, except for a temporary buffer mapping
+//! while listing a map too long for the info buffer.
+
+use crate::info::{
+    HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
+    VMAR_RECORD_SIZE, VMO_RECORD_SIZE,
+};
+use zircon_syscall::*;
+use zircon_tests::TestProcess;
+
+/// Offset of the out-parameter slots in the scratch area.
+const OUT_OFFSET: usize = 0;
+/// Number of 8-byte out-parameter slots.
+pub const OUT_SLOTS: usize = 32;
+/// Offset of the staging area for string literals.
+const STAGE_OFFSET: usize = 4096;
+/// Size of the staging area.
+pub const STAGE_SIZE: usize = 4096;
+/// Offset of the part scripts may use freely.
+const SCRIPT_OFFSET: usize = 8192;
+/// Offset of the info buffer.
+const INFO_OFFSET: usize = 32 * 1024;
+/// Size of the info buffer.
+pub const INFO_SIZE: usize = 32 * 1024;
+
+/// The address-space tree as `ZX_INFO_PROCESS_MAPS` reported it.
+#[derive(Clone, Debug)]
+pub struct MapsReport {
+    /// The records that fit in the buffer, in the kernel's order.
+    pub entries: Vec<MapEntry>,
+    /// How many records the kernel had in total.
+    pub avail: usize,
+}
+
+/// A fresh process on the unix backend, with the helpers zxvm needs around it.
+pub struct Session {
+    process: TestProcess,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// Creates a fresh process.
+    pub fn new() -> Session {
+        Session {
+            process: zircon_tests::new_process(),
+        }
+    }
+
+    /// The process, for its `zx_*` calls.
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
+    /// The address of out-parameter slot `slot` (`slot < OUT_SLOTS`).
+    pub fn out_addr(&self, slot: usize) -> usize {
+        assert!(slot < OUT_SLOTS, "out slot {slot} out of range");
+        self.process.scratch() + OUT_OFFSET + 8 * slot
+    }
+
+    /// The start of the string staging area.
+    pub fn stage_addr(&self) -> usize {
+        self.process.scratch() + STAGE_OFFSET
+    }
+
+    /// The start of the part of scratch memory scripts may use.
+    pub fn script_area(&self) -> usize {
+        self.process.scratch() + SCRIPT_OFFSET
+    }
+
+    /// The start of the info buffer.
+    pub fn info_addr(&self) -> usize {
+        self.process.scratch() + INFO_OFFSET
+    }
+
+    /// Zeroes an out-parameter slot, so a call that fails leaves a recognisable 0.
+    ///
+    /// # Errors
+    /// The status of the user copy (the scratch area is gone only if a script
+    /// unmapped it).
+    pub fn clear_out(&self, slot: usize) -> Result<(), i32> {
+        self.process.write_memory(self.out_addr(slot), &[0u8; 8])
+    }
+
+    /// Reads `len` bytes of user memory through the kernel's copy path.
+    ///
+    /// # Errors
+    /// `ZX_ERR_INVALID_ARGS` (from the syscall layer) when a byte is not readable.
+    pub fn read_bytes(&self, addr: usize, len: usize) -> Result<Vec<u8>, i32> {
+        let mut buf = vec![0u8; len];
+        self.process.read_memory(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads an out-parameter slot as a little-endian value of `width` bytes (4 or 8).
+    ///
+    /// # Errors
+    /// As [`Session::read_bytes`].
+    pub fn read_out(&self, slot: usize, width: usize) -> Result<u64, i32> {
+        let bytes = self.read_bytes(self.out_addr(slot), width)?;
+        let mut raw = [0u8; 8];
+        raw[..width].copy_from_slice(&bytes);
+        Ok(u64::from_le_bytes(raw))
+    }
+
+    /// Asks for one info record of `size` bytes about `handle` into the info buffer
+    /// and reads it back.
+    fn info_record(&self, handle: u32, topic: u32, size: usize) -> Result<Vec<u8>, i32> {
+        let status = self.process.zx_object_get_info(
+            handle,
+            topic,
+            self.info_addr(),
+            size,
+            self.out_addr(OUT_SLOTS - 2),
+            self.out_addr(OUT_SLOTS - 1),
+        );
+        if status != ZX_OK {
+            return Err(status);
+        }
+        self.read_bytes(self.info_addr(), size)
+    }
+
+    /// `ZX_INFO_VMO` of a VMO handle.
+    ///
+    /// # Errors
+    /// The status of `zx_object_get_info` or of reading the record back.
+    pub fn vmo_info(&self, handle: u32) -> Result<VmoInfo, i32> {
+        let record = self.info_record(handle, ZX_INFO_VMO, VMO_RECORD_SIZE)?;
+        VmoInfo::decode(&record).ok_or(ZX_ERR_INTERNAL)
+    }
+
+    /// `ZX_INFO_VMAR` of a VMAR handle.
+    ///
+    /// # Errors
+    /// The status of `zx_object_get_info` or of reading the record back.
+    pub fn vmar_info(&self, handle: u32) -> Result<VmarInfo, i32> {
+        let record = self.info_record(handle, ZX_INFO_VMAR, VMAR_RECORD_SIZE)?;
+        VmarInfo::decode(&record).ok_or(ZX_ERR_INTERNAL)
+    }
+
+    /// `ZX_INFO_HANDLE_BASIC` of any handle.
+    ///
+    /// # Errors
+    /// The status of `zx_object_get_info` or of reading the record back.
+    pub fn handle_basic(&self, handle: u32) -> Result<HandleBasic, i32> {
+        let record = self.info_record(handle, ZX_INFO_HANDLE_BASIC, HANDLE_BASIC_RECORD_SIZE)?;
+        HandleBasic::decode(&record).ok_or(ZX_ERR_INTERNAL)
+    }
+
+    /// The address-space tree: `ZX_INFO_PROCESS_MAPS` on the process itself.
+    ///
+    /// The info buffer holds 315 records. When the kernel has more, zxvm maps a
+    /// temporary buffer big enough for all of them, asks again, and leaves that
+    /// buffer's own mapping out of the report; if that fails, the report holds the
+    /// first 315 and says how many there were.
+    ///
+    /// # Errors
+    /// The status of `zx_object_get_info` or of reading the records back.
+    pub fn maps(&self) -> Result<MapsReport, i32> {
+        let (entries, avail) = self.maps_into(self.info_addr(), INFO_SIZE)?;
+        if avail <= entries.len() {
+            return Ok(MapsReport { entries, avail });
+        }
+        Ok(self
+            .maps_in_temporary_buffer(avail)
+            .unwrap_or(MapsReport { entries, avail }))
+    }
+
+    /// One `ZX_INFO_PROCESS_MAPS` query into `size` bytes at `buffer`: the records
+    /// that fit, and how many the kernel had.
+    fn maps_into(&self, buffer: usize, size: usize) -> Result<(Vec<MapEntry>, usize), i32> {
+        let p = &self.process;
+        let (actual_slot, avail_slot) = (OUT_SLOTS - 2, OUT_SLOTS - 1);
+        let status = p.zx_object_get_info(
+            p.zx_process_self(),
+            ZX_INFO_PROCESS_MAPS,
+            buffer,
+            size,
+            self.out_addr(actual_slot),
+            self.out_addr(avail_slot),
+        );
+        if status != ZX_OK {
+            return Err(status);
+        }
+        let actual = self.read_out(actual_slot, 8)? as usize;
+        let avail = self.read_out(avail_slot, 8)? as usize;
+        let fits = actual.min(size / MAPS_RECORD_SIZE);
+        let bytes = self.read_bytes(buffer, fits * MAPS_RECORD_SIZE)?;
+        Ok((MapEntry::decode_all(&bytes, MAPS_RECORD_SIZE), avail))
+    }
+
+    /// The whole tree through a temporary buffer for `avail` records and some more
+    /// (the buffer's own mapping is one of them, and is left out of the report).
+    fn maps_in_temporary_buffer(&self, avail: usize) -> Option<MapsReport> {
+        let p = &self.process;
+        let size = (avail + 64)
+            .checked_mul(MAPS_RECORD_SIZE)?
+            .checked_next_multiple_of(4096)?;
+        if p.zx_vmo_create(size as u64, 0, self.out_addr(0)) != ZX_OK {
+            return None;
+        }
+        let vmo = self.read_out(0, 4).ok()? as u32;
+        let koid = self.handle_basic(vmo).map(|b| b.koid);
+        let root = p.zx_vmar_root_self();
+        let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+        let mapped = p.zx_vmar_map(root, perms, 0, vmo, 0, size, self.out_addr(0));
+        let addr = self.read_out(0, 8).ok().filter(|_| mapped == ZX_OK);
+        let report = match (addr, koid) {
+            (Some(addr), Ok(koid)) => self.maps_into(addr as usize, size).ok().map(|(all, _)| {
+                let entries: Vec<MapEntry> = all
+                    .into_iter()
+                    .filter(|e| e.mapping.as_ref().is_none_or(|m| m.vmo_koid != koid))
+                    .collect();
+                MapsReport {
+                    avail: entries.len(),
+                    entries,
+                }
+            }),
+            _ => None,
+        };
+        if let Some(addr) = addr {
+            p.zx_vmar_unmap(root, addr as usize, size);
+        }
+        p.zx_handle_close(vmo);
+        report
+    }
+}
