@@ -52,6 +52,8 @@ fn process_memory_calls_need_a_process_handle() {
 #[test]
 fn process_read_of_unmapped_memory_fails() {
     let p = new_process();
+    // The spec does not pin this status; the reference kernel answers NO_MEMORY, and the
+    // user-copy path answers INVALID_ARGS or NOT_FOUND.
     let st = p.zx_process_read_memory(
         p.zx_process_self(),
         UNMAPPED,
@@ -59,7 +61,10 @@ fn process_read_of_unmapped_memory_fails() {
         4,
         out(&p, OUT0),
     );
-    assert_ne!(st, ZX_OK);
+    assert_one_of(
+        st,
+        &[ZX_ERR_NO_MEMORY, ZX_ERR_INVALID_ARGS, ZX_ERR_NOT_FOUND],
+    );
 }
 
 #[test]
