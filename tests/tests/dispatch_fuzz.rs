@@ -44,6 +44,9 @@ impl Rng {
 #[derive(Clone, Copy)]
 enum Kind {
     Handle,
+    Vmar,
+    Vmo,
+    Proc,
     VmOptions,
     VmoOptions,
     ChildOptions,
@@ -63,23 +66,24 @@ use Kind::*;
 /// The argument kinds of each syscall number, in Zircon's order.
 fn signature(number: u32) -> &'static [Kind] {
     match number {
-        SYS_VMAR_ALLOCATE => &[Handle, VmOptions, Offset, Size, Ptr, Ptr],
-        SYS_VMAR_MAP => &[Handle, VmOptions, Offset, Handle, Offset, Size, Ptr],
-        SYS_VMAR_UNMAP => &[Handle, Addr, Size],
-        SYS_VMAR_PROTECT => &[Handle, VmOptions, Addr, Size],
-        SYS_VMAR_DESTROY | SYS_HANDLE_CLOSE => &[Handle],
-        SYS_VMAR_OP_RANGE => &[Handle, Op, Addr, Size, Ptr, Size],
+        SYS_VMAR_ALLOCATE => &[Vmar, VmOptions, Offset, Size, Ptr, Ptr],
+        SYS_VMAR_MAP => &[Vmar, VmOptions, Offset, Vmo, Offset, Size, Ptr],
+        SYS_VMAR_UNMAP => &[Vmar, Addr, Size],
+        SYS_VMAR_PROTECT => &[Vmar, VmOptions, Addr, Size],
+        SYS_VMAR_DESTROY => &[Vmar],
+        SYS_HANDLE_CLOSE => &[Handle],
+        SYS_VMAR_OP_RANGE => &[Vmar, Op, Addr, Size, Ptr, Size],
         SYS_VMO_CREATE => &[Size, VmoOptions, Ptr],
-        SYS_VMO_READ | SYS_VMO_WRITE => &[Handle, Ptr, Offset, Size],
-        SYS_VMO_GET_SIZE => &[Handle, Ptr],
-        SYS_VMO_SET_SIZE => &[Handle, Size],
-        SYS_VMO_OP_RANGE => &[Handle, Op, Offset, Size, Ptr, Size],
-        SYS_VMO_CREATE_CHILD => &[Handle, ChildOptions, Offset, Size, Ptr],
-        SYS_VMO_SET_CACHE_POLICY => &[Handle, Small],
+        SYS_VMO_READ | SYS_VMO_WRITE => &[Vmo, Ptr, Offset, Size],
+        SYS_VMO_GET_SIZE => &[Vmo, Ptr],
+        SYS_VMO_SET_SIZE => &[Vmo, Size],
+        SYS_VMO_OP_RANGE => &[Vmo, Op, Offset, Size, Ptr, Size],
+        SYS_VMO_CREATE_CHILD => &[Vmo, ChildOptions, Offset, Size, Ptr],
+        SYS_VMO_SET_CACHE_POLICY => &[Vmo, Small],
         SYS_HANDLE_DUPLICATE | SYS_HANDLE_REPLACE => &[Handle, Rights, Ptr],
         SYS_OBJECT_GET_INFO => &[Handle, Topic, Ptr, Size, Ptr, Ptr],
         SYS_OBJECT_GET_PROPERTY | SYS_OBJECT_SET_PROPERTY => &[Handle, Property, Ptr, Size],
-        SYS_PROCESS_READ_MEMORY | SYS_PROCESS_WRITE_MEMORY => &[Handle, Addr, Ptr, Size, Ptr],
+        SYS_PROCESS_READ_MEMORY | SYS_PROCESS_WRITE_MEMORY => &[Proc, Addr, Ptr, Size, Ptr],
         _ => &[],
     }
 }
@@ -87,7 +91,8 @@ fn signature(number: u32) -> &'static [Kind] {
 /// One process under fuzz, with the handles and addresses its calls have produced.
 struct Fuzzer {
     p: TestProcess,
-    handles: Vec<u32>,
+    /// Live (or once live) handle values with their object types.
+    handles: Vec<(u32, u32)>,
     addrs: Vec<usize>,
     root_base: usize,
     root_len: usize,
@@ -104,7 +109,10 @@ impl Fuzzer {
         let root_base = usize::from_ne_bytes(info[..8].try_into().unwrap());
         let root_len = usize::from_ne_bytes(info[8..].try_into().unwrap());
         let mut f = Fuzzer {
-            handles: vec![root, p.zx_process_self()],
+            handles: vec![
+                (root, ZX_OBJ_TYPE_VMAR),
+                (p.zx_process_self(), ZX_OBJ_TYPE_PROCESS),
+            ],
             addrs: vec![s],
             p,
             root_base,
@@ -122,7 +130,7 @@ impl Fuzzer {
         );
         f.learn_handle(s);
         f.learn_addr(s + 8);
-        let vmo = f.handles[3];
+        let vmo = f.handles[3].0;
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         assert_eq!(f.p.zx_vmar_map(root, perms, 0, vmo, 0, 4 * PAGE, s), ZX_OK);
         f.learn_addr(s);
@@ -131,8 +139,35 @@ impl Fuzzer {
 
     fn learn_handle(&mut self, at: usize) {
         let mut b = [0u8; 4];
-        if self.p.read_memory(at, &mut b).is_ok() && self.handles.len() < 64 {
-            self.handles.push(u32::from_ne_bytes(b));
+        if self.p.read_memory(at, &mut b).is_err() || self.handles.len() >= 64 {
+            return;
+        }
+        let h = u32::from_ne_bytes(b);
+        // The type, asked outside `dispatch`, so later calls can pick fitting handles.
+        let s = self.p.scratch() + SCRATCH_LEN - 32;
+        if self
+            .p
+            .zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, s, 32, 0, 0)
+            == ZX_OK
+        {
+            let mut info = [0u8; 32];
+            self.p.read_memory(s, &mut info).unwrap();
+            let kind = u32::from_ne_bytes(info[12..16].try_into().unwrap());
+            self.handles.push((h, kind));
+        }
+    }
+
+    fn handle_of(&self, rng: &mut Rng, kind: u32) -> usize {
+        let fitting: Vec<u32> = self
+            .handles
+            .iter()
+            .filter(|h| h.1 == kind)
+            .map(|h| h.0)
+            .collect();
+        if fitting.is_empty() || rng.chance(15) {
+            self.value(rng, Handle)
+        } else {
+            rng.pick(&fitting) as usize
         }
     }
 
@@ -148,12 +183,16 @@ impl Fuzzer {
         let r = rng.next();
         let known = rng.pick(&self.addrs);
         match kind {
+            Handle if self.handles.is_empty() => r as u32 as usize,
             Handle => match rng.below(10) {
                 0 => rng.pick(&[0usize, 1, 2, 3, u32::MAX as usize, 0x8000_0003]),
-                1 => (rng.pick(&self.handles) ^ 4) as usize,
+                1 => (rng.pick(&self.handles).0 ^ 4) as usize,
                 2 => r as u32 as usize | 3,
-                _ => rng.pick(&self.handles) as usize,
+                _ => rng.pick(&self.handles).0 as usize,
             },
+            Vmar => self.handle_of(rng, ZX_OBJ_TYPE_VMAR),
+            Vmo => self.handle_of(rng, ZX_OBJ_TYPE_VMO),
+            Proc => self.handle_of(rng, ZX_OBJ_TYPE_PROCESS),
             VmOptions => {
                 let mut o = 0u32;
                 for bit in 0..16 {
@@ -161,7 +200,7 @@ impl Fuzzer {
                         o |= 1 << bit;
                     }
                 }
-                if rng.chance(20) {
+                if rng.chance(15) {
                     o |= (rng.pick(&[10u32, 12, 16, 20, 32, 1, 9, 33, 255])) << ZX_VM_ALIGN_BASE;
                 }
                 if rng.chance(5) {
@@ -191,7 +230,8 @@ impl Fuzzer {
                 bits.iter().filter(|_| rng.chance(30)).fold(0, |a, b| a | b) as usize
             }
             Offset => match rng.below(8) {
-                0..=3 => rng.below(32) * PAGE,
+                0 | 1 => 0,
+                2 | 3 => rng.below(32) * PAGE,
                 4 => rng.below(32 * PAGE),
                 5 => rng.pick(&[usize::MAX, !(PAGE - 1), 1 << 63, usize::MAX - PAGE]),
                 _ => known.wrapping_sub(self.root_base),
@@ -289,23 +329,90 @@ impl Fuzzer {
         }
     }
 
-    /// One random call. Returns its status.
-    fn step(&mut self, rng: &mut Rng) -> i32 {
+    /// One random call. Returns its number and status.
+    fn step(&mut self, rng: &mut Rng) -> (u32, i32) {
         let number = if rng.chance(90) {
             1 + rng.below(24) as u32
         } else {
             let r = rng.next() as u32;
             rng.pick(&[0, 25, 26, 100, u32::MAX, r])
         };
+        let r = rng.next();
         let mut args = [0usize; 8];
         let sig = signature(number);
         for (i, arg) in args.iter_mut().enumerate() {
             // Mostly the kind the call expects; sometimes any kind, to cross the wires.
             let kind = match sig.get(i) {
                 Some(&k) if rng.chance(92) => k,
-                _ => rng.pick(&[Handle, VmOptions, Offset, Size, Addr, Ptr, Op, Small]),
+                _ => rng.pick(&[
+                    Handle, Vmar, Vmo, VmOptions, Offset, Size, Addr, Ptr, Op, Small,
+                ]),
             };
             *arg = self.value(rng, kind);
+        }
+        // Most of the time, option words a call accepts, so calls get past their checks.
+        if rng.chance(70) {
+            let fitting = match number {
+                SYS_VMAR_ALLOCATE => Some(options(
+                    rng,
+                    &[
+                        (ZX_VM_COMPACT, 20),
+                        (ZX_VM_SPECIFIC, 25),
+                        (ZX_VM_CAN_MAP_SPECIFIC, 40),
+                        (ZX_VM_CAN_MAP_READ, 80),
+                        (ZX_VM_CAN_MAP_WRITE, 60),
+                        (ZX_VM_CAN_MAP_EXECUTE, 5),
+                        (ZX_VM_OFFSET_IS_UPPER_LIMIT, 10),
+                    ],
+                )),
+                SYS_VMAR_MAP => Some(options(
+                    rng,
+                    &[
+                        (ZX_VM_PERM_READ, 85),
+                        (ZX_VM_PERM_WRITE, 50),
+                        (ZX_VM_PERM_EXECUTE, 3),
+                        (ZX_VM_SPECIFIC, 25),
+                        (ZX_VM_SPECIFIC_OVERWRITE, 10),
+                        (ZX_VM_MAP_RANGE, 15),
+                        (ZX_VM_OFFSET_IS_UPPER_LIMIT, 8),
+                        (ZX_VM_REQUIRE_NON_RESIZABLE, 5),
+                        (ZX_VM_ALLOW_FAULTS, 10),
+                    ],
+                )),
+                SYS_VMAR_PROTECT => Some(options(
+                    rng,
+                    &[
+                        (ZX_VM_PERM_READ, 85),
+                        (ZX_VM_PERM_WRITE, 50),
+                        (ZX_VM_PERM_EXECUTE, 3),
+                    ],
+                )),
+                _ => None,
+            };
+            if let Some(o) = fitting {
+                args[1] = o as usize;
+            }
+        }
+        // Range ops take a buffer only for VMO locks: mostly pass none, and an op code
+        // that exists.
+        if matches!(number, SYS_VMAR_OP_RANGE | SYS_VMO_OP_RANGE) && rng.chance(80) {
+            args[4] = 0;
+            args[5] = 0;
+            if number == SYS_VMAR_OP_RANGE {
+                args[1] = rng.pick(&[1usize, 2, 3, 12, 13]);
+            }
+        }
+        // Rarely let a call consume the root region or process handle: without them
+        // the rest of the round could reach little.
+        let precious = [
+            self.p.zx_vmar_root_self() as usize,
+            self.p.zx_process_self() as usize,
+        ];
+        if matches!(number, SYS_HANDLE_CLOSE | SYS_HANDLE_REPLACE)
+            && precious.contains(&args[0])
+            && rng.chance(97)
+        {
+            args[0] = r as u32 as usize;
         }
         // Keep every VMO small, so that committing one stays cheap.
         match number {
@@ -315,14 +422,29 @@ impl Fuzzer {
             _ => {}
         }
         let status = self.p.dispatch(number, args);
-        assert!(
-            status <= 0,
-            "call {number} returned positive status {status}"
-        );
+        match number {
+            // These two answer a handle value instead of a status.
+            SYS_VMAR_ROOT_SELF => assert_eq!(status as u32, self.p.zx_vmar_root_self()),
+            SYS_PROCESS_SELF => assert_eq!(status as u32, self.p.zx_process_self()),
+            _ => assert!(
+                status <= 0,
+                "call {number} returned positive status {status}"
+            ),
+        }
+        // Forget handles the call consumed, learn the ones it made.
+        let consumed = match number {
+            SYS_HANDLE_CLOSE => status == ZX_OK,
+            SYS_HANDLE_REPLACE => status != ZX_ERR_BAD_HANDLE,
+            _ => false,
+        };
+        if consumed {
+            self.handles.retain(|h| h.0 as usize != args[0]);
+        }
         if status == ZX_OK {
             match number {
-                SYS_VMO_CREATE => self.learn_handle(args[2]),
-                SYS_HANDLE_DUPLICATE | SYS_HANDLE_REPLACE => self.learn_handle(args[2]),
+                SYS_VMO_CREATE | SYS_HANDLE_DUPLICATE | SYS_HANDLE_REPLACE => {
+                    self.learn_handle(args[2])
+                }
                 SYS_VMO_CREATE_CHILD => self.learn_handle(args[4]),
                 SYS_VMAR_ALLOCATE => {
                     self.learn_handle(args[4]);
@@ -332,8 +454,21 @@ impl Fuzzer {
                 _ => {}
             }
         }
-        status
+        (number, status)
     }
+}
+
+/// An option word made of `bits`, each present with its percent chance, sometimes with
+/// an alignment field.
+fn options(rng: &mut Rng, bits: &[(u32, usize)]) -> u32 {
+    let mut o = bits
+        .iter()
+        .filter(|&&(_, pct)| rng.chance(pct))
+        .fold(0, |a, &(b, _)| a | b);
+    if rng.chance(10) {
+        o |= rng.pick(&[12u32, 13, 16, 20]) << ZX_VM_ALIGN_BASE;
+    }
+    o
 }
 
 /// A size no larger than `MAX_VMO`, unless rounding it up to a page overflows (so the
@@ -349,27 +484,29 @@ fn bounded(size: usize) -> usize {
 #[test]
 fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
     let mut rng = Rng(0x0005_eed0_fd15_a7c4);
-    let mut ok = 0usize;
+    let mut ok_by_call = [0usize; 25];
     let mut bad_syscall = 0usize;
     for _ in 0..ROUNDS {
         let mut f = Fuzzer::new();
         for _ in 0..CALLS_PER_ROUND {
             match f.step(&mut rng) {
-                ZX_OK => ok += 1,
-                ZX_ERR_BAD_SYSCALL => bad_syscall += 1,
+                (number @ 3..=24, ZX_OK) => ok_by_call[number as usize] += 1,
+                (_, ZX_ERR_BAD_SYSCALL) => bad_syscall += 1,
                 _ => {}
             }
         }
-        for h in f.handles.clone() {
+        for (h, _) in f.handles.clone() {
             f.p.zx_handle_close(h);
         }
         // Dropping `f` checks that every frame of its HAL is free again.
     }
-    // The inputs reached past argument checking often enough to mean something.
-    assert!(
-        ok > ROUNDS * CALLS_PER_ROUND / 50,
-        "only {ok} calls succeeded"
-    );
+    // The inputs got past argument checking into every call (children are not built
+    // yet, so `zx_vmo_create_child` is left out).
+    for (number, &count) in ok_by_call.iter().enumerate().skip(3) {
+        if number != SYS_VMO_CREATE_CHILD as usize {
+            assert!(count > 0, "call {number} never succeeded");
+        }
+    }
     assert!(bad_syscall > 0);
 }
 

@@ -48,7 +48,7 @@ fn closing_twice_is_bad_handle() {
 #[test]
 fn closing_values_that_were_never_handles_is_bad_handle() {
     let p = new_process();
-    for h in [1u32, 2, 3, 0xffff_ffff, 0x8000_0003] {
+    for h in [1u32, 2, closed_handle(&p)] {
         assert_eq!(p.zx_handle_close(h), ZX_ERR_BAD_HANDLE, "value {h:#x}");
     }
 }
@@ -142,7 +142,7 @@ fn duplicate_of_a_bad_handle_is_bad_handle() {
         ZX_ERR_BAD_HANDLE
     );
     assert_eq!(
-        try_dup(&p, 0x0bad_0003, ZX_RIGHT_SAME_RIGHTS),
+        try_dup(&p, closed_handle(&p), ZX_RIGHT_SAME_RIGHTS),
         ZX_ERR_BAD_HANDLE
     );
 }
@@ -221,7 +221,10 @@ fn replace_of_a_bad_handle_is_bad_handle() {
         try_replace(&p, ZX_HANDLE_INVALID, ZX_RIGHT_SAME_RIGHTS),
         ZX_ERR_BAD_HANDLE
     );
-    assert_eq!(try_replace(&p, 7, ZX_RIGHT_SAME_RIGHTS), ZX_ERR_BAD_HANDLE);
+    assert_eq!(
+        try_replace(&p, closed_handle(&p), ZX_RIGHT_SAME_RIGHTS),
+        ZX_ERR_BAD_HANDLE
+    );
 }
 
 #[test]

@@ -433,7 +433,7 @@ fn info_of_a_bad_handle_is_bad_handle() {
         ZX_ERR_BAD_HANDLE
     );
     assert_eq!(
-        info_raw(&p, 0x4444_4447, ZX_INFO_VMO, 128).0,
+        info_raw(&p, closed_handle(&p), ZX_INFO_VMO, 128).0,
         ZX_ERR_BAD_HANDLE
     );
 }

@@ -44,7 +44,7 @@ fn process_memory_calls_need_a_process_handle() {
         ZX_ERR_BAD_HANDLE
     );
     assert_eq!(
-        p.zx_process_write_memory(0x0ddd_dddf, b, b, 1, out(&p, OUT0)),
+        p.zx_process_write_memory(closed_handle(&p), b, b, 1, out(&p, OUT0)),
         ZX_ERR_BAD_HANDLE
     );
 }

@@ -106,7 +106,7 @@ fn bad_handles_are_bad_handle() {
         ZX_ERR_BAD_HANDLE
     );
     assert_eq!(
-        p.zx_object_set_property(0x2220_0003, ZX_PROP_NAME, b, 4),
+        p.zx_object_set_property(closed_handle(&p), ZX_PROP_NAME, b, 4),
         ZX_ERR_BAD_HANDLE
     );
 }

@@ -652,7 +652,7 @@ fn vmar_handle_is_looked_up_before_the_vmo_handle() {
     );
     // Handle errors come before plain argument errors.
     assert_eq!(
-        try_map(&p, p.zx_vmar_root_self(), R, 0, 0x7fff_fff3, 3, 0),
+        try_map(&p, p.zx_vmar_root_self(), R, 0, closed_handle(&p), 3, 0),
         ZX_ERR_BAD_HANDLE
     );
 }

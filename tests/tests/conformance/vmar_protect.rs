@@ -52,15 +52,39 @@ fn maximum_is_frozen_when_the_vmo_handle_is_closed() {
 #[test]
 fn write_only_and_execute_only_are_invalid_args() {
     let p = new_process();
-    let (r, base) = region(&p, 2);
+    let root = p.zx_vmar_root_self();
     let v = vmo(&p, PAGE);
-    map_at(&p, r, 0, v, 1);
+    let a = map(&p, root, RW, 0, v, 0, PAGE);
+    // The root handle holds READ, WRITE and EXECUTE, so the rights check passes and the
+    // missing READ is what is refused.
     assert_eq!(
-        p.zx_vmar_protect(r, ZX_VM_PERM_WRITE, base, PAGE),
+        p.zx_vmar_protect(root, ZX_VM_PERM_WRITE, a, PAGE),
         ZX_ERR_INVALID_ARGS
     );
     assert_eq!(
+        p.zx_vmar_protect(root, ZX_VM_PERM_EXECUTE, a, PAGE),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(
+        p.zx_vmar_protect(root, ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE, a, PAGE),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert!(writable(&p, a));
+}
+
+#[test]
+fn handle_rights_are_checked_before_the_missing_read() {
+    let p = new_process();
+    let (r, base) = region(&p, 2);
+    let v = vmo(&p, PAGE);
+    map_at(&p, r, 0, v, 1);
+    // The region's handle lacks EXECUTE: that is reported first.
+    assert_eq!(
         p.zx_vmar_protect(r, ZX_VM_PERM_EXECUTE, base, PAGE),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_vmar_protect(r, ZX_VM_PERM_WRITE, base, PAGE),
         ZX_ERR_INVALID_ARGS
     );
     assert!(writable(&p, base));

@@ -150,7 +150,10 @@ fn read_and_write_on_wrong_or_bad_handles_fail() {
     assert_eq!(p.zx_vmo_read(root, b, 0, 1), ZX_ERR_WRONG_TYPE);
     assert_eq!(p.zx_vmo_write(root, b, 0, 1), ZX_ERR_WRONG_TYPE);
     assert_eq!(p.zx_vmo_read(ZX_HANDLE_INVALID, b, 0, 1), ZX_ERR_BAD_HANDLE);
-    assert_eq!(p.zx_vmo_write(0x1234_5677, b, 0, 1), ZX_ERR_BAD_HANDLE);
+    assert_eq!(
+        p.zx_vmo_write(closed_handle(&p), b, 0, 1),
+        ZX_ERR_BAD_HANDLE
+    );
 }
 
 #[test]
