@@ -6,8 +6,11 @@
 
 mod helpers;
 
+mod check_order;
 mod handles;
+mod lifecycle;
 mod object_info;
+mod overflow;
 mod process_memory;
 mod properties;
 mod user_pointers;
