@@ -1,1 +1,3 @@
 //! Being built: see the README for what works today.
+
+#![no_std]

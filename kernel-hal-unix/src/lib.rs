@@ -1,1 +1,180 @@
-//! Being built: see the README for what works today.
+//! The Linux backend of `kernel-hal`: physical memory is a memfd, an address space is
+//! a reserved window of host virtual memory, and mapping a page is `mmap` of the
+//! memfd into that window, so code on the host can read and write "user memory"
+//! through plain pointers.
+//!
+//! - [`UnixHal`] implements [`Hal`] and [`PhysMem`]: a sparse memfd (4 GiB by
+//!   default) mapped once into the host for [`PhysMem::read`] and friends, with the
+//!   shared buddy allocator ([`kernel_hal::frame::FrameAllocator`]) handing out its
+//!   frames.
+//! - [`UnixPageTable`] implements [`PageTable`] over one window (64 GiB by default):
+//!   a run of contiguous frames is one `mmap(MAP_SHARED | MAP_FIXED)`, unmapping puts
+//!   the range back to reserved `PROT_NONE`, protection changes are `mprotect`, and
+//!   queries are answered from the table's own record (see [`page_table`]).
+//! - A process-wide `SIGSEGV` handler dispatches faults in a window to the handler
+//!   registered with [`PageTable::set_fault_handler`] (demand paging); everything
+//!   else goes on to the previously installed handler. See [`fault`] for what a
+//!   fault handler may do.
+//!
+//! It depends on `kernel-hal` and `libc`, runs only on x86_64 Linux, and never
+//! touches memory outside its memfd view and its windows.
+
+use std::io;
+use std::sync::Arc;
+
+use kernel_hal::{Hal, PageTable, PagingError, PagingResult, PhysAddr, PhysMem, PAGE_SIZE};
+
+pub mod fault;
+pub mod page_table;
+mod phys;
+
+pub use page_table::UnixPageTable;
+
+use phys::PhysicalMemory;
+
+/// The sizes of an emulated machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixHalConfig {
+    /// Bytes of physical memory (a non-zero multiple of the page size). The memfd is
+    /// sparse, so only pages written cost host memory.
+    pub phys_size: usize,
+    /// Bytes of host address space reserved for each address space (a non-zero
+    /// multiple of the page size); also the size of [`PageTable::user_range`].
+    pub window_size: usize,
+}
+
+impl Default for UnixHalConfig {
+    /// 4 GiB of physical memory and 64 GiB windows: room for hundreds of address
+    /// spaces in a 47-bit host address space.
+    fn default() -> UnixHalConfig {
+        UnixHalConfig {
+            phys_size: 4 << 30,
+            window_size: 64 << 30,
+        }
+    }
+}
+
+/// An emulated machine on Linux: physical memory and address spaces.
+///
+/// Cloning is cheap and gives another handle to the same machine. Address spaces
+/// keep the physical memory alive, so they may outlive the `UnixHal` they came from.
+#[derive(Clone)]
+pub struct UnixHal {
+    phys: Arc<PhysicalMemory>,
+    window_size: usize,
+}
+
+impl std::fmt::Debug for UnixHal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixHal")
+            .field("phys_size", &self.phys.size())
+            .field("window_size", &self.window_size)
+            .field("free_frames", &self.free_count())
+            .finish()
+    }
+}
+
+impl UnixHal {
+    /// Creates a machine with the default sizes (see [`UnixHalConfig::default`]).
+    ///
+    /// # Errors
+    ///
+    /// The host error if the memfd cannot be created, sized or mapped.
+    pub fn new() -> io::Result<UnixHal> {
+        UnixHal::with_config(UnixHalConfig::default())
+    }
+
+    /// Creates a machine with the given sizes.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] if a size is zero or not page-aligned; the host
+    /// error if the memfd cannot be created, sized or mapped.
+    pub fn with_config(config: UnixHalConfig) -> io::Result<UnixHal> {
+        if config.window_size == 0 || config.window_size % PAGE_SIZE != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "window size must be a non-zero multiple of the page size",
+            ));
+        }
+        Ok(UnixHal {
+            phys: Arc::new(PhysicalMemory::new(config.phys_size)?),
+            window_size: config.window_size,
+        })
+    }
+
+    /// The sizes this machine was created with.
+    pub fn config(&self) -> UnixHalConfig {
+        UnixHalConfig {
+            phys_size: self.phys.size(),
+            window_size: self.window_size,
+        }
+    }
+
+    /// Creates a new, empty address space, with its concrete type.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NoMemory`]: the host has no room for another window, or the
+    /// fault registry is full ([`fault::SLOTS`] windows).
+    pub fn new_page_table(&self) -> PagingResult<UnixPageTable> {
+        UnixPageTable::new(self.phys.clone(), self.window_size)
+    }
+
+    /// The host address at which physical address `paddr` can be read and written,
+    /// or `None` if it lies outside physical memory. For diagnostics and tests; the
+    /// [`PhysMem`] methods are the checked way to reach physical memory.
+    pub fn phys_to_host(&self, paddr: PhysAddr) -> Option<usize> {
+        self.phys.host_address(paddr)
+    }
+}
+
+impl PhysMem for UnixHal {
+    fn alloc_frame(&self) -> PagingResult<PhysAddr> {
+        self.phys.frames().alloc(1, 0).ok_or(PagingError::NoMemory)
+    }
+
+    fn alloc_contiguous(&self, count: usize, align_log2: usize) -> PagingResult<PhysAddr> {
+        if count == 0 {
+            return Err(PagingError::NotAligned);
+        }
+        self.phys
+            .frames()
+            .alloc(count, align_log2)
+            .ok_or(PagingError::NoMemory)
+    }
+
+    fn free_frames(&self, paddr: PhysAddr, count: usize) -> PagingResult<()> {
+        self.phys.frames().free(paddr, count)
+    }
+
+    fn read(&self, paddr: PhysAddr, buf: &mut [u8]) -> PagingResult<()> {
+        self.phys.read(paddr, buf)
+    }
+
+    fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()> {
+        self.phys.write(paddr, buf)
+    }
+
+    fn zero(&self, paddr: PhysAddr, len: usize) -> PagingResult<()> {
+        self.phys.zero(paddr, len)
+    }
+
+    fn copy(&self, dst: PhysAddr, src: PhysAddr, len: usize) -> PagingResult<()> {
+        self.phys.copy(dst, src, len)
+    }
+
+    fn free_count(&self) -> usize {
+        self.phys.frames().free_count()
+    }
+
+    fn total_count(&self) -> usize {
+        self.phys.frames().total_count()
+    }
+}
+
+impl Hal for UnixHal {
+    fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
+        Ok(Box::new(self.new_page_table()?))
+    }
+}

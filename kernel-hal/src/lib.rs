@@ -8,6 +8,8 @@
 //! `kernel-hal-bare` (real x86_64 page tables) and `kernel-hal-unix` (emulation on
 //! Linux with a memfd and `mmap`).
 //!
+//! [`frame::FrameAllocator`] is the buddy frame allocator both backends use.
+//!
 //! A HAL reaches the object layer as a value (`Arc<dyn Hal>`), never through a
 //! global or weak linkage, so one test binary can run many machines side by side.
 
@@ -15,6 +17,8 @@
 #![deny(unsafe_code)]
 
 extern crate alloc;
+
+pub mod frame;
 
 use alloc::boxed::Box;
 use alloc::sync::Weak;
@@ -226,6 +230,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
     /// - [`PagingError::NotMapped`]: some page of the range has no translation.
+    /// - [`PagingError::NoMemory`]: splitting a larger translation needs memory (page
+    ///   tables, or host mappings on the unix backend) that is not there.
     fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()>;
 
     /// Removes whatever translations exist in `[vaddr, vaddr + len)`, skipping pages
@@ -235,7 +241,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
     fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize>;
 
     /// Sets the permissions of every translation in `[vaddr, vaddr + len)` to
@@ -243,7 +250,8 @@ pub trait PageTable: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
     fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize>;
 
     /// What `vaddr` translates to.

@@ -1,193 +1,157 @@
-//! SCAFFOLD ONLY (branch `scaffold`, never merged): the exact syscall surface with every
-//! call answering ZX_ERR_NOT_SUPPORTED, so code written against the surface compiles
-//! before the real layer lands on main.
-#![allow(missing_docs, clippy::too_many_arguments, unused_variables)]
+//! Zircon's virtual-memory syscalls, with Zircon's exact signatures.
+//!
+//! `#![no_std]` + `alloc`, over `zircon-object`. `use zircon_syscall::*;` brings
+//! [`Process`], whose methods are the `zx_*` calls named, ordered and typed as in
+//! Zircon: handle values are `u32`, every pointer argument is a user address (`usize`)
+//! in the process's address space, every result an `i32` status. It also brings
+//! every ABI constant and type ([`zircon_object::abi`]) and the syscall numbers that
+//! [`Process::dispatch`] takes.
+//!
+//! Every read and write of user memory goes through the process's address space
+//! ([`Process::read_memory`] / [`Process::write_memory`]), never through a host
+//! pointer, so any argument, however wild, yields a status. Nothing here panics on
+//! any input, and a failed call leaves every object as it was (Zircon's documented
+//! exceptions aside: partial user copies and multi-piece range ops).
 
+#![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod handle;
+mod info;
+mod numbers;
+mod process;
+mod vmar;
+mod vmo;
+
+pub use numbers::*;
 pub use zircon_object::abi::*;
 
-pub const SYS_VMAR_ROOT_SELF: u32 = 1;
-pub const SYS_PROCESS_SELF: u32 = 2;
-pub const SYS_VMAR_ALLOCATE: u32 = 3;
-pub const SYS_VMAR_MAP: u32 = 4;
-pub const SYS_VMAR_UNMAP: u32 = 5;
-pub const SYS_VMAR_PROTECT: u32 = 6;
-pub const SYS_VMAR_DESTROY: u32 = 7;
-pub const SYS_VMAR_OP_RANGE: u32 = 8;
-pub const SYS_VMO_CREATE: u32 = 9;
-pub const SYS_VMO_READ: u32 = 10;
-pub const SYS_VMO_WRITE: u32 = 11;
-pub const SYS_VMO_GET_SIZE: u32 = 12;
-pub const SYS_VMO_SET_SIZE: u32 = 13;
-pub const SYS_VMO_OP_RANGE: u32 = 14;
-pub const SYS_VMO_CREATE_CHILD: u32 = 15;
-pub const SYS_VMO_SET_CACHE_POLICY: u32 = 16;
-pub const SYS_HANDLE_CLOSE: u32 = 17;
-pub const SYS_HANDLE_DUPLICATE: u32 = 18;
-pub const SYS_HANDLE_REPLACE: u32 = 19;
-pub const SYS_OBJECT_GET_INFO: u32 = 20;
-pub const SYS_OBJECT_GET_PROPERTY: u32 = 21;
-pub const SYS_OBJECT_SET_PROPERTY: u32 = 22;
-pub const SYS_PROCESS_READ_MEMORY: u32 = 23;
-pub const SYS_PROCESS_WRITE_MEMORY: u32 = 24;
+use alloc::sync::Arc;
+use kernel_hal::Hal;
+use zircon_object::object::Handle;
+use zircon_object::task;
+use zircon_object::ZxResult;
 
-pub struct Process;
+/// A process as its own threads see it: the receiver of every syscall.
+///
+/// Dropping it closes every handle (the process exits); its memory goes once the
+/// last handle or mapping holding each object is gone.
+pub struct Process {
+    inner: Arc<task::Process>,
+    self_handle: zx_handle_t,
+    root_vmar_handle: zx_handle_t,
+}
 
-const NS: i32 = ZX_ERR_NOT_SUPPORTED;
+/// `ZX_OK` for `Ok`, the error status otherwise.
+fn status(result: ZxResult) -> zx_status_t {
+    match result {
+        Ok(()) => ZX_OK,
+        Err(err) => err,
+    }
+}
 
 impl Process {
-    pub fn zx_vmar_root_self(&self) -> u32 {
-        0
+    /// A new process on `hal` with a fresh address space, holding a handle to itself
+    /// (`zx_process_self`) and one to its root region (`zx_vmar_root_self`).
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NO_MEMORY`: the HAL could not create an address space.
+    pub fn new(hal: Arc<dyn Hal>) -> Result<Process, zx_status_t> {
+        let inner = task::Process::new(hal)?;
+        let self_handle =
+            inner.add_handle(Handle::new(inner.clone(), ZX_DEFAULT_PROCESS_RIGHTS))?;
+        let root = inner.root_vmar().clone();
+        let root_rights = root.default_rights();
+        let root_vmar_handle = inner.add_handle(Handle::new(root, root_rights))?;
+        Ok(Process {
+            inner,
+            self_handle,
+            root_vmar_handle,
+        })
     }
-    pub fn zx_process_self(&self) -> u32 {
-        0
+
+    /// The process object: handle table and address space.
+    pub fn object(&self) -> &Arc<task::Process> {
+        &self.inner
     }
-    pub fn zx_vmar_allocate(
-        &self,
-        parent_vmar: u32,
-        options: u32,
-        offset: usize,
-        size: usize,
-        child_vmar: usize,
-        child_addr: usize,
-    ) -> i32 {
-        NS
+
+    /// The handle to the process's root region, installed at creation.
+    pub fn zx_vmar_root_self(&self) -> zx_handle_t {
+        self.root_vmar_handle
     }
-    pub fn zx_vmar_map(
-        &self,
-        vmar: u32,
-        options: u32,
-        vmar_offset: usize,
-        vmo: u32,
-        vmo_offset: u64,
-        len: usize,
-        mapped_addr: usize,
-    ) -> i32 {
-        NS
+
+    /// The handle to the process itself, installed at creation.
+    pub fn zx_process_self(&self) -> zx_handle_t {
+        self.self_handle
     }
-    pub fn zx_vmar_unmap(&self, vmar: u32, addr: usize, len: usize) -> i32 {
-        NS
+
+    /// The kernel's copy from user memory: reads `buf.len()` bytes at `vaddr`
+    /// through the address space, honouring each mapping's protection (reading needs
+    /// READ). Never commits a page.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_INVALID_ARGS`: some byte is unmapped, unreadable, or past its VMO's
+    /// end (nothing is copied then).
+    pub fn read_memory(&self, vaddr: usize, buf: &mut [u8]) -> Result<(), zx_status_t> {
+        self.inner
+            .aspace()
+            .read_user(vaddr, buf)
+            .map_err(|_| ZX_ERR_INVALID_ARGS)
     }
-    pub fn zx_vmar_protect(&self, vmar: u32, options: u32, addr: usize, len: usize) -> i32 {
-        NS
+
+    /// The kernel's copy to user memory: writes `buf` at `vaddr` through the address
+    /// space, honouring each mapping's protection (writing needs WRITE) and
+    /// committing pages as needed.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_INVALID_ARGS`: some byte is unmapped, not writable, or past its VMO's
+    /// end; nothing is written then.
+    pub fn write_memory(&self, vaddr: usize, buf: &[u8]) -> Result<(), zx_status_t> {
+        self.inner
+            .aspace()
+            .write_user(vaddr, buf)
+            .map_err(|_| ZX_ERR_INVALID_ARGS)
     }
-    pub fn zx_vmar_destroy(&self, vmar: u32) -> i32 {
-        NS
+
+    /// Writes a `u32` out-parameter.
+    fn out_u32(&self, addr: usize, value: u32) -> ZxResult {
+        self.write_memory(addr, &value.to_le_bytes())
     }
-    pub fn zx_vmar_op_range(
-        &self,
-        vmar: u32,
-        op: u32,
-        address: usize,
-        size: usize,
-        buffer: usize,
-        buffer_size: usize,
-    ) -> i32 {
-        NS
+
+    /// Writes a `usize` out-parameter.
+    fn out_usize(&self, addr: usize, value: usize) -> ZxResult {
+        self.write_memory(addr, &value.to_le_bytes())
     }
-    pub fn zx_vmo_create(&self, size: u64, options: u32, out: usize) -> i32 {
-        NS
+
+    /// Writes a `u64` out-parameter.
+    fn out_u64(&self, addr: usize, value: u64) -> ZxResult {
+        self.write_memory(addr, &value.to_le_bytes())
     }
-    pub fn zx_vmo_read(&self, handle: u32, buffer: usize, offset: u64, buffer_size: usize) -> i32 {
-        NS
+
+    /// Installs `handle` and writes its value to `out`; if the copy fails the handle
+    /// is removed again, as if never made.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NO_MEMORY` (table full), `ZX_ERR_INVALID_ARGS` (bad `out`).
+    fn install_handle(&self, handle: Handle, out: usize) -> ZxResult<zx_handle_t> {
+        let value = self.inner.add_handle(handle)?;
+        if let Err(err) = self.out_u32(out, value) {
+            let removed = self.inner.remove_handle(value);
+            drop(removed);
+            return Err(err);
+        }
+        Ok(value)
     }
-    pub fn zx_vmo_write(&self, handle: u32, buffer: usize, offset: u64, buffer_size: usize) -> i32 {
-        NS
-    }
-    pub fn zx_vmo_get_size(&self, handle: u32, size: usize) -> i32 {
-        NS
-    }
-    pub fn zx_vmo_set_size(&self, handle: u32, size: u64) -> i32 {
-        NS
-    }
-    pub fn zx_vmo_op_range(
-        &self,
-        handle: u32,
-        op: u32,
-        offset: u64,
-        size: u64,
-        buffer: usize,
-        buffer_size: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_vmo_create_child(
-        &self,
-        handle: u32,
-        options: u32,
-        offset: u64,
-        size: u64,
-        out: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_vmo_set_cache_policy(&self, handle: u32, cache_policy: u32) -> i32 {
-        NS
-    }
-    pub fn zx_handle_close(&self, handle: u32) -> i32 {
-        NS
-    }
-    pub fn zx_handle_duplicate(&self, handle: u32, rights: u32, out: usize) -> i32 {
-        NS
-    }
-    pub fn zx_handle_replace(&self, handle: u32, rights: u32, out: usize) -> i32 {
-        NS
-    }
-    pub fn zx_object_get_info(
-        &self,
-        handle: u32,
-        topic: u32,
-        buffer: usize,
-        buffer_size: usize,
-        actual: usize,
-        avail: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_object_get_property(
-        &self,
-        handle: u32,
-        property: u32,
-        value: usize,
-        value_size: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_object_set_property(
-        &self,
-        handle: u32,
-        property: u32,
-        value: usize,
-        value_size: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_process_read_memory(
-        &self,
-        process: u32,
-        vaddr: usize,
-        buffer: usize,
-        buffer_size: usize,
-        actual: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn zx_process_write_memory(
-        &self,
-        process: u32,
-        vaddr: usize,
-        buffer: usize,
-        buffer_size: usize,
-        actual: usize,
-    ) -> i32 {
-        NS
-    }
-    pub fn read_memory(&self, vaddr: usize, buf: &mut [u8]) -> Result<(), i32> {
-        Err(NS)
-    }
-    pub fn write_memory(&self, vaddr: usize, buf: &[u8]) -> Result<(), i32> {
-        Err(NS)
-    }
-    pub fn dispatch(&self, number: u32, args: [usize; 8]) -> i32 {
-        ZX_ERR_BAD_SYSCALL
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.inner.exit();
     }
 }

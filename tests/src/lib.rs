@@ -1,33 +1,107 @@
-//! SCAFFOLD ONLY (branch `scaffold`): the shape of the real helpers.
-#![allow(missing_docs)]
-use std::ops::Deref;
+//! Helpers to run the syscall layer for real on Linux, and (in `tests/`) the
+//! conformance suite.
+//!
+//! [`new_process`] builds a [`zircon_syscall::Process`] on its own
+//! [`kernel_hal_unix::UnixHal`], so tests on parallel threads never share frames and
+//! each can prove that it leaked none: dropping a [`TestProcess`] checks that every
+//! frame of its machine is free again.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
+use kernel_hal::{Hal, PhysMem};
+use kernel_hal_unix::{UnixHal, UnixHalConfig};
+use zircon_object::abi::*;
+use zircon_object::object::KernelObjectExt;
+use zircon_object::vm::VmObject;
+use zircon_syscall::Process;
+
+/// Size of the scratch area every test process starts with.
+pub const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// A process on its own emulated machine, with a scratch area.
 pub struct TestProcess {
-    process: zircon_syscall::Process,
+    process: Option<Process>,
+    hal: UnixHal,
+    scratch: usize,
 }
 
-/// A fresh process on its own unix HAL, with a 64 KiB read-write committed scratch area.
-/// Dropping it checks that every frame of its HAL is free again (panics otherwise).
+/// A fresh process on its own unix HAL (1 GiB of physical memory, a 64 GiB address
+/// space), with [`SCRATCH_SIZE`] bytes of read-write, committed user memory at
+/// [`TestProcess::scratch`] for out-parameters and buffers.
+///
+/// # Panics
+///
+/// If the host refuses the memfd or the address-space window (out of host memory).
 pub fn new_process() -> TestProcess {
+    let hal = UnixHal::with_config(UnixHalConfig {
+        phys_size: 1 << 30,
+        window_size: 64 << 30,
+    })
+    .expect("host memory for an emulated machine");
+    let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
+    let rw = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
+    let vmo = VmObject::new(
+        process.object().aspace().hal().clone(),
+        SCRATCH_SIZE as u64,
+        0,
+    )
+    .expect("scratch VMO");
+    vmo.set_name(b"scratch");
+    let root = process.object().root_vmar();
+    let scratch = root
+        .map(
+            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+            0,
+            &vmo,
+            rw,
+            root.default_rights(),
+            0,
+            SCRATCH_SIZE,
+        )
+        .expect("scratch mapping");
+    root.op_range(ZX_VMAR_OP_COMMIT, scratch, SCRATCH_SIZE, true)
+        .expect("scratch committed");
     TestProcess {
-        process: zircon_syscall::Process,
+        process: Some(process),
+        hal,
+        scratch,
     }
 }
 
 impl TestProcess {
-    /// Base of 64 KiB of read-write, committed user memory.
+    /// Base of [`SCRATCH_SIZE`] bytes of read-write, committed user memory.
     pub fn scratch(&self) -> usize {
-        0
+        self.scratch
     }
-    /// Frames allocated from this process's HAL right now.
+
+    /// Frames allocated from this process's machine right now.
     pub fn frames_in_use(&self) -> usize {
-        0
+        self.hal.total_count() - self.hal.free_count()
+    }
+
+    /// The machine this process runs on.
+    pub fn hal(&self) -> &UnixHal {
+        &self.hal
     }
 }
 
 impl Deref for TestProcess {
-    type Target = zircon_syscall::Process;
-    fn deref(&self) -> &zircon_syscall::Process {
-        &self.process
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        self.process.as_ref().expect("process present until drop")
+    }
+}
+
+impl Drop for TestProcess {
+    fn drop(&mut self) {
+        drop(self.process.take());
+        if !std::thread::panicking() {
+            assert_eq!(
+                self.frames_in_use(),
+                0,
+                "frames leaked by the test's objects"
+            );
+        }
     }
 }

@@ -1,8 +1,15 @@
 //! Zircon's virtual-memory kernel objects.
 //!
-//! `#![no_std]` + `alloc`. Depends only on `kernel-hal` for page tables and physical
-//! memory, which it reaches through an `Arc<dyn Hal>` value; it never knows which
-//! backend runs it and never holds `unsafe` code.
+//! `#![no_std]` + `alloc`. Holds handles with rights ([`object`]), VMOs and the VMAR
+//! tree ([`vm`]) and the minimal process ([`task`]) the syscall layer needs. Depends
+//! only on `kernel-hal` for page tables and physical memory, which it reaches through
+//! an `Arc<dyn Hal>` value: it never knows which backend runs it, has no `cfg(unix)`,
+//! and holds no `unsafe` code.
+//!
+//! Lock order, everywhere: an address space's tree lock, then a VMO's lock, then a
+//! mapping's lock, then whatever the HAL takes inside its own calls. No lock is held
+//! while user memory is touched through a host pointer (the object layer never does
+//! that: it reads and writes user memory through physical memory).
 
 #![no_std]
 #![deny(unsafe_code)]
@@ -10,3 +17,12 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod error;
+pub mod object;
+pub mod task;
+pub mod vm;
+
+#[cfg(test)]
+mod testing;
+
+pub use error::{ZxError, ZxResult};

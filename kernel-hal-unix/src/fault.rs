@@ -1,0 +1,438 @@
+//! Demand paging: the process-wide `SIGSEGV`/`SIGBUS` handler and the registry of
+//! address-space windows it dispatches to.
+//!
+//! This is the only process-wide state of the backend, and it exists because the
+//! platform forces it: a process has one handler per signal.
+//!
+//! # How a fault is handled
+//!
+//! 1. The kernel delivers `SIGSEGV` to the faulting thread, on its alternate signal
+//!    stack if it has one (the handler is installed with `SA_ONSTACK | SA_SIGINFO`, and
+//!    with every signal blocked while it runs).
+//! 2. The handler looks the fault address up in the [registry](#the-registry). A fault
+//!    in no window goes to the [previous handler](#chaining).
+//! 3. It reads the access kind from the saved context: WRITE if the page-fault error
+//!    code has its write bit, EXECUTE if it has its instruction-fetch bit or the fault
+//!    address is the instruction pointer, READ otherwise.
+//! 4. It calls the address space's [`PageFaultHandler`]. If that is running on the
+//!    alternate signal stack, it first switches to the faulting thread's own stack
+//!    (below the interrupted stack pointer and its red zone): the fault was in a
+//!    window, never in a thread stack, so that stack is healthy and as large as the
+//!    thread's code expects, while alternate stacks are small (Rust's own are a few
+//!    pages). So any thread may touch window memory: it needs no alternate stack of
+//!    ours, and the fault handler may use as much stack as it would on that thread.
+//! 5. If the handler returns `true`, the signal handler returns and the access is
+//!    retried. Otherwise the fault goes to the previous handler.
+//!
+//! A `SIGBUS` in a window always goes to the previous handler: every mapping is
+//! bounds-checked against the memfd, so a `SIGBUS` there means the host failed to
+//! back a page (out of memory), which no fault handler can fix.
+//!
+//! # What a fault handler may do
+//!
+//! It runs on the faulting thread, in signal context, with every signal blocked. It
+//! may take locks that the faulting thread cannot be holding (the backend never
+//! holds its own locks while touching window memory, so its [`PageTable`] and
+//! [`PhysMem`] methods qualify), allocate and free memory (the faulting access was to
+//! a window, which the allocator never uses, so the thread was not inside the
+//! allocator), and make system calls. It must not:
+//! - touch window memory itself (a fault there, with `SIGSEGV` blocked, kills the
+//!   process);
+//! - unwind (a panic reaches an `extern "C"` boundary and aborts the process);
+//! - block on a thread that may be waiting for the faulting one, or wait for a signal.
+//!
+//! The code that touches window memory must, in turn, not hold a lock that its fault
+//! handler takes: the object layer never touches user memory through a raw pointer
+//! while holding its own locks.
+//!
+//! # Chaining
+//!
+//! The handler that was installed before ours (Rust's standard library installs one
+//! to report stack overflows) receives every fault that is not ours to resolve,
+//! with the same arguments, on the stack the kernel chose. If there was none (or it
+//! ignored the signal), the default action is restored and the signal handler
+//! returns: the access faults again and the process dies of the usual signal.
+//!
+//! # The registry
+//!
+//! A fixed array of [`SLOTS`] slots; each registered window claims one. A slot holds
+//! the window's bounds (plain atomics, a pre-filter for the scan) and a pointer to an
+//! immutable `SlotData` (bounds plus the weak handler). The signal handler scans
+//! the slots up to a high-water mark without locks or allocation; for a candidate
+//! it increments the slot's `readers`, loads the data pointer, re-checks the bounds,
+//! upgrades the weak handler to an `Arc`, and decrements `readers` before calling it.
+//! A writer (setting a handler, or unregistering) swaps the pointer and then waits
+//! until `readers` is zero before freeing the old data. Both sides use sequentially
+//! consistent operations, so either the reader's increment comes first (and the
+//! writer waits) or the reader loads the new pointer. The reader's critical section
+//! is a few atomic operations, never the handler call, so a handler may itself
+//! replace handlers or drop address spaces.
+//!
+//! [`PageTable`]: kernel_hal::PageTable
+//! [`PhysMem`]: kernel_hal::PhysMem
+
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Once, Weak};
+
+use kernel_hal::{MMUFlags, PageFaultHandler, PagingError, PagingResult, VirtAddr};
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+compile_error!("kernel-hal-unix reads x86_64 Linux signal contexts and supports only that host");
+
+/// How many windows (address spaces) can exist at once in one process. Far more than
+/// the host's address space holds at the default window size of 64 GiB.
+pub const SLOTS: usize = 4096;
+
+/// The immutable contents of a registered slot; replaced whole, never changed.
+struct SlotData {
+    start: usize,
+    end: usize,
+    handler: Option<Weak<dyn PageFaultHandler>>,
+}
+
+/// One registry entry. See the module docs for the protocol.
+struct Slot {
+    /// Set while some window owns the slot.
+    claimed: AtomicBool,
+    /// Pre-filter bounds `[start, end)`, zero when free.
+    start: AtomicUsize,
+    end: AtomicUsize,
+    /// Signal handlers currently reading `data`.
+    readers: AtomicUsize,
+    /// `Box<SlotData>` turned into a raw pointer; null when free.
+    data: AtomicPtr<SlotData>,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            claimed: AtomicBool::new(false),
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
+            data: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Publishes `data` (which may be null) and frees the data it replaces once no
+    /// signal handler reads it.
+    fn replace(&self, data: *mut SlotData) {
+        let old = self.data.swap(data, Ordering::SeqCst);
+        while self.readers.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+        if !old.is_null() {
+            // SAFETY: `old` came from `Box::into_raw` in `register`/`set_handler`; it
+            // is no longer published, and no reader holds it (the count was zero
+            // after the swap, and later readers load the new pointer).
+            drop(unsafe { Box::from_raw(old) });
+        }
+    }
+}
+
+static REGISTRY: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+/// One past the highest slot ever claimed: the signal handler scans below it.
+static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
+
+/// A window's claim on a registry slot; dropping it unregisters the window.
+pub(crate) struct Registration {
+    index: usize,
+    start: usize,
+    end: usize,
+}
+
+impl Registration {
+    /// Registers the window `[start, start + len)` with no fault handler, installing
+    /// the signal handler on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`PagingError::NoMemory`]: every slot is taken.
+    pub(crate) fn register(start: usize, len: usize) -> PagingResult<Registration> {
+        install_signal_handlers();
+        let end = start + len;
+        let index = REGISTRY
+            .iter()
+            .position(|slot| {
+                slot.claimed
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            })
+            .ok_or(PagingError::NoMemory)?;
+        let slot = &REGISTRY[index];
+        slot.start.store(start, Ordering::SeqCst);
+        slot.end.store(end, Ordering::SeqCst);
+        HIGH_WATER.fetch_max(index + 1, Ordering::SeqCst);
+        let registration = Registration { index, start, end };
+        registration.set_handler(None);
+        Ok(registration)
+    }
+
+    /// Makes `handler` receive the faults of this window from now on.
+    pub(crate) fn set_handler(&self, handler: Option<Weak<dyn PageFaultHandler>>) {
+        let data = Box::into_raw(Box::new(SlotData {
+            start: self.start,
+            end: self.end,
+            handler,
+        }));
+        REGISTRY[self.index].replace(data);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let slot = &REGISTRY[self.index];
+        slot.replace(ptr::null_mut());
+        slot.start.store(0, Ordering::SeqCst);
+        slot.end.store(0, Ordering::SeqCst);
+        slot.claimed.store(false, Ordering::Release);
+    }
+}
+
+/// The fault handler of the window holding `addr`, if there is one and it is alive.
+/// Called in signal context: no locks, no allocation.
+fn lookup(addr: usize) -> Option<Arc<dyn PageFaultHandler>> {
+    let high = HIGH_WATER.load(Ordering::Acquire).min(SLOTS);
+    for slot in &REGISTRY[..high] {
+        if addr < slot.start.load(Ordering::Relaxed) || addr >= slot.end.load(Ordering::Relaxed) {
+            continue;
+        }
+        slot.readers.fetch_add(1, Ordering::SeqCst);
+        let data = slot.data.load(Ordering::SeqCst);
+        // SAFETY: a non-null pointer loaded while `readers` counts us stays valid
+        // until we decrement it (see `Slot::replace`).
+        let found = unsafe { data.as_ref() }
+            .filter(|d| d.start <= addr && addr < d.end)
+            .map(|d| d.handler.as_ref().and_then(Weak::upgrade));
+        slot.readers.fetch_sub(1, Ordering::SeqCst);
+        if let Some(handler) = found {
+            // Windows never overlap, so this is the only candidate.
+            return handler;
+        }
+    }
+    None
+}
+
+/// The actions installed before ours, read by the signal handler.
+struct PreviousActions {
+    segv: MaybeUninit<libc::sigaction>,
+    bus: MaybeUninit<libc::sigaction>,
+}
+
+static mut PREVIOUS: PreviousActions = PreviousActions {
+    segv: MaybeUninit::uninit(),
+    bus: MaybeUninit::uninit(),
+};
+/// Set (release) once `PREVIOUS` is written, before our handler is installed.
+static PREVIOUS_READY: AtomicBool = AtomicBool::new(false);
+
+/// Installs the `SIGSEGV` and `SIGBUS` handlers once per process.
+fn install_signal_handlers() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // SAFETY: `PREVIOUS` is written only here, once, before our handler can run
+        // (it is installed below) and so before any reader; the writes go through a
+        // raw pointer, never a reference to the static.
+        unsafe {
+            let previous = &raw mut PREVIOUS;
+            libc::sigaction(libc::SIGSEGV, ptr::null(), (*previous).segv.as_mut_ptr());
+            libc::sigaction(libc::SIGBUS, ptr::null(), (*previous).bus.as_mut_ptr());
+        }
+        PREVIOUS_READY.store(true, Ordering::Release);
+        // SAFETY: a zeroed `sigaction` is a valid value; we fill in the fields we use.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_fault as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        // SAFETY: `sa_mask` is a valid set to fill; the handler is an `extern "C"`
+        // function of the three-argument form that `SA_SIGINFO` asks for.
+        unsafe {
+            libc::sigfillset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGSEGV, &action, ptr::null_mut());
+            libc::sigaction(libc::SIGBUS, &action, ptr::null_mut());
+        }
+    });
+}
+
+/// The access kind of the fault described by `ctx` at `addr`.
+///
+/// # Safety
+///
+/// `ctx` must be the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler.
+unsafe fn access_kind(addr: usize, ctx: *mut libc::c_void) -> MMUFlags {
+    const WRITE_BIT: i64 = 1 << 1;
+    const FETCH_BIT: i64 = 1 << 4;
+    // SAFETY: the caller passes the kernel's context, which is a valid `ucontext_t`.
+    let gregs = unsafe { &(*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+    let error = gregs[libc::REG_ERR as usize];
+    let ip = gregs[libc::REG_RIP as usize] as usize;
+    if error & FETCH_BIT != 0 || ip == addr {
+        MMUFlags::EXECUTE
+    } else if error & WRITE_BIT != 0 {
+        MMUFlags::WRITE
+    } else {
+        MMUFlags::READ
+    }
+}
+
+/// The saved stack pointer of the interrupted code.
+///
+/// # Safety
+///
+/// As for [`access_kind`].
+unsafe fn interrupted_stack_pointer(ctx: *mut libc::c_void) -> usize {
+    // SAFETY: as in `access_kind`.
+    unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RSP as usize] as usize }
+}
+
+/// What the handler call needs, passed through the stack switch.
+struct FaultCall {
+    handler: Option<Arc<dyn PageFaultHandler>>,
+    addr: VirtAddr,
+    access: MMUFlags,
+    resolved: bool,
+}
+
+/// Runs the fault handler (and drops our reference to it) on whatever stack it is
+/// called on. `extern "C"`, so a panic aborts here instead of unwinding further.
+extern "C" fn run_handler(call: *mut FaultCall) {
+    // SAFETY: `call` points at the `FaultCall` on the signal handler's frame, which
+    // outlives this call; nothing else touches it meanwhile.
+    let call = unsafe { &mut *call };
+    if let Some(handler) = call.handler.take() {
+        call.resolved = handler.handle_page_fault(call.addr, call.access);
+    }
+}
+
+/// Calls `f(arg)` with the stack pointer set to `stack_top`.
+///
+/// # Safety
+///
+/// `stack_top` must be 16-byte aligned, with enough writable, unused stack below it
+/// for `f`, and nothing else may use that stack meanwhile.
+unsafe fn call_on_stack(stack_top: usize, f: extern "C" fn(*mut FaultCall), arg: *mut FaultCall) {
+    // SAFETY: the caller guarantees the stack; `r12` is callee-saved, so `f` keeps it
+    // and we get our own stack pointer back; `clobber_abi("C")` tells the compiler
+    // every caller-saved register may change. The `call` pushes the return address,
+    // so `f` starts with the stack alignment the ABI requires.
+    unsafe {
+        std::arch::asm!(
+            "mov r12, rsp",
+            "mov rsp, {stack}",
+            "call {f}",
+            "mov rsp, r12",
+            stack = in(reg) stack_top,
+            f = in(reg) f,
+            in("rdi") arg,
+            out("r12") _,
+            clobber_abi("C"),
+        );
+    }
+}
+
+/// Whether this thread is running on its alternate signal stack.
+fn on_alternate_stack() -> bool {
+    let mut current = MaybeUninit::<libc::stack_t>::uninit();
+    // SAFETY: a query only (no new stack), writing into `current`.
+    let ok = unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) } == 0;
+    // SAFETY: on success the kernel filled `current`.
+    ok && unsafe { current.assume_init() }.ss_flags & libc::SS_ONSTACK != 0
+}
+
+/// Bytes below the interrupted stack pointer that the handler leaves alone: the
+/// x86_64 red zone (128) with room to spare.
+const STACK_GAP: usize = 256;
+
+/// The signal handler for `SIGSEGV` and `SIGBUS`.
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the errno location of this thread is always valid.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO` handler.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    let handler = if sig == libc::SIGSEGV {
+        lookup(addr)
+    } else {
+        None
+    };
+    let resolved = match handler {
+        Some(handler) => {
+            let mut call = FaultCall {
+                handler: Some(handler),
+                addr,
+                // SAFETY: `ctx` is the kernel's context for this signal.
+                access: unsafe { access_kind(addr, ctx) },
+                resolved: false,
+            };
+            if on_alternate_stack() {
+                // SAFETY: `ctx` is the kernel's context for this signal.
+                let sp = unsafe { interrupted_stack_pointer(ctx) };
+                let top = (sp - STACK_GAP) & !15;
+                // SAFETY: we are on the alternate stack, so the signal frame is not
+                // on the interrupted stack; everything below its saved stack pointer
+                // (past the red zone) is unused, the thread is stopped in this
+                // handler, and the fault was in a window, not in that stack, so the
+                // stack below is the thread's own, with its guard page beyond.
+                unsafe { call_on_stack(top, run_handler, &mut call) };
+            } else {
+                run_handler(&mut call);
+            }
+            call.resolved
+        }
+        None => false,
+    };
+    if !resolved {
+        // SAFETY: forwarding the kernel's own arguments for this signal.
+        unsafe { chain(sig, info, ctx) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved_errno };
+}
+
+/// Hands a fault that is not ours to the previously installed action.
+///
+/// # Safety
+///
+/// The arguments must be those the kernel passed to [`on_fault`].
+unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    if !PREVIOUS_READY.load(Ordering::Acquire) {
+        restore_default(sig);
+        return;
+    }
+    // SAFETY: `PREVIOUS` was written before `PREVIOUS_READY` was set and never again.
+    let previous = unsafe {
+        let all = &raw const PREVIOUS;
+        if sig == libc::SIGBUS {
+            (*all).bus.assume_init_ref()
+        } else {
+            (*all).segv.assume_init_ref()
+        }
+    };
+    let target = previous.sa_sigaction;
+    if target == libc::SIG_DFL || target == libc::SIG_IGN {
+        // Ignoring a synchronous fault would spin forever; die of it instead.
+        restore_default(sig);
+    } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous owner installed this address as a three-argument
+        // signal handler; we call it as the kernel would have.
+        let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(target) };
+        f(sig, info, ctx);
+    } else {
+        // SAFETY: as above, for a one-argument handler.
+        let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(target) };
+        f(sig);
+    }
+}
+
+/// Makes `sig` take its default action; returning from the handler then re-runs the
+/// faulting access, which kills the process with `sig`.
+fn restore_default(sig: libc::c_int) {
+    // SAFETY: a zeroed `sigaction` with `SIG_DFL` (0) is valid; `sigaction` is
+    // async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(sig, &action, ptr::null_mut());
+    }
+}

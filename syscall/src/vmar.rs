@@ -1,0 +1,284 @@
+//! `zx_vmar_*`: sub-regions, mappings, unmap, protect, destroy, op_range.
+
+use crate::{status, Process};
+use zircon_object::abi::*;
+use zircon_object::object::Handle;
+use zircon_object::vm::vmar::vmar_op_right;
+use zircon_object::vm::{VmAddressRegion, VmObject};
+use zircon_object::ZxResult;
+
+impl Process {
+    /// Creates a sub-region of `size` bytes in `parent_vmar` and writes the new
+    /// region's handle to `child_vmar` and its base address to `child_addr`.
+    ///
+    /// `options`: the new region's `ZX_VM_CAN_MAP_*` and `ZX_VM_COMPACT` flags,
+    /// `ZX_VM_SPECIFIC` (place at `offset` from the parent's base; needs the parent's
+    /// `CAN_MAP_SPECIFIC`), `ZX_VM_OFFSET_IS_UPPER_LIMIT`, a `ZX_VM_ALIGN_*`. The new
+    /// handle has `ZX_DEFAULT_VMAR_RIGHTS` plus READ/WRITE/EXECUTE per `CAN_MAP_*`.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `parent_vmar` is not a VMAR handle.
+    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks READ/WRITE/EXECUTE for a requested
+    ///   `CAN_MAP_*`, the parent lacks a requested `CAN_MAP_*`, or a specific
+    ///   placement in a parent without `CAN_MAP_SPECIFIC`.
+    /// - `ZX_ERR_INVALID_ARGS`: unknown option bit or alignment, a PERM bit or a flag
+    ///   `allocate` does not take, `size` zero or unaligned, bad `offset`, a range
+    ///   outside the parent, or a bad out-pointer (nothing is created then).
+    /// - `ZX_ERR_BAD_STATE`: the parent is destroyed.
+    /// - `ZX_ERR_ALREADY_EXISTS`: the specific range overlaps a child.
+    /// - `ZX_ERR_NO_RESOURCES`: no free range fits.
+    /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
+    pub fn zx_vmar_allocate(
+        &self,
+        parent_vmar: zx_handle_t,
+        options: zx_vm_option_t,
+        offset: usize,
+        size: usize,
+        child_vmar: usize,
+        child_addr: usize,
+    ) -> zx_status_t {
+        status(self.vmar_allocate(parent_vmar, options, offset, size, child_vmar, child_addr))
+    }
+
+    fn vmar_allocate(
+        &self,
+        parent_vmar: zx_handle_t,
+        options: u32,
+        offset: usize,
+        size: usize,
+        child_vmar: usize,
+        child_addr: usize,
+    ) -> ZxResult {
+        let mut rights = 0;
+        if options & ZX_VM_CAN_MAP_READ != 0 {
+            rights |= ZX_RIGHT_READ;
+        }
+        if options & ZX_VM_CAN_MAP_WRITE != 0 {
+            rights |= ZX_RIGHT_WRITE;
+        }
+        if options & ZX_VM_CAN_MAP_EXECUTE != 0 {
+            rights |= ZX_RIGHT_EXECUTE;
+        }
+        let (parent, _) = self
+            .inner
+            .get_object::<VmAddressRegion>(parent_vmar, rights)?;
+        let child = parent.allocate(options, offset, size)?;
+        let addr = child.addr();
+        let rights = child.default_rights();
+        let undo = |err| {
+            let _ = child.destroy();
+            Err(err)
+        };
+        let value = match self.install_handle(Handle::new(child.clone(), rights), child_vmar) {
+            Ok(value) => value,
+            Err(err) => return undo(err),
+        };
+        if let Err(err) = self.out_usize(child_addr, addr) {
+            drop(self.inner.remove_handle(value));
+            return undo(err);
+        }
+        Ok(())
+    }
+
+    /// Maps `len` bytes (rounded up to pages) of `vmo` from `vmo_offset` into `vmar`
+    /// and writes the mapping's base address to `mapped_addr`.
+    ///
+    /// The mapping's maximum protection is what both handles' READ/WRITE/EXECUTE
+    /// rights allow; its protection is the `ZX_VM_PERM_*` bits asked for. Other
+    /// options: `ZX_VM_SPECIFIC`, `ZX_VM_SPECIFIC_OVERWRITE`, `ZX_VM_OFFSET_IS_UPPER_LIMIT`,
+    /// `ZX_VM_MAP_RANGE`, `ZX_VM_REQUIRE_NON_RESIZABLE`, `ZX_VM_ALLOW_FAULTS`,
+    /// `ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED`, a `ZX_VM_ALIGN_*`. The range may run past
+    /// the VMO's end; access there faults until the VMO grows.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` then `vmo` looked up.
+    /// - `ZX_ERR_ACCESS_DENIED`: the VMO handle lacks MAP, a requested permission is
+    ///   not allowed by both handles, or a specific placement without
+    ///   `CAN_MAP_SPECIFIC`.
+    /// - `ZX_ERR_INVALID_ARGS`: W or X without R, bad option bits or combinations,
+    ///   unaligned offsets, `len == 0`, a range outside the region,
+    ///   `SPECIFIC_OVERWRITE` over a sub-region, a bad `mapped_addr` (the mapping is
+    ///   removed again).
+    /// - `ZX_ERR_NOT_SUPPORTED`: `REQUIRE_NON_RESIZABLE` on a resizable VMO, a
+    ///   discardable VMO without `ALLOW_FAULTS`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: rounding `len`, or `vmo_offset + len`, overflows.
+    /// - `ZX_ERR_BAD_STATE`: the region is destroyed.
+    /// - `ZX_ERR_ALREADY_EXISTS`: a `SPECIFIC` range overlaps a child.
+    /// - `ZX_ERR_NO_RESOURCES`: no free range fits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn zx_vmar_map(
+        &self,
+        vmar: zx_handle_t,
+        options: zx_vm_option_t,
+        vmar_offset: usize,
+        vmo: zx_handle_t,
+        vmo_offset: u64,
+        len: usize,
+        mapped_addr: usize,
+    ) -> zx_status_t {
+        status(self.vmar_map(
+            vmar,
+            options,
+            vmar_offset,
+            vmo,
+            vmo_offset,
+            len,
+            mapped_addr,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn vmar_map(
+        &self,
+        vmar: zx_handle_t,
+        options: u32,
+        vmar_offset: usize,
+        vmo: zx_handle_t,
+        vmo_offset: u64,
+        len: usize,
+        mapped_addr: usize,
+    ) -> ZxResult {
+        let (region, vmar_rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
+        let (vmo, vmo_rights) = self.inner.get_object::<VmObject>(vmo, 0)?;
+        let addr = region.map(
+            options,
+            vmar_offset,
+            &vmo,
+            vmo_rights,
+            vmar_rights,
+            vmo_offset,
+            len,
+        )?;
+        if let Err(err) = self.out_usize(mapped_addr, addr) {
+            // The mapping was just made in this region, so unmapping its exact range
+            // removes it and nothing else.
+            let size = kernel_hal::page_round_up(len).unwrap_or(len);
+            let _ = region.unmap(addr, size, false);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Removes every mapping, and with `ZX_RIGHT_OP_CHILDREN` every fully covered
+    /// sub-region, in `[addr, addr + round_up(len))`; partly covered mappings are
+    /// trimmed or split. Atomic: a failure changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` is not a VMAR handle.
+    /// - `ZX_ERR_INVALID_ARGS`: `addr` unaligned, `len` zero or overflowing, the
+    ///   range not inside the region, a sub-region only partly covered or any
+    ///   sub-region without OP_CHILDREN.
+    /// - `ZX_ERR_BAD_STATE`: the region is destroyed.
+    pub fn zx_vmar_unmap(&self, vmar: zx_handle_t, addr: usize, len: usize) -> zx_status_t {
+        status(
+            self.inner
+                .get_object::<VmAddressRegion>(vmar, 0)
+                .and_then(|(region, rights)| {
+                    region.unmap(addr, len, rights & ZX_RIGHT_OP_CHILDREN != 0)
+                }),
+        )
+    }
+
+    /// Sets the protection of every page in `[addr, addr + round_up(len))` to the
+    /// `ZX_VM_PERM_*` bits of `options`. All or nothing.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` is not a VMAR handle.
+    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks READ/WRITE/EXECUTE for a requested
+    ///   permission, it exceeds a mapping's maximum, or it would raise a sub-region
+    ///   mapping's protection.
+    /// - `ZX_ERR_INVALID_ARGS`: W or X without R, `addr` unaligned, a non-PERM bit,
+    ///   `len` zero or overflowing, the range outside the region, a sub-region's
+    ///   mapping without OP_CHILDREN.
+    /// - `ZX_ERR_BAD_STATE`: the region is destroyed.
+    /// - `ZX_ERR_NOT_FOUND`: part of the range is not mapped.
+    pub fn zx_vmar_protect(
+        &self,
+        vmar: zx_handle_t,
+        options: zx_vm_option_t,
+        addr: usize,
+        len: usize,
+    ) -> zx_status_t {
+        let mut options = options;
+        if options & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED != 0 {
+            options = (options & !ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
+        }
+        let mut rights = 0;
+        if options & ZX_VM_PERM_READ != 0 {
+            rights |= ZX_RIGHT_READ;
+        }
+        if options & ZX_VM_PERM_WRITE != 0 {
+            rights |= ZX_RIGHT_WRITE;
+        }
+        if options & ZX_VM_PERM_EXECUTE != 0 {
+            rights |= ZX_RIGHT_EXECUTE;
+        }
+        status(
+            self.inner
+                .get_object::<VmAddressRegion>(vmar, rights)
+                .and_then(|(region, rights)| {
+                    region.protect(options, addr, len, rights & ZX_RIGHT_OP_CHILDREN != 0)
+                }),
+        )
+    }
+
+    /// Unmaps everything in the region and below, destroys it and its sub-regions,
+    /// and frees its range in the parent. Its handles stay valid; region calls on
+    /// them then give `ZX_ERR_BAD_STATE`.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` is not a VMAR handle.
+    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks `ZX_RIGHT_OP_CHILDREN`.
+    /// - `ZX_ERR_NOT_SUPPORTED`: the root region.
+    /// - `ZX_ERR_BAD_STATE`: already destroyed.
+    pub fn zx_vmar_destroy(&self, vmar: zx_handle_t) -> zx_status_t {
+        status(
+            self.inner
+                .get_object::<VmAddressRegion>(vmar, ZX_RIGHT_OP_CHILDREN)
+                .and_then(|(region, _)| region.destroy()),
+        )
+    }
+
+    /// Applies `op` (`ZX_VMAR_OP_COMMIT`, `DECOMMIT`, `MAP_RANGE`, `DONT_NEED`,
+    /// `ALWAYS_NEED`) to the VMO pages behind every mapping in
+    /// `[address, address + round_up(size))`. No op takes a buffer.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` is not a VMAR handle.
+    /// - `ZX_ERR_INVALID_ARGS`: unknown op (`ZX_VMAR_OP_ZERO` and `PREFETCH` are not
+    ///   built), a buffer given, `size` zero or overflowing, `address` unaligned, a
+    ///   sub-region's mapping for COMMIT/DECOMMIT or without OP_CHILDREN.
+    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks WRITE (COMMIT, DECOMMIT) or READ
+    ///   (MAP_RANGE), or a mapping's maximum protection lacks WRITE (COMMIT, DECOMMIT).
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside the region, or runs past a
+    ///   VMO's end.
+    /// - `ZX_ERR_BAD_STATE`: the region is destroyed, or part of the range is unmapped.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames (earlier pieces stay committed).
+    pub fn zx_vmar_op_range(
+        &self,
+        vmar: zx_handle_t,
+        op: u32,
+        address: usize,
+        size: usize,
+        buffer: usize,
+        buffer_size: usize,
+    ) -> zx_status_t {
+        status((|| {
+            let (region, rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
+            let needed = vmar_op_right(op)?;
+            if rights & needed != needed {
+                return Err(ZX_ERR_ACCESS_DENIED);
+            }
+            if buffer != 0 || buffer_size != 0 {
+                return Err(ZX_ERR_INVALID_ARGS);
+            }
+            region.op_range(op, address, size, rights & ZX_RIGHT_OP_CHILDREN != 0)
+        })())
+    }
+}

@@ -1,0 +1,270 @@
+//! `zx_vmo_*`: create, byte I/O, size, range ops, children, cache policy.
+
+use crate::{status, Process};
+use alloc::vec;
+use kernel_hal::CachePolicy;
+use zircon_object::abi::*;
+use zircon_object::object::Handle;
+use zircon_object::vm::VmObject;
+
+/// Largest chunk `zx_vmo_read`/`write` moves through the kernel's bounce buffer.
+const CHUNK: usize = 64 * 1024;
+
+impl Process {
+    /// Creates a paged VMO of `size` bytes (rounded up to pages), all zero, nothing
+    /// committed, and writes its handle to `out`. `options`: `ZX_VMO_RESIZABLE`,
+    /// `ZX_VMO_DISCARDABLE`. Rights `ZX_DEFAULT_VMO_RIGHTS`, plus `ZX_RIGHT_RESIZE`
+    /// when resizable.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: an unknown option bit, or a bad `out`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds 2^48 bytes.
+    /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
+    pub fn zx_vmo_create(&self, size: u64, options: u32, out: usize) -> zx_status_t {
+        status((|| {
+            let vmo = VmObject::new(self.inner.aspace().hal().clone(), size, options)?;
+            let mut rights = ZX_DEFAULT_VMO_RIGHTS;
+            if vmo.is_resizable() {
+                rights |= ZX_RIGHT_RESIZE;
+            }
+            self.install_handle(Handle::new(vmo, rights), out)
+                .map(|_| ())
+        })())
+    }
+
+    /// Reads `buffer_size` bytes of the VMO at byte `offset` into user memory at
+    /// `buffer`. Uncommitted pages read as zeros and stay uncommitted.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no READ).
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: `offset + buffer_size` overflows or passes the end.
+    /// - For a bad `buffer`, the status of the failed user access: `ZX_ERR_NOT_FOUND`
+    ///   (unmapped), `ZX_ERR_ACCESS_DENIED` (not writable), `ZX_ERR_OUT_OF_RANGE`
+    ///   (past its VMO's end); bytes before the failing chunk stay copied.
+    pub fn zx_vmo_read(
+        &self,
+        handle: zx_handle_t,
+        buffer: usize,
+        offset: u64,
+        buffer_size: usize,
+    ) -> zx_status_t {
+        status((|| {
+            let (vmo, _) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_READ)?;
+            vmo.check_io(offset, buffer_size)?;
+            let mut chunk = vec![0u8; buffer_size.min(CHUNK)];
+            let mut done = 0;
+            while done < buffer_size {
+                let n = (buffer_size - done).min(CHUNK);
+                vmo.read(offset + done as u64, &mut chunk[..n])?;
+                self.inner
+                    .aspace()
+                    .write_user(buffer.wrapping_add(done), &chunk[..n])?;
+                done += n;
+            }
+            Ok(())
+        })())
+    }
+
+    /// Writes `buffer_size` bytes from user memory at `buffer` into the VMO at byte
+    /// `offset`, committing the pages touched.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no WRITE).
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: `offset + buffer_size` overflows or passes the end.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames.
+    /// - For a bad `buffer`, the status of the failed user access, as for
+    ///   [`zx_vmo_read`](Self::zx_vmo_read).
+    pub fn zx_vmo_write(
+        &self,
+        handle: zx_handle_t,
+        buffer: usize,
+        offset: u64,
+        buffer_size: usize,
+    ) -> zx_status_t {
+        status((|| {
+            let (vmo, _) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_WRITE)?;
+            vmo.check_io(offset, buffer_size)?;
+            let mut chunk = vec![0u8; buffer_size.min(CHUNK)];
+            let mut done = 0;
+            while done < buffer_size {
+                let n = (buffer_size - done).min(CHUNK);
+                self.inner
+                    .aspace()
+                    .read_user(buffer.wrapping_add(done), &mut chunk[..n])?;
+                vmo.write(offset + done as u64, &chunk[..n])?;
+                done += n;
+            }
+            Ok(())
+        })())
+    }
+
+    /// Writes the VMO's size (a multiple of the page size) to `size`, a `u64`.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`; `ZX_ERR_INVALID_ARGS` for a bad `size`
+    /// pointer.
+    pub fn zx_vmo_get_size(&self, handle: zx_handle_t, size: usize) -> zx_status_t {
+        status((|| {
+            let (vmo, _) = self.inner.get_object::<VmObject>(handle, 0)?;
+            self.out_u64(size, vmo.size() as u64)
+        })())
+    }
+
+    /// Resizes a resizable VMO to `size` rounded up to pages (content size `size`).
+    /// Shrinking frees the pages past the end and removes them from every mapping.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no WRITE,
+    ///   or a resizable VMO's handle without `ZX_RIGHT_RESIZE`).
+    /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum.
+    /// - `ZX_ERR_UNAVAILABLE`: the VMO is not resizable.
+    pub fn zx_vmo_set_size(&self, handle: zx_handle_t, size: u64) -> zx_status_t {
+        status((|| {
+            let (vmo, rights) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_WRITE)?;
+            if vmo.is_resizable() && rights & ZX_RIGHT_RESIZE == 0 {
+                return Err(ZX_ERR_ACCESS_DENIED);
+            }
+            vmo.set_size(size)
+        })())
+    }
+
+    /// Applies `op` (`ZX_VMO_OP_*`) to `[offset, offset + size)` of the VMO.
+    ///
+    /// COMMIT, DECOMMIT and ZERO need WRITE; LOCK, TRY_LOCK and UNLOCK need READ or
+    /// WRITE and act on discardable VMOs only (LOCK writes a `zx_vmo_lock_state_t` to
+    /// `buffer`); the cache ops need READ and do nothing after validation (x86 caches
+    /// are coherent); the hints need no right.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`; `ZX_ERR_ACCESS_DENIED` for a
+    ///   missing right.
+    /// - `ZX_ERR_INVALID_ARGS`: unknown op, DECOMMIT unaligned, cache op of size 0,
+    ///   LOCK with a buffer smaller than 32 bytes or a bad buffer.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or passes the end; LOCK ranges
+    ///   other than the whole VMO.
+    /// - `ZX_ERR_NOT_SUPPORTED`: CACHE_INVALIDATE; LOCK ops on a non-discardable VMO.
+    /// - `ZX_ERR_BAD_STATE`: ZERO on a non-CACHED VMO; UNLOCK when not locked.
+    /// - `ZX_ERR_NO_MEMORY`: COMMIT out of frames.
+    pub fn zx_vmo_op_range(
+        &self,
+        handle: zx_handle_t,
+        op: u32,
+        offset: u64,
+        size: u64,
+        buffer: usize,
+        buffer_size: usize,
+    ) -> zx_status_t {
+        status((|| {
+            let (vmo, rights) = self.inner.get_object::<VmObject>(handle, 0)?;
+            let need = |right: u32| {
+                if rights & right == right {
+                    Ok(())
+                } else {
+                    Err(ZX_ERR_ACCESS_DENIED)
+                }
+            };
+            let read_or_write = || {
+                if rights & (ZX_RIGHT_READ | ZX_RIGHT_WRITE) != 0 {
+                    Ok(())
+                } else {
+                    Err(ZX_ERR_ACCESS_DENIED)
+                }
+            };
+            match op {
+                ZX_VMO_OP_COMMIT => need(ZX_RIGHT_WRITE).and_then(|_| vmo.commit(offset, size)),
+                ZX_VMO_OP_DECOMMIT => need(ZX_RIGHT_WRITE).and_then(|_| vmo.decommit(offset, size)),
+                ZX_VMO_OP_ZERO => need(ZX_RIGHT_WRITE).and_then(|_| vmo.zero(offset, size)),
+                ZX_VMO_OP_LOCK => {
+                    read_or_write()?;
+                    let state = vmo.lock_range(offset, size)?;
+                    if buffer_size < core::mem::size_of::<zx_vmo_lock_state_t>() {
+                        vmo.undo_lock();
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    let mut bytes = [0u8; 32];
+                    for (i, v) in [
+                        state.offset,
+                        state.size,
+                        state.discarded_offset,
+                        state.discarded_size,
+                    ]
+                    .iter()
+                    .enumerate()
+                    {
+                        bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+                    }
+                    if let Err(err) = self.write_memory(buffer, &bytes) {
+                        vmo.undo_lock();
+                        return Err(err);
+                    }
+                    Ok(())
+                }
+                ZX_VMO_OP_TRY_LOCK => {
+                    read_or_write().and_then(|_| vmo.lock_range(offset, size).map(|_| ()))
+                }
+                ZX_VMO_OP_UNLOCK => read_or_write().and_then(|_| vmo.unlock_range(offset, size)),
+                ZX_VMO_OP_CACHE_INVALIDATE => Err(ZX_ERR_NOT_SUPPORTED),
+                ZX_VMO_OP_CACHE_SYNC | ZX_VMO_OP_CACHE_CLEAN | ZX_VMO_OP_CACHE_CLEAN_INVALIDATE => {
+                    need(ZX_RIGHT_READ).and_then(|_| vmo.cache_op(offset, size))
+                }
+                ZX_VMO_OP_DONT_NEED | ZX_VMO_OP_ALWAYS_NEED => vmo.hint(offset, size),
+                _ => Err(ZX_ERR_INVALID_ARGS),
+            }
+        })())
+    }
+
+    /// Creates a child VMO (snapshot, slice or reference). Copy-on-write children,
+    /// slices and references are not built yet: after the argument and handle checks
+    /// every request answers `ZX_ERR_NOT_SUPPORTED`.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: `ZX_VMO_CHILD_NO_WRITE` with `ZX_VMO_CHILD_RESIZABLE`
+    ///   (checked before the handle).
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (the handle
+    ///   needs DUPLICATE and READ).
+    /// - `ZX_ERR_NOT_SUPPORTED`: always, past those checks.
+    pub fn zx_vmo_create_child(
+        &self,
+        handle: zx_handle_t,
+        options: u32,
+        offset: u64,
+        size: u64,
+        out: usize,
+    ) -> zx_status_t {
+        let _ = (offset, size, out);
+        status((|| {
+            if options & ZX_VMO_CHILD_NO_WRITE != 0 && options & ZX_VMO_CHILD_RESIZABLE != 0 {
+                return Err(ZX_ERR_INVALID_ARGS);
+            }
+            self.inner
+                .get_object::<VmObject>(handle, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ)?;
+            Err(ZX_ERR_NOT_SUPPORTED)
+        })())
+    }
+
+    /// Sets the VMO's cache policy (`ZX_CACHE_POLICY_*`), used by later mappings.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: a policy outside `ZX_CACHE_POLICY_MASK` (checked before
+    ///   the handle).
+    /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no MAP).
+    /// - `ZX_ERR_BAD_STATE`: the VMO is mapped, or has committed pages under a policy
+    ///   other than CACHED.
+    pub fn zx_vmo_set_cache_policy(&self, handle: zx_handle_t, cache_policy: u32) -> zx_status_t {
+        status((|| {
+            let policy = CachePolicy::from_raw(cache_policy).ok_or(ZX_ERR_INVALID_ARGS)?;
+            let (vmo, _) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_MAP)?;
+            vmo.set_cache_policy(policy)
+        })())
+    }
+}

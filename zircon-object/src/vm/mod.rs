@@ -1,0 +1,12 @@
+//! Virtual memory: VMOs, mappings and the VMAR tree.
+
+pub mod mapping;
+pub mod vmar;
+pub mod vmo;
+
+pub use mapping::VmMapping;
+pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
+pub use vmo::VmObject;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+//! Page faults, the kernel's user-memory copies, and `op_range`.
+
+use super::AddressSpace;
+use super::{Child, RegionId, VmAddressRegion, ROOT_ID};
+use crate::abi::*;
+use crate::error::ZxResult;
+use crate::vm::mapping::VmMapping;
+use alloc::sync::Arc;
+use kernel_hal::{is_page_aligned, page_round_up, MMUFlags, VirtAddr, PAGE_SIZE};
+
+/// The handle right `zx_vmar_op_range` needs for `op`.
+///
+/// # Errors
+///
+/// `ZX_ERR_INVALID_ARGS`: `op` is not an operation this layer builds
+/// (`ZX_VMAR_OP_ZERO` and `ZX_VMAR_OP_PREFETCH` are not built).
+pub fn vmar_op_right(op: u32) -> ZxResult<zx_rights_t> {
+    match op {
+        ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT => Ok(ZX_RIGHT_WRITE),
+        ZX_VMAR_OP_MAP_RANGE => Ok(ZX_RIGHT_READ),
+        ZX_VMAR_OP_DONT_NEED | ZX_VMAR_OP_ALWAYS_NEED => Ok(ZX_RIGHT_NONE),
+        _ => Err(ZX_ERR_INVALID_ARGS),
+    }
+}
+
+impl AddressSpace {
+    /// Resolves a page fault at `vaddr` for an access of kind `access` (READ, WRITE
+    /// or EXECUTE): finds the mapping, checks its protection, commits the page and
+    /// maps it.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_FOUND`: no mapping covers `vaddr`.
+    /// - `ZX_ERR_ACCESS_DENIED`: the page's protection lacks `access`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
+    /// - `ZX_ERR_NO_MEMORY`: no frame to commit.
+    pub fn fault(&self, vaddr: VirtAddr, access: MMUFlags) -> ZxResult {
+        let state = self.state.lock();
+        let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
+        mapping.fault(self.page_table(), vaddr, access)
+    }
+
+    /// Finds, for each page of `[vaddr, vaddr + len)`, the mapping and VMO offset,
+    /// and checks `access`; calls `each(mapping, vmo_offset, offset_in_range, chunk_len)`
+    /// only once every page has passed.
+    fn walk_user(
+        &self,
+        vaddr: VirtAddr,
+        len: usize,
+        access: MMUFlags,
+        mut each: impl FnMut(&Arc<VmMapping>, u64, usize, usize) -> ZxResult,
+    ) -> ZxResult {
+        if len == 0 {
+            return Ok(());
+        }
+        vaddr.checked_add(len).ok_or(ZX_ERR_NOT_FOUND)?;
+        let state = self.state.lock();
+        let mut chunks = alloc::vec::Vec::new();
+        let mut done = 0;
+        while done < len {
+            let addr = vaddr + done;
+            let chunk = (PAGE_SIZE - addr % PAGE_SIZE).min(len - done);
+            let mapping = state.lookup(ROOT_ID, addr).ok_or(ZX_ERR_NOT_FOUND)?;
+            let offset = {
+                let inner = mapping.inner.lock();
+                if !inner.perms_at(addr & !(PAGE_SIZE - 1)).contains(access) {
+                    return Err(ZX_ERR_ACCESS_DENIED);
+                }
+                inner.vmo_offset + (addr - inner.base)
+            };
+            if offset >= mapping.vmo().size() {
+                return Err(ZX_ERR_OUT_OF_RANGE);
+            }
+            chunks.push((mapping, offset as u64, done, chunk));
+            done += chunk;
+        }
+        for (mapping, offset, at, chunk) in &chunks {
+            each(mapping, *offset, *at, *chunk)?;
+        }
+        drop(state);
+        Ok(())
+    }
+
+    /// The kernel's copy from user memory: reads `buf.len()` bytes at `vaddr` through
+    /// the mappings, honouring their protection. Reading never commits a page.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_ACCESS_DENIED` (not readable),
+    /// `ZX_ERR_OUT_OF_RANGE` (past the VMO's end), for the first bad page; nothing
+    /// is copied then.
+    pub fn read_user(&self, vaddr: VirtAddr, buf: &mut [u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::READ,
+            |mapping, offset, at, chunk| mapping.vmo().read(offset, &mut buf[at..at + chunk]),
+        )
+    }
+
+    /// The kernel's copy to user memory: writes `buf` at `vaddr` through the
+    /// mappings, honouring their protection and committing pages as needed. Every
+    /// page is checked before any byte is written.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_user`](Self::read_user), with WRITE instead of READ; also
+    /// `ZX_ERR_NO_MEMORY` if a page cannot be committed.
+    pub fn write_user(&self, vaddr: VirtAddr, buf: &[u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::WRITE,
+            |mapping, offset, at, chunk| mapping.vmo().write(offset, &buf[at..at + chunk]),
+        )
+    }
+}
+
+impl AddressSpace {
+    /// A debugger's read (`zx_process_read_memory`): as [`read_user`](Self::read_user)
+    /// but ignoring the mappings' protection.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end).
+    pub fn read_debug(&self, vaddr: VirtAddr, buf: &mut [u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::empty(),
+            |mapping, offset, at, chunk| mapping.vmo().read(offset, &mut buf[at..at + chunk]),
+        )
+    }
+
+    /// A debugger's write (`zx_process_write_memory`): as
+    /// [`write_user`](Self::write_user) but ignoring the mappings' protection.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end),
+    /// `ZX_ERR_NO_MEMORY`.
+    pub fn write_debug(&self, vaddr: VirtAddr, buf: &[u8]) -> ZxResult {
+        self.walk_user(
+            vaddr,
+            buf.len(),
+            MMUFlags::empty(),
+            |mapping, offset, at, chunk| mapping.vmo().write(offset, &buf[at..at + chunk]),
+        )
+    }
+}
+
+impl VmAddressRegion {
+    /// Applies `op` (`ZX_VMAR_OP_*`) to the VMO pages behind every mapping in
+    /// `[addr, addr + round_up(len))`. The caller has looked up the handle, checked
+    /// the op and its right ([`vmar_op_right`]) and the absence of a buffer. Pieces
+    /// before a failing one stay done.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: `len` zero or overflowing when rounded, `addr`
+    ///   unaligned, an unknown op, COMMIT / DECOMMIT over a sub-region's mapping, or
+    ///   another op there without `op_children`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside this region, or a piece lies
+    ///   past its VMO's end (COMMIT, DECOMMIT).
+    /// - `ZX_ERR_BAD_STATE`: this region is destroyed, or part of the range is not
+    ///   mapped.
+    /// - `ZX_ERR_ACCESS_DENIED`: COMMIT / DECOMMIT on a mapping whose maximum
+    ///   protection lacks WRITE.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames.
+    pub fn op_range(&self, op: u32, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
+        vmar_op_right(op)?;
+        let len = match page_round_up(len) {
+            Some(len) if len > 0 => len,
+            _ => return Err(ZX_ERR_INVALID_ARGS),
+        };
+        if !is_page_aligned(addr) {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        if addr < self.addr
+            || addr
+                .checked_add(len)
+                .is_none_or(|end| end > self.addr + self.size)
+        {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        let state = self.aspace.state.lock();
+        if !state.regions.contains_key(&self.id) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        let mut pieces = alloc::vec::Vec::new();
+        collect_pieces(&state, self.id, addr, addr + len, false, &mut pieces)?;
+        for (mapping, lo, hi, nested) in pieces {
+            if nested && (matches!(op, ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT) || !op_children) {
+                return Err(ZX_ERR_INVALID_ARGS);
+            }
+            self.op_on_piece(op, &mapping, lo, hi)?;
+        }
+        Ok(())
+    }
+
+    fn op_on_piece(
+        &self,
+        op: u32,
+        mapping: &Arc<VmMapping>,
+        lo: VirtAddr,
+        hi: VirtAddr,
+    ) -> ZxResult {
+        let (offset, max) = {
+            let inner = mapping.inner.lock();
+            ((inner.vmo_offset + (lo - inner.base)) as u64, inner.max)
+        };
+        let len = (hi - lo) as u64;
+        let pt = self.aspace.page_table();
+        match op {
+            ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT if !max.contains(MMUFlags::WRITE) => {
+                Err(ZX_ERR_ACCESS_DENIED)
+            }
+            ZX_VMAR_OP_COMMIT => {
+                mapping.vmo().commit(offset, len)?;
+                mapping.map_committed(pt, lo, hi)
+            }
+            ZX_VMAR_OP_DECOMMIT => mapping.vmo().decommit(offset, len),
+            ZX_VMAR_OP_MAP_RANGE | ZX_VMAR_OP_ALWAYS_NEED => mapping.map_committed(pt, lo, hi),
+            ZX_VMAR_OP_DONT_NEED => Ok(()),
+            _ => Err(ZX_ERR_INVALID_ARGS),
+        }
+    }
+}
+
+/// The mapping pieces covering `[start, end)` of region `id`, at any depth, in
+/// address order, as `(mapping, lo, hi, nested)`.
+///
+/// # Errors
+///
+/// `ZX_ERR_BAD_STATE`: a part of the range is not covered by a mapping.
+fn collect_pieces(
+    state: &super::AspaceState,
+    id: RegionId,
+    start: VirtAddr,
+    end: VirtAddr,
+    nested: bool,
+    out: &mut alloc::vec::Vec<(Arc<VmMapping>, VirtAddr, VirtAddr, bool)>,
+) -> ZxResult {
+    let region = state.regions.get(&id).ok_or(ZX_ERR_BAD_STATE)?;
+    let mut cursor = start;
+    for (base, child) in region.intersecting(start, end) {
+        if base > cursor {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        let lo = start.max(base);
+        let hi = end.min(base + child.size());
+        match child {
+            Child::Mapping { mapping, .. } => out.push((mapping, lo, hi, nested)),
+            Child::Region { id, .. } => collect_pieces(state, id, lo, hi, true, out)?,
+        }
+        cursor = hi;
+    }
+    if cursor < end {
+        return Err(ZX_ERR_BAD_STATE);
+    }
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Virtual memory address regions: the tree of regions and mappings of one
+//! address space.
+//!
+//! One [`AddressSpace`] holds the whole tree behind one lock. Each region keeps its
+//! children (sub-regions and mappings) in a `BTreeMap` by base address, for
+//! O(log n) lookup by address, and its free gaps in an augmented treap (`gaps`), for O(log n)
+//! free-space search. A region's handle object, [`VmAddressRegion`], names the region
+//! by id; a destroyed region is simply absent from the tree, so every operation on a
+//! handle to it answers `ZX_ERR_BAD_STATE`.
+
+mod fault;
+mod gaps;
+mod info;
+mod map;
+mod place;
+mod protect;
+mod unmap;
+
+pub use fault::vmar_op_right;
+pub use info::{MapsEntry, MapsEntryKind};
+
+use super::mapping::VmMapping;
+use crate::abi::*;
+use crate::error::ZxResult;
+use crate::object::{KObjectBase, KernelObject};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use gaps::GapTree;
+use hashbrown::HashMap;
+use kernel_hal::{Hal, MMUFlags, PageFaultHandler, PageTable, VirtAddr};
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use spin::Mutex;
+
+/// Names a region within its address space.
+pub(crate) type RegionId = u64;
+
+/// The flags a region can have: `ZX_VM_CAN_MAP_*` and `ZX_VM_COMPACT`.
+pub const VMAR_FLAGS_MASK: u32 = ZX_VM_CAN_MAP_SPECIFIC
+    | ZX_VM_CAN_MAP_READ
+    | ZX_VM_CAN_MAP_WRITE
+    | ZX_VM_CAN_MAP_EXECUTE
+    | ZX_VM_COMPACT;
+
+/// The root region's flags.
+const ROOT_FLAGS: u32 =
+    ZX_VM_CAN_MAP_SPECIFIC | ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE;
+
+const ROOT_ID: RegionId = 1;
+
+static NEXT_ASPACE_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// An address space: a page table and the tree of regions and mappings in it.
+pub struct AddressSpace {
+    id: usize,
+    hal: Arc<dyn Hal>,
+    page_table: Box<dyn PageTable>,
+    base: VirtAddr,
+    size: usize,
+    /// The tree. Lock order: this lock, then any VMO's lock, then any mapping's.
+    pub(crate) state: Mutex<AspaceState>,
+}
+
+/// The tree of one address space.
+pub(crate) struct AspaceState {
+    /// Every live region, by id. A destroyed region is removed.
+    pub(crate) regions: HashMap<RegionId, Region>,
+    next_id: u64,
+    rng: Xoshiro256PlusPlus,
+}
+
+/// One live region.
+pub(crate) struct Region {
+    pub(crate) base: VirtAddr,
+    pub(crate) size: usize,
+    /// `ZX_VM_CAN_MAP_*` and `ZX_VM_COMPACT`.
+    pub(crate) flags: u32,
+    pub(crate) parent: Option<RegionId>,
+    /// Sub-regions and mappings by base address; they never overlap.
+    pub(crate) children: BTreeMap<VirtAddr, Child>,
+    /// The free gaps between children.
+    gaps: GapTree,
+}
+
+/// A child of a region.
+#[derive(Clone)]
+pub(crate) enum Child {
+    /// A sub-region.
+    Region { id: RegionId, size: usize },
+    /// A mapping. `size` mirrors the mapping's own size.
+    Mapping {
+        size: usize,
+        mapping: Arc<VmMapping>,
+    },
+}
+
+impl Child {
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Child::Region { size, .. } | Child::Mapping { size, .. } => *size,
+        }
+    }
+}
+
+impl Region {
+    fn new(base: VirtAddr, size: usize, flags: u32, parent: Option<RegionId>) -> Region {
+        Region {
+            base,
+            size,
+            flags,
+            parent,
+            children: BTreeMap::new(),
+            gaps: GapTree::new(base, size),
+        }
+    }
+
+    pub(crate) fn end(&self) -> VirtAddr {
+        self.base + self.size
+    }
+
+    /// Whether `[start, start + len)` lies inside the region.
+    pub(crate) fn contains_range(&self, start: usize, len: usize) -> bool {
+        start >= self.base && start.checked_add(len).is_some_and(|end| end <= self.end())
+    }
+
+    /// Whether `[start, start + len)` is free of children.
+    pub(crate) fn is_free(&self, start: usize, len: usize) -> bool {
+        self.gaps.containing(start, len).is_some()
+    }
+
+    /// The child containing `addr`, as `(base, child)`.
+    pub(crate) fn child_at(&self, addr: VirtAddr) -> Option<(VirtAddr, &Child)> {
+        let (&base, child) = self.children.range(..=addr).next_back()?;
+        (addr < base + child.size()).then_some((base, child))
+    }
+
+    /// The children that intersect `[start, end)`, in address order.
+    pub(crate) fn intersecting(&self, start: VirtAddr, end: VirtAddr) -> Vec<(VirtAddr, Child)> {
+        let from = match self.child_at(start) {
+            Some((base, _)) => base,
+            None => start,
+        };
+        self.children
+            .range(from..end)
+            .map(|(&b, c)| (b, c.clone()))
+            .collect()
+    }
+
+    /// Adds a child over a free range.
+    pub(crate) fn insert_child(&mut self, base: VirtAddr, child: Child) {
+        let size = child.size();
+        let (g, glen) = self
+            .gaps
+            .containing(base, size)
+            .expect("child inserted over a free range");
+        self.gaps.remove(g);
+        if base > g {
+            self.gaps.insert(g, base - g);
+        }
+        if base + size < g + glen {
+            self.gaps.insert(base + size, g + glen - (base + size));
+        }
+        self.children.insert(base, child);
+    }
+
+    /// Removes the child at `base`, merging the freed range with the gaps around it.
+    pub(crate) fn remove_child(&mut self, base: VirtAddr) -> Option<Child> {
+        let child = self.children.remove(&base)?;
+        let mut start = base;
+        let mut end = base + child.size();
+        if let Some((g, glen)) = self.gaps.floor(base) {
+            if g + glen == base {
+                self.gaps.remove(g);
+                start = g;
+            }
+        }
+        if let Some((g, glen)) = self.gaps.ceil(end) {
+            if g == end {
+                self.gaps.remove(g);
+                end = g + glen;
+            }
+        }
+        self.gaps.insert(start, end - start);
+        Some(child)
+    }
+}
+
+impl AddressSpace {
+    /// Creates an address space over a new page table from `hal`, with a root region
+    /// covering the page table's whole user range, and registers itself as that page
+    /// table's fault handler.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NO_MEMORY`: the HAL could not create another page table.
+    pub fn new(hal: Arc<dyn Hal>) -> ZxResult<Arc<AddressSpace>> {
+        let page_table = hal.new_address_space().map_err(|_| ZX_ERR_NO_MEMORY)?;
+        let (base, size) = page_table.user_range();
+        let mut regions = HashMap::new();
+        regions.insert(ROOT_ID, Region::new(base, size, ROOT_FLAGS, None));
+        let id = NEXT_ASPACE_ID.fetch_add(1, Ordering::Relaxed);
+        let aspace = Arc::new(AddressSpace {
+            id,
+            hal,
+            page_table,
+            base,
+            size,
+            state: Mutex::new(AspaceState {
+                regions,
+                next_id: ROOT_ID + 1,
+                rng: Xoshiro256PlusPlus::seed_from_u64(id as u64 ^ 0x005E_ED0F_A5FA_CE00),
+            }),
+        });
+        let handler: alloc::sync::Weak<dyn PageFaultHandler> = Arc::downgrade(&aspace) as _;
+        aspace.page_table.set_fault_handler(Some(handler));
+        Ok(aspace)
+    }
+
+    /// Reseeds the generator that places non-specific, non-compact allocations, so
+    /// that a test can reproduce a placement.
+    pub fn seed_placement(&self, seed: u64) {
+        self.state.lock().rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    }
+
+    /// A number naming this address space among the live ones.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The HAL this address space runs on.
+    pub fn hal(&self) -> &Arc<dyn Hal> {
+        &self.hal
+    }
+
+    /// The page table.
+    pub fn page_table(&self) -> &dyn PageTable {
+        &*self.page_table
+    }
+
+    /// The user range `(base, size)`, which the root region covers.
+    pub fn range(&self) -> (VirtAddr, usize) {
+        (self.base, self.size)
+    }
+
+    /// The handle object of the root region.
+    pub fn root_vmar(self: &Arc<Self>) -> Arc<VmAddressRegion> {
+        Arc::new(VmAddressRegion {
+            base: KObjectBase::new(),
+            aspace: self.clone(),
+            id: ROOT_ID,
+            addr: self.base,
+            size: self.size,
+            flags: ROOT_FLAGS,
+        })
+    }
+
+    /// How many mappings the whole tree holds (every depth).
+    pub fn mapping_count(&self) -> usize {
+        let state = self.state.lock();
+        state
+            .regions
+            .values()
+            .map(|r| {
+                r.children
+                    .values()
+                    .filter(|c| matches!(c, Child::Mapping { .. }))
+                    .count()
+            })
+            .sum()
+    }
+}
+
+impl AspaceState {
+    pub(crate) fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The deepest live region containing `addr`, starting from `from`, and the
+    /// mapping containing `addr` if there is one.
+    pub(crate) fn lookup(&self, from: RegionId, addr: VirtAddr) -> Option<Arc<VmMapping>> {
+        let mut region = self.regions.get(&from)?;
+        if addr < region.base || addr >= region.end() {
+            return None;
+        }
+        loop {
+            match region.child_at(addr)? {
+                (_, Child::Mapping { mapping, .. }) => return Some(mapping.clone()),
+                (_, Child::Region { id, .. }) => region = self.regions.get(id)?,
+            }
+        }
+    }
+}
+
+/// A handle's view of a region: the kernel object that VMAR handles refer to.
+pub struct VmAddressRegion {
+    base: KObjectBase,
+    aspace: Arc<AddressSpace>,
+    id: RegionId,
+    addr: VirtAddr,
+    size: usize,
+    flags: u32,
+}
+
+impl KernelObject for VmAddressRegion {
+    fn base(&self) -> &KObjectBase {
+        &self.base
+    }
+    fn obj_type(&self) -> zx_obj_type_t {
+        ZX_OBJ_TYPE_VMAR
+    }
+    fn has_name(&self) -> bool {
+        false
+    }
+}
+
+impl VmAddressRegion {
+    /// The first address of the region.
+    pub fn addr(&self) -> VirtAddr {
+        self.addr
+    }
+
+    /// The size of the region in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The region's `ZX_VM_CAN_MAP_*` / `ZX_VM_COMPACT` flags.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// The address space the region belongs to.
+    pub fn aspace(&self) -> &Arc<AddressSpace> {
+        &self.aspace
+    }
+
+    /// Whether the region is still alive (not destroyed).
+    pub fn is_alive(&self) -> bool {
+        self.aspace.state.lock().regions.contains_key(&self.id)
+    }
+
+    /// Whether this is the root region of its address space.
+    pub fn is_root(&self) -> bool {
+        self.id == ROOT_ID
+    }
+
+    /// The rights a new handle to this region gets: `ZX_DEFAULT_VMAR_RIGHTS` plus
+    /// READ / WRITE / EXECUTE for each `CAN_MAP_*` flag.
+    pub fn default_rights(&self) -> zx_rights_t {
+        let mut rights = ZX_DEFAULT_VMAR_RIGHTS;
+        if self.flags & ZX_VM_CAN_MAP_READ != 0 {
+            rights |= ZX_RIGHT_READ;
+        }
+        if self.flags & ZX_VM_CAN_MAP_WRITE != 0 {
+            rights |= ZX_RIGHT_WRITE;
+        }
+        if self.flags & ZX_VM_CAN_MAP_EXECUTE != 0 {
+            rights |= ZX_RIGHT_EXECUTE;
+        }
+        rights
+    }
+}
+
+/// The permissions a handle's rights allow: R, W, X for READ, WRITE, EXECUTE.
+pub fn rights_to_perms(rights: zx_rights_t) -> MMUFlags {
+    let mut perms = MMUFlags::empty();
+    if rights & ZX_RIGHT_READ != 0 {
+        perms |= MMUFlags::READ;
+    }
+    if rights & ZX_RIGHT_WRITE != 0 {
+        perms |= MMUFlags::WRITE;
+    }
+    if rights & ZX_RIGHT_EXECUTE != 0 {
+        perms |= MMUFlags::EXECUTE;
+    }
+    perms
+}
+
+/// The permissions a region's `CAN_MAP_*` flags allow.
+pub(crate) fn flags_to_perms(flags: u32) -> MMUFlags {
+    let mut perms = MMUFlags::empty();
+    if flags & ZX_VM_CAN_MAP_READ != 0 {
+        perms |= MMUFlags::READ;
+    }
+    if flags & ZX_VM_CAN_MAP_WRITE != 0 {
+        perms |= MMUFlags::WRITE;
+    }
+    if flags & ZX_VM_CAN_MAP_EXECUTE != 0 {
+        perms |= MMUFlags::EXECUTE;
+    }
+    perms
+}
+
+impl PageFaultHandler for AddressSpace {
+    fn handle_page_fault(&self, vaddr: VirtAddr, access: MMUFlags) -> bool {
+        self.fault(vaddr, access).is_ok()
+    }
+}

@@ -1,0 +1,136 @@
+//! Changing the protection of a range: `protect`.
+
+use super::map::{option_perms, parse_options};
+use super::{AspaceState, Child, RegionId, VmAddressRegion};
+use crate::abi::*;
+use crate::error::ZxResult;
+use crate::vm::mapping::mmu_flags;
+use kernel_hal::{is_page_aligned, page_round_up, MMUFlags, VirtAddr};
+
+impl VmAddressRegion {
+    /// Sets the current protection of every page in `[addr, addr + round_up(len))` to
+    /// the PERM bits of `options`, splitting protection runs where needed. Every page
+    /// of the range must be covered by a mapping (at any depth). A mapping directly
+    /// in this region may be set to anything within its maximum protection; one in a
+    /// sub-region only with `op_children`, and only reduced. The caller has checked
+    /// that its handle holds the rights for the requested permissions. All or
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: W or X without R, `addr` unaligned, a non-PERM option
+    ///   bit or an alignment, `len` zero or overflowing when rounded, the range not
+    ///   inside this region, or a mapping in a sub-region without `op_children`.
+    /// - `ZX_ERR_BAD_STATE`: this region is destroyed.
+    /// - `ZX_ERR_NOT_FOUND`: some page of the range has no mapping.
+    /// - `ZX_ERR_ACCESS_DENIED`: the protection exceeds a mapping's maximum, or
+    ///   would raise a sub-region mapping's current protection.
+    pub fn protect(&self, options: u32, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
+        let mut options = options;
+        if options & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED != 0 {
+            options = (options & !ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
+        }
+        let perms = option_perms(options);
+        if !perms.is_empty() && !perms.contains(MMUFlags::READ) {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        if !is_page_aligned(addr) {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        parse_options(options)?;
+        if options & !(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE) != 0 {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        let len = match page_round_up(len) {
+            Some(len) if len > 0 => len,
+            _ => return Err(ZX_ERR_INVALID_ARGS),
+        };
+        let mut state = self.aspace.state.lock();
+        let region = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?;
+        if !region.contains_range(addr, len) {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        check(&state, self.id, addr, addr + len, perms, false, op_children)?;
+        self.apply(&mut state, self.id, addr, addr + len, perms);
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        state: &mut AspaceState,
+        id: RegionId,
+        start: VirtAddr,
+        end: VirtAddr,
+        perms: MMUFlags,
+    ) {
+        let Some(region) = state.regions.get(&id) else {
+            return;
+        };
+        for (base, child) in region.intersecting(start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + child.size());
+            match child {
+                Child::Mapping { mapping, .. } => {
+                    mapping.inner.lock().set_perms(lo, hi, perms);
+                    let pt = self.aspace.page_table();
+                    // The range lies inside a mapping inside the address space, so the
+                    // page table accepts it.
+                    if perms.is_empty() {
+                        let _ = pt.clear(lo, hi - lo);
+                    } else {
+                        let _ = pt.protect(lo, hi - lo, mmu_flags(perms));
+                    }
+                }
+                Child::Region { id, .. } => self.apply(state, id, lo, hi, perms),
+            }
+        }
+    }
+}
+
+/// The validation walk of `protect` over `[start, end)` of region `id`: the first
+/// problem met in address order.
+fn check(
+    state: &AspaceState,
+    id: RegionId,
+    start: VirtAddr,
+    end: VirtAddr,
+    perms: MMUFlags,
+    nested: bool,
+    op_children: bool,
+) -> ZxResult {
+    let region = state.regions.get(&id).ok_or(ZX_ERR_BAD_STATE)?;
+    let mut cursor = start;
+    for (base, child) in region.intersecting(start, end) {
+        if base > cursor {
+            return Err(ZX_ERR_NOT_FOUND);
+        }
+        let lo = start.max(base);
+        let hi = end.min(base + child.size());
+        match child {
+            Child::Mapping { mapping, .. } => {
+                let inner = mapping.inner.lock();
+                if !inner.max.contains(perms) {
+                    return Err(ZX_ERR_ACCESS_DENIED);
+                }
+                if nested {
+                    if !op_children {
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    let raises = inner
+                        .runs()
+                        .into_iter()
+                        .any(|(s, e, current)| s < hi && e > lo && !current.contains(perms));
+                    if raises {
+                        return Err(ZX_ERR_ACCESS_DENIED);
+                    }
+                }
+            }
+            Child::Region { id, .. } => check(state, id, lo, hi, perms, true, op_children)?,
+        }
+        cursor = hi;
+    }
+    if cursor < end {
+        return Err(ZX_ERR_NOT_FOUND);
+    }
+    Ok(())
+}
