@@ -11,6 +11,7 @@ mod handles;
 mod lifecycle;
 mod object_info;
 mod overflow;
+mod placement;
 mod process_memory;
 mod properties;
 mod user_pointers;
