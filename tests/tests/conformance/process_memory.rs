@@ -184,3 +184,65 @@ fn the_scratch_area_is_64_kib_of_committed_read_write_memory() {
     p.write_memory(s + 3 * PAGE, b"again").unwrap();
     assert_eq!(p.frames_in_use(), frames);
 }
+
+#[test]
+fn vmo_io_larger_than_any_kernel_chunk_round_trips() {
+    let p = new_process();
+    let pages = 40;
+    let src = vmo(&p, pages * PAGE);
+    let dst = vmo(&p, pages * PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, src, 0, pages * PAGE);
+    let b = map(&p, p.zx_vmar_root_self(), RW, 0, dst, 0, pages * PAGE);
+    let data: Vec<u8> = (0..pages * PAGE - 3).map(|i| (i * 7 % 253) as u8).collect();
+    p.write_memory(a + 3, &data).unwrap();
+    // Through the kernel: VMO -> user buffer, then user buffer -> VMO.
+    assert_eq!(p.zx_vmo_read(src, b, 3, data.len()), ZX_OK);
+    assert_eq!(read_vec(&p, b, data.len()), data);
+    let third = vmo(&p, pages * PAGE);
+    assert_eq!(p.zx_vmo_write(third, b, 0, data.len()), ZX_OK);
+    assert_eq!(vmo_read(&p, third, 0, 4096), &data[..4096]);
+    let mut tail = vec![0u8; 1000];
+    p.read_memory(b + data.len() - 1000, &mut tail).unwrap();
+    assert_eq!(tail, &data[data.len() - 1000..]);
+}
+
+#[test]
+fn op_range_commit_across_two_mappings_commits_both_vmos() {
+    let p = new_process();
+    let (r, base) = region(&p, 4);
+    let v = vmo(&p, 2 * PAGE);
+    let w = vmo(&p, 2 * PAGE);
+    map_at(&p, r, 0, v, 2);
+    map_at(&p, r, 2, w, 2);
+    assert_eq!(
+        p.zx_vmar_op_range(r, ZX_VMAR_OP_COMMIT, base + PAGE, 2 * PAGE, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(
+        (committed(&p, v), committed(&p, w)),
+        (PAGE as u64, PAGE as u64)
+    );
+    let m = mappings_in(&p, base, base + 4 * PAGE);
+    assert_eq!(
+        m.iter().map(|e| e.committed_pages).collect::<Vec<_>>(),
+        vec![1, 1]
+    );
+}
+
+#[test]
+fn commit_after_a_shrink_is_out_of_range_past_the_new_end() {
+    let p = new_process();
+    let (r, base) = region(&p, 2);
+    let v = vmo_with(&p, 2 * PAGE as u64, ZX_VMO_RESIZABLE);
+    map_at(&p, r, 0, v, 2);
+    assert_eq!(p.zx_vmo_set_size(v, PAGE as u64), ZX_OK);
+    assert_eq!(
+        p.zx_vmar_op_range(r, ZX_VMAR_OP_COMMIT, base + PAGE, PAGE, 0, 0),
+        ZX_ERR_OUT_OF_RANGE
+    );
+    assert_eq!(
+        p.zx_vmar_op_range(r, ZX_VMAR_OP_COMMIT, base, PAGE, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(committed(&p, v), PAGE as u64);
+}

@@ -715,3 +715,75 @@ fn mapping_in_a_destroyed_region_is_bad_state() {
     // Range checks on the length come first.
     assert_eq!(try_map(&p, r, RW, 0, v, 0, usize::MAX), ZX_ERR_OUT_OF_RANGE);
 }
+
+#[test]
+fn failed_copy_out_after_specific_overwrite_leaves_the_old_mapping() {
+    let p = new_process();
+    let (r, base) = region(&p, 2);
+    let old = vmo(&p, 2 * PAGE);
+    vmo_write(&p, old, 0, b"old");
+    map_at(&p, r, 0, old, 2);
+    let new = vmo(&p, 2 * PAGE);
+    let st = p.zx_vmar_map(
+        r,
+        RW | ZX_VM_SPECIFIC_OVERWRITE,
+        0,
+        new,
+        0,
+        2 * PAGE,
+        UNMAPPED,
+    );
+    assert_eq!(st, ZX_ERR_INVALID_ARGS);
+    // Spec 1.4: the caller's state is as before the call.
+    assert_eq!(vmo_info(&p, new).num_mappings, 0);
+    assert_eq!(vmo_info(&p, old).num_mappings, 1);
+    assert_eq!(read_vec(&p, base, 3), b"old");
+}
+
+#[test]
+fn failed_copy_out_with_map_range_leaves_no_mapping() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    vmo_write(&p, v, 0, b"x");
+    let st = p.zx_vmar_map(
+        p.zx_vmar_root_self(),
+        RW | ZX_VM_MAP_RANGE,
+        0,
+        v,
+        0,
+        PAGE,
+        0,
+    );
+    assert_eq!(st, ZX_ERR_INVALID_ARGS);
+    assert_eq!(vmo_info(&p, v).num_mappings, 0);
+}
+
+#[test]
+fn discardable_vmo_maps_only_with_allow_faults() {
+    let p = new_process();
+    let v = vmo_with(&p, PAGE as u64, ZX_VMO_DISCARDABLE);
+    let root = p.zx_vmar_root_self();
+    assert_eq!(
+        p.zx_vmar_map(root, RW, 0, v, 0, PAGE, out(&p, OUT2)),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(vmo_info(&p, v).num_mappings, 0);
+    map(&p, root, RW | ZX_VM_ALLOW_FAULTS, 0, v, 0, PAGE);
+    assert_eq!(vmo_info(&p, v).num_mappings, 1);
+}
+
+#[test]
+fn allow_faults_is_accepted_for_ordinary_vmos() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let a = map(
+        &p,
+        p.zx_vmar_root_self(),
+        RW | ZX_VM_ALLOW_FAULTS,
+        0,
+        v,
+        0,
+        PAGE,
+    );
+    assert!(writable(&p, a));
+}

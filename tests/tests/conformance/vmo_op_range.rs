@@ -233,3 +233,56 @@ fn decommit_through_the_vmo_removes_pages_from_its_mapping() {
     assert_eq!(op(&p, v, ZX_VMO_OP_DECOMMIT, 0, P), ZX_OK);
     assert_eq!(read_vec(&p, a, 4), [0; 4]);
 }
+
+#[test]
+fn lock_with_an_unwritable_buffer_is_undone() {
+    let p = new_process();
+    let v = vmo_with(&p, P, ZX_VMO_DISCARDABLE);
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_LOCK, 0, P, UNMAPPED, 32),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(op(&p, v, ZX_VMO_OP_UNLOCK, 0, P), ZX_ERR_BAD_STATE);
+}
+
+#[test]
+fn lock_ops_need_read_or_write() {
+    let p = new_process();
+    let v = vmo_with(&p, P, ZX_VMO_DISCARDABLE);
+    let none = dup(&p, v, ZX_RIGHTS_BASIC);
+    let b = p.scratch() + BUF;
+    assert_eq!(
+        p.zx_vmo_op_range(none, ZX_VMO_OP_LOCK, 0, P, b, 32),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(op(&p, none, ZX_VMO_OP_TRY_LOCK, 0, P), ZX_ERR_ACCESS_DENIED);
+    let ro = dup(&p, v, ZX_RIGHT_READ);
+    assert_eq!(op(&p, ro, ZX_VMO_OP_TRY_LOCK, 0, P), ZX_OK);
+    assert_eq!(op(&p, ro, ZX_VMO_OP_UNLOCK, 0, P), ZX_OK);
+}
+
+#[test]
+fn try_lock_then_unlock_of_a_discardable_vmo_works_and_keeps_contents() {
+    let p = new_process();
+    let v = vmo_with(&p, 2 * P, ZX_VMO_DISCARDABLE);
+    assert_eq!(op(&p, v, ZX_VMO_OP_TRY_LOCK, 0, 2 * P), ZX_OK);
+    vmo_write(&p, v, 0, b"pinned");
+    assert_eq!(op(&p, v, ZX_VMO_OP_TRY_LOCK, 0, P), ZX_ERR_OUT_OF_RANGE);
+    assert_eq!(op(&p, v, ZX_VMO_OP_UNLOCK, 0, 2 * P), ZX_OK);
+    assert_eq!(vmo_read(&p, v, 0, 6), b"pinned");
+}
+
+#[test]
+fn hints_follow_the_range_rules() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    assert_eq!(op(&p, v, ZX_VMO_OP_DONT_NEED, 0, 0), ZX_OK);
+    assert_eq!(
+        op(&p, v, ZX_VMO_OP_DONT_NEED, 0, 2 * P),
+        ZX_ERR_OUT_OF_RANGE
+    );
+    assert_eq!(
+        op(&p, v, ZX_VMO_OP_ALWAYS_NEED, u64::MAX, 2),
+        ZX_ERR_OUT_OF_RANGE
+    );
+}
