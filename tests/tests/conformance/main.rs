@@ -14,6 +14,7 @@ mod overflow;
 mod placement;
 mod process_memory;
 mod properties;
+mod raw_access;
 mod user_pointers;
 mod vmar_allocate;
 mod vmar_destroy;

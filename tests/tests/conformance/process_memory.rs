@@ -152,6 +152,7 @@ fn read_of_a_never_written_page_gives_zeros() {
     let v = vmo(&p, 2 * PAGE);
     let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, 2 * PAGE);
     assert_eq!(read_vec(&p, a, 2 * PAGE), vec![0; 2 * PAGE]);
+    assert_eq!(committed(&p, v), 0);
 }
 
 #[test]
