@@ -7,6 +7,7 @@
 mod helpers;
 
 mod check_order;
+mod concurrency;
 mod handles;
 mod lifecycle;
 mod object_info;
