@@ -62,3 +62,39 @@ fn one_thread_resizes_while_another_reads_through_the_kernel() {
     assert_eq!(p.zx_vmo_set_size(v, 0), ZX_OK);
     assert_eq!(committed(&p, v), 0);
 }
+
+#[test]
+fn crossed_vmo_reads_into_each_others_mappings_do_not_deadlock() {
+    let p = new_process();
+    let pages = 32;
+    let a = vmo(&p, 2 * pages * PAGE);
+    let b = vmo(&p, 2 * pages * PAGE);
+    let root = p.zx_vmar_root_self();
+    // The lower half of each VMO is mapped; each thread reads the upper half of one VMO
+    // into the mapping of the other, so each copy holds one VMO while touching the other.
+    let map_a = map(&p, root, RW, 0, a, 0, pages * PAGE);
+    let map_b = map(&p, root, RW, 0, b, 0, pages * PAGE);
+    vmo_write(&p, a, (pages * PAGE) as u64, b"from a");
+    vmo_write(&p, b, (pages * PAGE) as u64, b"from b");
+    std::thread::scope(|s| {
+        let p = &p;
+        s.spawn(move || {
+            for _ in 0..20 {
+                assert_eq!(
+                    p.zx_vmo_read(a, map_b, (pages * PAGE) as u64, pages * PAGE),
+                    ZX_OK
+                );
+            }
+        });
+        s.spawn(move || {
+            for _ in 0..20 {
+                assert_eq!(
+                    p.zx_vmo_read(b, map_a, (pages * PAGE) as u64, pages * PAGE),
+                    ZX_OK
+                );
+            }
+        });
+    });
+    assert_eq!(vmo_read(&p, b, 0, 6), b"from a");
+    assert_eq!(vmo_read(&p, a, 0, 6), b"from b");
+}

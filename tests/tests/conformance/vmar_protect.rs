@@ -352,3 +352,16 @@ fn protect_over_an_empty_subregion_is_not_found() {
     allocate(&p, r, RWS_CAN | ZX_VM_SPECIFIC, 0, 2 * PAGE);
     assert_eq!(p.zx_vmar_protect(r, R, base, PAGE), ZX_ERR_NOT_FOUND);
 }
+
+#[test]
+fn a_mapping_made_without_permissions_can_be_protected_to_read() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    vmo_write(&p, v, 0, b"r");
+    let root = p.zx_vmar_root_self();
+    let a = map(&p, root, 0, 0, v, 0, PAGE);
+    assert!(!readable(&p, a));
+    assert_eq!(p.zx_vmar_protect(root, R, a, PAGE), ZX_OK);
+    assert_eq!(read_vec(&p, a, 1), b"r");
+    assert!(!writable(&p, a));
+}
