@@ -1,3 +1,37 @@
-//! Being built: see the README for what works today.
+//! The bare-metal x86_64 backend of `kernel-hal`: real 4-level page tables and a
+//! physical frame allocator.
+//!
+//! Page tables are written in the hardware's format (through the `x86_64` crate's
+//! types) into physical frames, reached through a [`PhysWindow`]: a linear mapping of
+//! physical memory at an offset the embedder gives. [`X86PageTable`] is the
+//! lock-free core (map, unmap, clear, protect, query over ranges, with 2 MiB and
+//! 1 GiB entries chosen automatically); [`BarePageTable`] puts it behind a lock and
+//! implements [`kernel_hal::PageTable`]; [`BareHal`] adds the [`BareMem`] frame
+//! allocator (the shared buddy allocator `kernel_hal::frame`) and the kernel address
+//! space that every user space shares. TLB invalidation is batched per operation
+//! ([`Flush`]) and goes through a replaceable [`TlbShootdown`] hook.
+//!
+//! The crate is `#![no_std]` (with `alloc`) and depends on `kernel-hal`, `x86_64`
+//! and `spin`. It never reads CR3, never switches address spaces and never takes a
+//! page fault itself: the embedder's trap handler calls the object layer. The
+//! [`sim`] module runs all of it on a host over a buffer standing in for RAM, with a
+//! software TLB.
 
 #![no_std]
+
+extern crate alloc;
+
+mod entry;
+mod flush;
+mod hal;
+mod mem;
+pub mod sim;
+mod table;
+mod window;
+
+pub use entry::PAT_MSR_VALUE;
+pub use flush::{Flush, LocalTlb, TlbShootdown, FLUSH_PAGE_LIMIT};
+pub use hal::{BareHal, BarePageTable};
+pub use mem::BareMem;
+pub use table::{X86PageTable, KERNEL_BASE, USER_BASE, USER_END};
+pub use window::PhysWindow;

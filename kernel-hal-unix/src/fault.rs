@@ -21,6 +21,10 @@
 //!    thread's code expects, while alternate stacks are small (Rust's own are a few
 //!    pages). So any thread may touch window memory: it needs no alternate stack of
 //!    ours, and the fault handler may use as much stack as it would on that thread.
+//!    The price: code that touches window memory needs stack headroom for the fault
+//!    handler below its own frames (a thread running on a tiny custom stack would
+//!    overflow it). If the interrupted code was itself on the alternate stack
+//!    (inside another signal handler), the handler stays there.
 //! 5. If the handler returns `true`, the signal handler returns and the access is
 //!    retried. Otherwise the fault goes to the previous handler.
 //!
@@ -331,13 +335,18 @@ unsafe fn call_on_stack(stack_top: usize, f: extern "C" fn(*mut FaultCall), arg:
     }
 }
 
-/// Whether this thread is running on its alternate signal stack.
-fn on_alternate_stack() -> bool {
+/// The bounds `[low, high)` of this thread's alternate signal stack, if the thread
+/// is running on it now.
+fn current_alternate_stack() -> Option<(usize, usize)> {
     let mut current = MaybeUninit::<libc::stack_t>::uninit();
     // SAFETY: a query only (no new stack), writing into `current`.
-    let ok = unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) } == 0;
+    if unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) } != 0 {
+        return None;
+    }
     // SAFETY: on success the kernel filled `current`.
-    ok && unsafe { current.assume_init() }.ss_flags & libc::SS_ONSTACK != 0
+    let current = unsafe { current.assume_init() };
+    let low = current.ss_sp as usize;
+    (current.ss_flags & libc::SS_ONSTACK != 0).then_some((low, low.wrapping_add(current.ss_size)))
 }
 
 /// Bytes below the interrupted stack pointer that the handler leaves alone: the
@@ -364,18 +373,23 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
                 access: unsafe { access_kind(addr, ctx) },
                 resolved: false,
             };
-            if on_alternate_stack() {
-                // SAFETY: `ctx` is the kernel's context for this signal.
-                let sp = unsafe { interrupted_stack_pointer(ctx) };
-                let top = (sp - STACK_GAP) & !15;
-                // SAFETY: we are on the alternate stack, so the signal frame is not
-                // on the interrupted stack; everything below its saved stack pointer
-                // (past the red zone) is unused, the thread is stopped in this
-                // handler, and the fault was in a window, not in that stack, so the
-                // stack below is the thread's own, with its guard page beyond.
-                unsafe { call_on_stack(top, run_handler, &mut call) };
-            } else {
-                run_handler(&mut call);
+            // SAFETY: `ctx` is the kernel's context for this signal.
+            let sp = unsafe { interrupted_stack_pointer(ctx) };
+            match current_alternate_stack() {
+                // The kernel moved us to the alternate stack: go back to the
+                // interrupted one. (If the interrupted code was itself on the
+                // alternate stack, our frame lies below its stack pointer: stay.)
+                Some((low, high)) if !(low..high).contains(&sp) => {
+                    let top = sp.wrapping_sub(STACK_GAP) & !15;
+                    // SAFETY: the signal frame and this function's frame are on the
+                    // alternate stack, not on the interrupted one; everything below
+                    // the interrupted stack pointer (past the red zone) is unused
+                    // while the thread is stopped in this handler; and the fault was
+                    // in a window, not in that stack, so the stack below is the
+                    // thread's own, with its guard page beyond.
+                    unsafe { call_on_stack(top, run_handler, &mut call) };
+                }
+                _ => run_handler(&mut call),
             }
             call.resolved
         }

@@ -575,3 +575,121 @@ fn faults_are_handled_on_threads_without_an_alternate_stack() {
     assert_eq!(peek(base + 3 * PAGE_SIZE), 7);
     space.release();
 }
+
+/// The address the `SIGUSR1` handler below touches.
+static NESTED_TARGET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn touch_from_signal_handler(_sig: libc::c_int) {
+    poke(
+        NESTED_TARGET.load(std::sync::atomic::Ordering::SeqCst),
+        0x77,
+    );
+}
+
+#[test]
+fn faults_inside_a_handler_already_on_the_alternate_stack_are_resolved() {
+    let hal = small_hal();
+    let space = Space::new(&hal, Policy::Resolve);
+    let target = space.base() + 9 * PAGE_SIZE + 1;
+    NESTED_TARGET.store(target, std::sync::atomic::Ordering::SeqCst);
+    std::thread::spawn(|| {
+        // A roomy alternate stack of the test's own, so the nested fault handler
+        // (which stays on it) has space; then a SIGUSR1 handler that runs on it and
+        // touches window memory.
+        let mut stack = vec![0u8; 256 * 1024];
+        let alt = libc::stack_t {
+            ss_sp: stack.as_mut_ptr().cast(),
+            ss_flags: 0,
+            ss_size: stack.len(),
+        };
+        // SAFETY: `stack` outlives every signal this thread handles (the alternate
+        // stack is disabled before it is freed).
+        let result = unsafe { libc::sigaltstack(&alt, std::ptr::null_mut()) };
+        assert_eq!(result, 0);
+        // SAFETY: installs a handler of the one-argument form and raises the signal
+        // on this thread; zeroed `sigaction` is valid.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = touch_from_signal_handler as *const () as usize;
+            action.sa_flags = libc::SA_ONSTACK;
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+                0
+            );
+            assert_eq!(libc::pthread_kill(libc::pthread_self(), libc::SIGUSR1), 0);
+        }
+        let disable = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: turns the alternate stack off before `stack` is freed.
+        let result = unsafe { libc::sigaltstack(&disable, std::ptr::null_mut()) };
+        assert_eq!(result, 0);
+        drop(stack);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(space.faults(), vec![(target, MMUFlags::WRITE)]);
+    assert_eq!(peek(target), 0x77);
+    space.release();
+}
+
+#[test]
+fn handlers_replaced_and_spaces_dropped_while_other_threads_fault() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let hal = small_hal();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two spaces faulting continuously, each on its own thread.
+    let faulting: Vec<Arc<Space>> = (0..2).map(|_| Space::new(&hal, Policy::Resolve)).collect();
+    // Churn: spaces created and dropped, and one faulting space's handler swapped
+    // between itself and a forwarder to it, all while the faults go on.
+    let churn = {
+        let hal = hal.clone();
+        let stop = stop.clone();
+        let target = faulting[0].clone();
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let spaces: Vec<_> = (0..8).map(|_| Space::new(&hal, Policy::Resolve)).collect();
+                poke(spaces[rounds % 8].base(), 1);
+                for space in &spaces {
+                    space.release();
+                }
+                drop(spaces);
+                let deep = forwarder(&target);
+                let own =
+                    Arc::downgrade(&target) as std::sync::Weak<dyn kernel_hal::PageFaultHandler>;
+                target.pt.set_fault_handler(Some(own));
+                drop(deep);
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let workers: Vec<_> = faulting
+        .iter()
+        .cloned()
+        .map(|space| {
+            std::thread::spawn(move || {
+                for round in 0..200 {
+                    for page in 0..16 {
+                        poke(space.base() + page * PAGE_SIZE, round as u8);
+                    }
+                    assert_eq!(peek(space.base() + 15 * PAGE_SIZE), round as u8);
+                    space.release();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let rounds = churn.join().unwrap();
+    assert!(rounds > 0);
+    for space in &faulting {
+        assert_eq!(space.faults().len(), 200 * 16);
+    }
+    assert_eq!(hal.free_count(), hal.total_count());
+}

@@ -184,8 +184,8 @@ fn fill_to_max_map_count(hal: &kernel_hal_unix::UnixHal, space: &Space) {
     };
     let failed_at = base + 2 * mapped * PAGE_SIZE;
     println!(
-        "the host refused mapping number {} with {error:?}",
-        mapped + 2
+        "the host refused single-page mapping {} with {error:?}",
+        mapped + 1
     );
     assert_eq!(error, PagingError::NoMemory);
     assert!(mapped > 10_000, "only {mapped} mappings before the cap");
@@ -202,12 +202,16 @@ fn fill_to_max_map_count(hal: &kernel_hal_unix::UnixHal, space: &Space) {
     // Splitting the run needs mappings the host no longer gives: either the call
     // fails and changes nothing, or it works; the record must say which.
     let middle = run_at + PAGE_SIZE;
-    match pt.protect(middle, PAGE_SIZE, MMUFlags::READ) {
+    let protected = pt.protect(middle, PAGE_SIZE, MMUFlags::READ);
+    println!("protect splitting a run at the cap: {protected:?}");
+    match protected {
         Err(PagingError::NoMemory) => assert_eq!(pt.query(middle).unwrap().flags, rw),
         Ok(1) => assert_eq!(pt.query(middle).unwrap().flags, MMUFlags::READ),
         other => panic!("protect at the cap: {other:?}"),
     }
-    match pt.unmap(middle, PAGE_SIZE) {
+    let unmapped = pt.unmap(middle, PAGE_SIZE);
+    println!("unmap splitting a run at the cap: {unmapped:?}");
+    match unmapped {
         Err(PagingError::NoMemory) => assert!(pt.query(middle).is_ok()),
         Ok(()) => assert_eq!(pt.query(middle), Err(PagingError::NotMapped)),
         other => panic!("unmap at the cap: {other:?}"),

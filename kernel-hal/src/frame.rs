@@ -98,6 +98,10 @@ impl BitTree {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.levels.last().is_none_or(|top| top[0] == 0)
+    }
+
     fn first(&self) -> Option<usize> {
         let top = self.levels.last()?[0];
         if top == 0 {
@@ -370,7 +374,7 @@ impl FrameAllocator {
 
     fn take_block(&mut self, block: usize, order: usize) {
         self.free_blocks[order].remove(block);
-        if self.free_blocks[order].first().is_none() {
+        if self.free_blocks[order].is_empty() {
             self.nonempty_orders &= !(1 << order);
         }
     }

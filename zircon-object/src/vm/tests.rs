@@ -3,26 +3,33 @@
 
 use super::*;
 use crate::abi::*;
-use crate::testing::{touch, ModelHal, USER_BASE, USER_SIZE};
+use crate::testing::{touch, ModelHal};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use kernel_hal::{Hal, MMUFlags, PhysMem, PAGE_SIZE};
+use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 
 const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
 
-/// Runs `f` over a fresh model machine and checks frame accounting afterwards.
-fn machine(f: impl FnOnce(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
-    let model = ModelHal::new(4096);
-    let hal: Arc<dyn Hal> = model.clone();
-    let total = hal.total_count();
-    {
-        let aspace = AddressSpace::new(hal.clone()).unwrap();
-        let root = aspace.root_vmar();
-        f(&hal, &aspace, &root);
+/// Runs `f` over a fresh model machine and over a fresh unix-backend machine, and
+/// checks frame accounting after each.
+fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
+    let unix = kernel_hal_unix::UnixHal::with_config(kernel_hal_unix::UnixHalConfig {
+        phys_size: 16 << 20,
+        window_size: 1 << 30,
+    })
+    .expect("an emulated machine");
+    let machines: [Arc<dyn Hal>; 2] = [ModelHal::new(4096), Arc::new(unix)];
+    for hal in machines {
+        let total = hal.total_count();
+        {
+            let aspace = AddressSpace::new(hal.clone()).unwrap();
+            let root = aspace.root_vmar();
+            f(&hal, &aspace, &root);
+        }
+        assert_eq!(hal.free_count(), total, "frames leaked");
     }
-    assert_eq!(model.free_count(), total, "frames leaked");
 }
 
 fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
@@ -133,7 +140,7 @@ fn allocate_places_specific_compact_and_random_regions() {
         let a = root
             .allocate(flags | ZX_VM_SPECIFIC, 0x10_0000, 0x4000)
             .unwrap();
-        assert_eq!(a.addr(), USER_BASE + 0x10_0000);
+        assert_eq!(a.addr(), root.addr() + 0x10_0000);
         assert_eq!(
             root.allocate(flags | ZX_VM_SPECIFIC, 0x10_2000, 0x4000)
                 .err(),
@@ -148,7 +155,7 @@ fn allocate_places_specific_compact_and_random_regions() {
             Some(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.allocate(flags, 0, USER_SIZE + PAGE_SIZE).err(),
+            root.allocate(flags, 0, root.size() + PAGE_SIZE).err(),
             Some(ZX_ERR_INVALID_ARGS)
         );
         let compact = root.allocate(flags | ZX_VM_COMPACT, 0, 0x10_0000).unwrap();
@@ -165,7 +172,7 @@ fn allocate_places_specific_compact_and_random_regions() {
         let limited = root
             .allocate(flags | ZX_VM_OFFSET_IS_UPPER_LIMIT, 0x20_0000, 0x1000)
             .unwrap();
-        assert!(limited.addr() + 0x1000 <= USER_BASE + 0x20_0000);
+        assert!(limited.addr() + 0x1000 <= root.addr() + 0x20_0000);
         // Random placements never overlap.
         let mut regions: Vec<Arc<VmAddressRegion>> = Vec::new();
         for _ in 0..200 {
@@ -338,15 +345,16 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
             )
             .unwrap();
         assert_eq!(
-            root.unmap(USER_BASE + 0x20_1000, PAGE_SIZE, true),
+            root.unmap(root.addr() + 0x20_1000, PAGE_SIZE, true),
             Err(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.unmap(USER_BASE + 0x20_0000, 4 * PAGE_SIZE, false),
+            root.unmap(root.addr() + 0x20_0000, 4 * PAGE_SIZE, false),
             Err(ZX_ERR_INVALID_ARGS)
         );
         assert!(sub.is_alive());
-        root.unmap(USER_BASE + 0x10_0000, 0x20_0000, true).unwrap();
+        root.unmap(root.addr() + 0x10_0000, 0x20_0000, true)
+            .unwrap();
         assert!(!sub.is_alive());
         assert_eq!(v.mapping_counts().0, 0);
         assert_eq!(
@@ -354,9 +362,9 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
             Some(ZX_ERR_BAD_STATE)
         );
         assert_eq!(root.unmap(1, PAGE_SIZE, true), Err(ZX_ERR_INVALID_ARGS));
-        assert_eq!(root.unmap(USER_BASE, 0, true), Err(ZX_ERR_INVALID_ARGS));
+        assert_eq!(root.unmap(root.addr(), 0, true), Err(ZX_ERR_INVALID_ARGS));
         assert_eq!(
-            root.unmap(USER_BASE + USER_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, true),
+            root.unmap(root.addr() + root.size() - PAGE_SIZE, 2 * PAGE_SIZE, true),
             Err(ZX_ERR_INVALID_ARGS)
         );
     });
@@ -568,7 +576,7 @@ fn maps_report_is_depth_first_in_address_order() {
         let maps = aspace.maps();
         let depths: Vec<usize> = maps.iter().map(|e| e.depth).collect();
         assert_eq!(depths, vec![0, 1, 2, 2, 3]);
-        assert_eq!(maps[2].base, USER_BASE + 0x1000);
+        assert_eq!(maps[2].base, root.addr() + 0x1000);
         assert_eq!(maps[4].name.as_bytes(), b"data");
         assert!(matches!(
             maps[4].kind,

@@ -7,6 +7,7 @@ use crate::object::{KObjectBase, KernelObject};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 use spin::Mutex;
 
@@ -53,7 +54,7 @@ pub(crate) struct VmoInner {
     pub(crate) cache: CachePolicy,
     /// Every live mapping of this VMO, by mapping id. A mapping removes itself when
     /// it is dropped, so no `Arc<VmMapping>` may be dropped while this lock is held.
-    pub(crate) mappings: BTreeMap<u64, Weak<VmMapping>>,
+    pub(crate) mappings: HashMap<u64, Weak<VmMapping>>,
     /// Whether a discardable VMO is locked (`ZX_VMO_OP_LOCK`).
     locked: bool,
 }
@@ -124,7 +125,7 @@ impl VmObject {
                 content_size: size,
                 pages: BTreeMap::new(),
                 cache: CachePolicy::Cached,
-                mappings: BTreeMap::new(),
+                mappings: HashMap::new(),
                 locked: false,
             }),
         }))

@@ -72,24 +72,6 @@ impl GapTree {
         self.nodes[i as usize].max = max;
     }
 
-    /// Splits `t` into keys `< key` and keys `>= key`.
-    fn split(&mut self, t: u32, key: usize) -> (u32, u32) {
-        if t == NIL {
-            return (NIL, NIL);
-        }
-        if self.nodes[t as usize].start < key {
-            let (l, r) = self.split(self.nodes[t as usize].right, key);
-            self.nodes[t as usize].right = l;
-            self.update(t);
-            (t, r)
-        } else {
-            let (l, r) = self.split(self.nodes[t as usize].left, key);
-            self.nodes[t as usize].left = r;
-            self.update(t);
-            (l, t)
-        }
-    }
-
     /// Joins `l` and `r`, every key of `l` below every key of `r`.
     fn merge(&mut self, l: u32, r: u32) -> u32 {
         if l == NIL {
@@ -111,7 +93,8 @@ impl GapTree {
         }
     }
 
-    /// Adds the gap `[start, start + len)`, which must not overlap another.
+    /// Adds the gap `[start, start + len)`, which must not overlap another. One pass
+    /// down the tree, rotating the new node up on the way back.
     pub(crate) fn insert(&mut self, start: usize, len: usize) {
         debug_assert!(len > 0);
         let node = Node {
@@ -132,28 +115,119 @@ impl GapTree {
                 (self.nodes.len() - 1) as u32
             }
         };
-        let (l, r) = self.split(self.root, start);
-        let l = self.merge(l, i);
-        self.root = self.merge(l, r);
+        let root = self.root;
+        self.root = self.insert_at(root, i);
         self.count += 1;
     }
 
-    /// Removes the gap starting at `start`; returns its length if there was one.
-    pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
-        let (l, r) = self.split(self.root, start);
-        let (m, r) = self.split(r, start.saturating_add(1));
-        let removed = if m == NIL {
-            None
+    fn insert_at(&mut self, t: u32, i: u32) -> u32 {
+        if t == NIL {
+            return i;
+        }
+        let t = if self.nodes[i as usize].start < self.nodes[t as usize].start {
+            let l = self.insert_at(self.nodes[t as usize].left, i);
+            self.nodes[t as usize].left = l;
+            if self.nodes[l as usize].prio > self.nodes[t as usize].prio {
+                self.rotate_right(t)
+            } else {
+                t
+            }
         } else {
-            self.free.push(m);
-            self.count -= 1;
-            Some(self.nodes[m as usize].len)
+            let r = self.insert_at(self.nodes[t as usize].right, i);
+            self.nodes[t as usize].right = r;
+            if self.nodes[r as usize].prio > self.nodes[t as usize].prio {
+                self.rotate_left(t)
+            } else {
+                t
+            }
         };
-        self.root = self.merge(l, r);
+        self.update(t);
+        t
+    }
+
+    /// Lifts `t`'s left child above it; returns the new subtree root.
+    fn rotate_right(&mut self, t: u32) -> u32 {
+        let l = self.nodes[t as usize].left;
+        self.nodes[t as usize].left = self.nodes[l as usize].right;
+        self.nodes[l as usize].right = t;
+        self.update(t);
+        self.update(l);
+        l
+    }
+
+    /// Lifts `t`'s right child above it; returns the new subtree root.
+    fn rotate_left(&mut self, t: u32) -> u32 {
+        let r = self.nodes[t as usize].right;
+        self.nodes[t as usize].right = self.nodes[r as usize].left;
+        self.nodes[r as usize].left = t;
+        self.update(t);
+        self.update(r);
+        r
+    }
+
+    /// Removes the gap starting at `start`; returns its length if there was one. One
+    /// pass down to the node, which is replaced by the merge of its two subtrees.
+    pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
+        let root = self.root;
+        let (root, removed) = self.remove_at(root, start);
+        self.root = root;
+        if removed.is_some() {
+            self.count -= 1;
+        }
         removed
     }
 
+    fn remove_at(&mut self, t: u32, start: usize) -> (u32, Option<usize>) {
+        if t == NIL {
+            return (NIL, None);
+        }
+        let n = self.nodes[t as usize];
+        if start < n.start {
+            let (l, removed) = self.remove_at(n.left, start);
+            self.nodes[t as usize].left = l;
+            self.update(t);
+            (t, removed)
+        } else if start > n.start {
+            let (r, removed) = self.remove_at(n.right, start);
+            self.nodes[t as usize].right = r;
+            self.update(t);
+            (t, removed)
+        } else {
+            self.free.push(t);
+            (self.merge(n.left, n.right), Some(n.len))
+        }
+    }
+
+    /// Changes the length of the gap starting at `start` (which must exist) to
+    /// `len > 0`, in one pass down the tree and back up.
+    pub(crate) fn set_len(&mut self, start: usize, len: usize) {
+        debug_assert!(len > 0);
+        let root = self.root;
+        let found = self.set_len_in(root, start, len);
+        debug_assert!(found);
+    }
+
+    fn set_len_in(&mut self, t: u32, start: usize, len: usize) -> bool {
+        if t == NIL {
+            return false;
+        }
+        let n = self.nodes[t as usize];
+        let found = if start < n.start {
+            self.set_len_in(n.left, start, len)
+        } else if start > n.start {
+            self.set_len_in(n.right, start, len)
+        } else {
+            self.nodes[t as usize].len = len;
+            true
+        };
+        if found {
+            self.update(t);
+        }
+        found
+    }
+
     /// The gap with the greatest start `<= addr`, as `(start, len)`.
+    #[cfg(test)]
     pub(crate) fn floor(&self, addr: usize) -> Option<(usize, usize)> {
         let mut t = self.root;
         let mut best = None;
@@ -170,6 +244,7 @@ impl GapTree {
     }
 
     /// The gap with the least start `>= addr`, as `(start, len)`.
+    #[cfg(test)]
     pub(crate) fn ceil(&self, addr: usize) -> Option<(usize, usize)> {
         let mut t = self.root;
         let mut best = None;
@@ -186,6 +261,7 @@ impl GapTree {
     }
 
     /// The gap that contains all of `[start, start + len)`, if one does.
+    #[cfg(test)]
     pub(crate) fn containing(&self, start: usize, len: usize) -> Option<(usize, usize)> {
         let (g, glen) = self.floor(start)?;
         (start + len <= g + glen).then_some((g, glen))
@@ -243,6 +319,9 @@ mod tests {
         assert_eq!(t.ceil(201), Some((300, 20)));
         assert_eq!(t.containing(210, 40), Some((200, 50)));
         assert_eq!(t.containing(210, 41), None);
+        t.set_len(300, 90);
+        assert_eq!(t.first_fit(81, |s, _| Some(s)), Some(300));
+        t.set_len(300, 20);
         assert_eq!(t.remove(200), Some(50));
         assert_eq!(t.remove(200), None);
         assert_eq!(t.first_fit(10, |s, _| Some(s)), Some(300));

@@ -126,9 +126,40 @@ impl Region {
         start >= self.base && start.checked_add(len).is_some_and(|end| end <= self.end())
     }
 
-    /// Whether `[start, start + len)` is free of children.
+    /// Whether `[start, start + len)` is free of children (two lookups in the
+    /// children's B-tree).
     pub(crate) fn is_free(&self, start: usize, len: usize) -> bool {
-        self.gaps.containing(start, len).is_some()
+        let Some(end) = start.checked_add(len) else {
+            return false;
+        };
+        let before_ok = self
+            .children
+            .range(..start)
+            .next_back()
+            .is_none_or(|(&b, c)| b + c.size() <= start);
+        let after_ok = self
+            .children
+            .range(start..)
+            .next()
+            .is_none_or(|(&b, _)| b >= end);
+        before_ok && after_ok
+    }
+
+    /// The free range around `addr` as the children see it: from the end of the
+    /// last child below `addr` (or the region's base) to the base of the first child
+    /// above it (or the region's end). `addr` itself must not be inside a child.
+    fn free_range_around(&self, addr: VirtAddr) -> (VirtAddr, VirtAddr) {
+        let lo = self
+            .children
+            .range(..addr)
+            .next_back()
+            .map_or(self.base, |(&b, c)| b + c.size());
+        let hi = self
+            .children
+            .range(addr..)
+            .next()
+            .map_or(self.end(), |(&b, _)| b);
+        (lo, hi)
     }
 
     /// The child containing `addr`, as `(base, child)`.
@@ -149,41 +180,40 @@ impl Region {
             .collect()
     }
 
-    /// Adds a child over a free range.
+    /// Adds a child over a free range. The gap it lands in is found through the
+    /// children's B-tree; the gap index is then updated in two passes at most.
     pub(crate) fn insert_child(&mut self, base: VirtAddr, child: Child) {
         let size = child.size();
-        let (g, glen) = self
-            .gaps
-            .containing(base, size)
-            .expect("child inserted over a free range");
-        self.gaps.remove(g);
+        let (g, g_end) = self.free_range_around(base);
+        debug_assert!(
+            g <= base && base + size <= g_end,
+            "child inserted over a free range"
+        );
         if base > g {
-            self.gaps.insert(g, base - g);
+            self.gaps.set_len(g, base - g);
+        } else {
+            self.gaps.remove(g);
         }
-        if base + size < g + glen {
-            self.gaps.insert(base + size, g + glen - (base + size));
+        if base + size < g_end {
+            self.gaps.insert(base + size, g_end - (base + size));
         }
         self.children.insert(base, child);
     }
 
-    /// Removes the child at `base`, merging the freed range with the gaps around it.
+    /// Removes the child at `base`, merging the freed range with the gaps around it
+    /// (found through the children's B-tree; two passes over the gap index at most).
     pub(crate) fn remove_child(&mut self, base: VirtAddr) -> Option<Child> {
         let child = self.children.remove(&base)?;
-        let mut start = base;
-        let mut end = base + child.size();
-        if let Some((g, glen)) = self.gaps.floor(base) {
-            if g + glen == base {
-                self.gaps.remove(g);
-                start = g;
-            }
+        let end = base + child.size();
+        let (lo, hi) = self.free_range_around(base);
+        if hi > end {
+            self.gaps.remove(end);
         }
-        if let Some((g, glen)) = self.gaps.ceil(end) {
-            if g == end {
-                self.gaps.remove(g);
-                end = g + glen;
-            }
+        if lo < base {
+            self.gaps.set_len(lo, hi - lo);
+        } else {
+            self.gaps.insert(base, hi - base);
         }
-        self.gaps.insert(start, end - start);
         Some(child)
     }
 }
