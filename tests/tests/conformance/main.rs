@@ -11,6 +11,7 @@ mod concurrency;
 mod handles;
 mod lifecycle;
 mod object_info;
+mod optional_features;
 mod overflow;
 mod placement;
 mod process_memory;

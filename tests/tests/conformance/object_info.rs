@@ -31,6 +31,42 @@ fn handle_basic_of_a_vmo() {
     assert_eq!(u32_at(&b, 8), ZX_DEFAULT_VMO_RIGHTS);
     assert_eq!(u32_at(&b, 12), ZX_OBJ_TYPE_VMO);
     assert_eq!(u64_at(&b, 16), 0);
+    // Trailing padding is zero.
+    assert_eq!(u32_at(&b, 28), 0);
+}
+
+#[test]
+fn vmo_record_padding_is_zero() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let (st, b, _, _) = info_raw(&p, v, ZX_INFO_VMO, 128);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(u32_at(&b, 84), 0);
+}
+
+#[test]
+fn maps_records_other_than_mappings_have_a_zero_union() {
+    let p = new_process();
+    let (r, _) = region(&p, 2);
+    let v = vmo(&p, PAGE);
+    vmo_write(&p, v, 0, b"x");
+    map_at(&p, r, 0, v, 1);
+    let me = p.zx_process_self();
+    let n = maps(&p).len();
+    let (st, b, _, _) = info_raw(&p, me, ZX_INFO_PROCESS_MAPS, n * 104);
+    assert_eq!(st, ZX_OK);
+    for rec in b.chunks(104) {
+        let kind = u32_at(rec, 56);
+        assert_eq!(u32_at(rec, 60), 0, "padding after type");
+        if kind != ZX_INFO_MAPS_TYPE_MAPPING {
+            assert!(
+                rec[64..104].iter().all(|&x| x == 0),
+                "union of a {kind} entry"
+            );
+        } else {
+            assert_eq!(u32_at(rec, 68), 0, "padding after mmu_flags");
+        }
+    }
 }
 
 #[test]

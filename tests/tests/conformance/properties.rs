@@ -241,3 +241,32 @@ fn content_size_on_a_process_is_wrong_type() {
         ZX_ERR_WRONG_TYPE
     );
 }
+
+#[test]
+fn content_size_may_be_set_beyond_the_vmo_size() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let b = p.scratch() + BUF;
+    write_u64(&p, b, 10 * PAGE as u64);
+    assert_eq!(
+        p.zx_object_set_property(v, ZX_PROP_VMO_CONTENT_SIZE, b, 8),
+        ZX_OK
+    );
+    assert_eq!(
+        p.zx_object_get_property(v, ZX_PROP_VMO_CONTENT_SIZE, b + 8, 8),
+        ZX_OK
+    );
+    assert_eq!(read_u64(&p, b + 8), 10 * PAGE as u64);
+    assert_eq!(vmo_size(&p, v), PAGE as u64);
+}
+
+#[test]
+fn content_size_set_needs_eight_bytes() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let b = p.scratch() + BUF;
+    assert_eq!(
+        p.zx_object_set_property(v, ZX_PROP_VMO_CONTENT_SIZE, b, 7),
+        ZX_ERR_BUFFER_TOO_SMALL
+    );
+}
