@@ -1,0 +1,424 @@
+//! Small helpers shared by the conformance modules: creating objects and asserting
+//! success, reading out-parameters back from the scratch area, decoding `zx_info_*`
+//! records at the offsets the ABI gives, and probing memory access.
+
+#![allow(dead_code)]
+
+pub use zircon_syscall::*;
+pub use zircon_tests::{new_process, TestProcess};
+
+/// The page size of every target.
+pub const PAGE: usize = 4096;
+
+/// Offsets inside the scratch area: four out-parameter slots, then a buffer area.
+pub const OUT0: usize = 0;
+/// Second out-parameter slot.
+pub const OUT1: usize = 8;
+/// Third out-parameter slot.
+pub const OUT2: usize = 16;
+/// Fourth out-parameter slot.
+pub const OUT3: usize = 24;
+/// Start of the buffer area (the rest of the scratch area, 60 KiB).
+pub const BUF: usize = PAGE;
+/// Size of the buffer area.
+pub const BUF_LEN: usize = 15 * PAGE;
+
+/// An address no mapping ever covers on our targets (low, below every root VMAR).
+pub const UNMAPPED: usize = 0x1000;
+
+/// Address of out-parameter slot `off` of `p`.
+pub fn out(p: &TestProcess, off: usize) -> usize {
+    p.scratch() + off
+}
+
+/// Reads `N` bytes at `addr` (panics if the kernel refuses).
+pub fn read_bytes<const N: usize>(p: &TestProcess, addr: usize) -> [u8; N] {
+    let mut b = [0u8; N];
+    p.read_memory(addr, &mut b)
+        .expect("read_memory of a readable address");
+    b
+}
+
+/// Reads `len` bytes at `addr` (panics if the kernel refuses).
+pub fn read_vec(p: &TestProcess, addr: usize, len: usize) -> Vec<u8> {
+    let mut b = vec![0u8; len];
+    p.read_memory(addr, &mut b)
+        .expect("read_memory of a readable range");
+    b
+}
+
+/// Reads a `u32` at `addr`.
+pub fn read_u32(p: &TestProcess, addr: usize) -> u32 {
+    u32::from_ne_bytes(read_bytes(p, addr))
+}
+
+/// Reads a `u64` at `addr`.
+pub fn read_u64(p: &TestProcess, addr: usize) -> u64 {
+    u64::from_ne_bytes(read_bytes(p, addr))
+}
+
+/// Reads a `usize` at `addr`.
+pub fn read_usize(p: &TestProcess, addr: usize) -> usize {
+    usize::from_ne_bytes(read_bytes(p, addr))
+}
+
+/// Writes a `u64` at `addr`.
+pub fn write_u64(p: &TestProcess, addr: usize, v: u64) {
+    p.write_memory(addr, &v.to_ne_bytes())
+        .expect("write_memory of a writable address");
+}
+
+/// Fills the four out-parameter slots with a marker so a test can see which were written.
+pub fn poison_outs(p: &TestProcess) {
+    p.write_memory(p.scratch(), &[0xa5u8; 32]).unwrap();
+}
+
+/// The marker `poison_outs` leaves in a `u32` slot.
+pub const POISON32: u32 = 0xa5a5_a5a5;
+/// The marker `poison_outs` leaves in a `usize` slot.
+pub const POISON: usize = usize::from_ne_bytes([0xa5; 8]);
+
+/// Creates a VMO of `size` bytes with `options`, asserting success; returns its handle.
+pub fn vmo_with(p: &TestProcess, size: u64, options: u32) -> u32 {
+    let o = out(p, OUT0);
+    assert_eq!(p.zx_vmo_create(size, options, o), ZX_OK);
+    read_u32(p, o)
+}
+
+/// Creates a plain VMO of `size` bytes, asserting success; returns its handle.
+pub fn vmo(p: &TestProcess, size: usize) -> u32 {
+    vmo_with(p, size as u64, 0)
+}
+
+/// Duplicates `h` with `rights`, asserting success.
+pub fn dup(p: &TestProcess, h: u32, rights: u32) -> u32 {
+    let o = out(p, OUT3);
+    assert_eq!(p.zx_handle_duplicate(h, rights, o), ZX_OK);
+    read_u32(p, o)
+}
+
+/// Writes `data` to `h` at `offset`, through the buffer area, asserting success.
+pub fn vmo_write(p: &TestProcess, h: u32, offset: u64, data: &[u8]) {
+    let b = p.scratch() + BUF;
+    p.write_memory(b, data).unwrap();
+    assert_eq!(p.zx_vmo_write(h, b, offset, data.len()), ZX_OK);
+}
+
+/// Reads `len` bytes of `h` at `offset`, through the buffer area, asserting success.
+pub fn vmo_read(p: &TestProcess, h: u32, offset: u64, len: usize) -> Vec<u8> {
+    let b = p.scratch() + BUF;
+    assert_eq!(p.zx_vmo_read(h, b, offset, len), ZX_OK);
+    read_vec(p, b, len)
+}
+
+/// Calls `zx_vmo_get_size` and returns the size, asserting success.
+pub fn vmo_size(p: &TestProcess, h: u32) -> u64 {
+    let o = out(p, OUT0);
+    assert_eq!(p.zx_vmo_get_size(h, o), ZX_OK);
+    read_u64(p, o)
+}
+
+/// Allocates a sub-VMAR, asserting success; returns (handle, base).
+pub fn allocate(
+    p: &TestProcess,
+    parent: u32,
+    options: u32,
+    offset: usize,
+    size: usize,
+) -> (u32, usize) {
+    let (h, a) = (out(p, OUT0), out(p, OUT1));
+    assert_eq!(
+        p.zx_vmar_allocate(parent, options, offset, size, h, a),
+        ZX_OK
+    );
+    (read_u32(p, h), read_usize(p, a))
+}
+
+/// Read-write sub-VMAR rights flags.
+pub const RW_CAN: u32 = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE;
+/// Read-write sub-VMAR flags that also allow specific placement.
+pub const RWS_CAN: u32 = RW_CAN | ZX_VM_CAN_MAP_SPECIFIC;
+/// Read-write mapping permissions.
+pub const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+/// Read-only mapping permissions.
+pub const R: u32 = ZX_VM_PERM_READ;
+
+/// A sub-VMAR of the root of `pages` pages that allows read, write and specific mappings.
+pub fn region(p: &TestProcess, pages: usize) -> (u32, usize) {
+    allocate(p, p.zx_vmar_root_self(), RWS_CAN, 0, pages * PAGE)
+}
+
+/// Maps `len` bytes of `vmo` at `vmo_offset` into `vmar`, asserting success; returns the base.
+pub fn map(
+    p: &TestProcess,
+    vmar: u32,
+    options: u32,
+    vmar_offset: usize,
+    vmo: u32,
+    vmo_offset: u64,
+    len: usize,
+) -> usize {
+    let o = out(p, OUT2);
+    assert_eq!(
+        p.zx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, o),
+        ZX_OK
+    );
+    read_usize(p, o)
+}
+
+/// Maps `pages` pages of `vmo` (from offset 0) read-write at page `at` of `vmar`.
+pub fn map_at(p: &TestProcess, vmar: u32, at: usize, vmo: u32, pages: usize) -> usize {
+    map(
+        p,
+        vmar,
+        RW | ZX_VM_SPECIFIC,
+        at * PAGE,
+        vmo,
+        0,
+        pages * PAGE,
+    )
+}
+
+/// Whether one byte at `addr` can be read through the kernel's user copy.
+pub fn readable(p: &TestProcess, addr: usize) -> bool {
+    p.read_memory(addr, &mut [0u8]).is_ok()
+}
+
+/// Whether one byte at `addr` can be written (it is written back unchanged).
+pub fn writable(p: &TestProcess, addr: usize) -> bool {
+    let mut b = [0u8];
+    if p.read_memory(addr, &mut b).is_err() {
+        return p.write_memory(addr, &[0]).is_ok();
+    }
+    p.write_memory(addr, &b).is_ok()
+}
+
+/// Little helpers to decode records at ABI offsets.
+pub fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes(b[off..off + 4].try_into().unwrap())
+}
+
+/// Decodes a `u64` at `off`.
+pub fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
+}
+
+/// Decodes a `usize` at `off`.
+pub fn usize_at(b: &[u8], off: usize) -> usize {
+    usize::from_ne_bytes(b[off..off + 8].try_into().unwrap())
+}
+
+/// Decodes a NUL-padded name of 32 bytes at `off` (up to the first NUL).
+pub fn name_at(b: &[u8], off: usize) -> Vec<u8> {
+    let n = &b[off..off + 32];
+    let end = n.iter().position(|&c| c == 0).unwrap_or(32);
+    n[..end].to_vec()
+}
+
+/// Calls `zx_object_get_info` with the buffer area; returns (status, bytes, actual, avail).
+pub fn info_raw(p: &TestProcess, h: u32, topic: u32, size: usize) -> (i32, Vec<u8>, usize, usize) {
+    assert!(size <= BUF_LEN);
+    let b = p.scratch() + BUF;
+    poison_outs(p);
+    let st = p.zx_object_get_info(h, topic, b, size, out(p, OUT0), out(p, OUT1));
+    (
+        st,
+        read_vec(p, b, size),
+        read_usize(p, out(p, OUT0)),
+        read_usize(p, out(p, OUT1)),
+    )
+}
+
+/// `zx_info_handle_basic_t` (10.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandleBasic {
+    /// Object koid.
+    pub koid: u64,
+    /// Handle rights.
+    pub rights: u32,
+    /// Object type.
+    pub obj_type: u32,
+    /// Related koid.
+    pub related_koid: u64,
+}
+
+/// Queries `ZX_INFO_HANDLE_BASIC` for `h`, asserting success.
+pub fn basic(p: &TestProcess, h: u32) -> HandleBasic {
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_HANDLE_BASIC, 32);
+    assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
+    HandleBasic {
+        koid: u64_at(&b, 0),
+        rights: u32_at(&b, 8),
+        obj_type: u32_at(&b, 12),
+        related_koid: u64_at(&b, 16),
+    }
+}
+
+/// Rights of handle `h`.
+pub fn rights(p: &TestProcess, h: u32) -> u32 {
+    basic(p, h).rights
+}
+
+/// Queries `ZX_INFO_VMAR` for `h`, asserting success; returns (base, len).
+pub fn vmar_info(p: &TestProcess, h: u32) -> (usize, usize) {
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMAR, 16);
+    assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
+    (usize_at(&b, 0), usize_at(&b, 8))
+}
+
+/// `zx_info_vmo_t` (10.4), the fields tests look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmoInfo {
+    /// Koid.
+    pub koid: u64,
+    /// Name.
+    pub name: Vec<u8>,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Parent koid.
+    pub parent_koid: u64,
+    /// Live children.
+    pub num_children: usize,
+    /// Live mappings.
+    pub num_mappings: usize,
+    /// Share count.
+    pub share_count: usize,
+    /// Flags.
+    pub flags: u32,
+    /// Committed bytes.
+    pub committed_bytes: u64,
+    /// Rights of the handle queried.
+    pub handle_rights: u32,
+    /// Cache policy.
+    pub cache_policy: u32,
+}
+
+/// Decodes a `zx_info_vmo_t` record at the start of `b`.
+pub fn decode_vmo(b: &[u8]) -> VmoInfo {
+    VmoInfo {
+        koid: u64_at(b, 0),
+        name: name_at(b, 8),
+        size_bytes: u64_at(b, 40),
+        parent_koid: u64_at(b, 48),
+        num_children: usize_at(b, 56),
+        num_mappings: usize_at(b, 64),
+        share_count: usize_at(b, 72),
+        flags: u32_at(b, 80),
+        committed_bytes: u64_at(b, 88),
+        handle_rights: u32_at(b, 96),
+        cache_policy: u32_at(b, 100),
+    }
+}
+
+/// Queries `ZX_INFO_VMO` (v3, 128 bytes) for `h`, asserting success.
+pub fn vmo_info(p: &TestProcess, h: u32) -> VmoInfo {
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMO, 128);
+    assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
+    decode_vmo(&b)
+}
+
+/// Committed bytes of VMO `h`.
+pub fn committed(p: &TestProcess, h: u32) -> u64 {
+    vmo_info(p, h).committed_bytes
+}
+
+/// One `zx_info_maps_t` record (10.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapsEntry {
+    /// Name.
+    pub name: Vec<u8>,
+    /// Base address.
+    pub base: usize,
+    /// Size.
+    pub size: usize,
+    /// Depth in the tree.
+    pub depth: usize,
+    /// Entry type.
+    pub kind: u32,
+    /// Protection (mappings only).
+    pub mmu_flags: u32,
+    /// VMO koid (mappings only).
+    pub vmo_koid: u64,
+    /// VMO offset (mappings only).
+    pub vmo_offset: u64,
+    /// Committed pages (mappings only).
+    pub committed_pages: usize,
+}
+
+/// Decodes one maps record at the start of `b`.
+pub fn decode_maps(b: &[u8]) -> MapsEntry {
+    MapsEntry {
+        name: name_at(b, 0),
+        base: usize_at(b, 32),
+        size: usize_at(b, 40),
+        depth: usize_at(b, 48),
+        kind: u32_at(b, 56),
+        mmu_flags: u32_at(b, 64),
+        vmo_koid: u64_at(b, 72),
+        vmo_offset: u64_at(b, 80),
+        committed_pages: usize_at(b, 88),
+    }
+}
+
+/// All `ZX_INFO_PROCESS_MAPS` (v2) records of the process.
+pub fn maps(p: &TestProcess) -> Vec<MapsEntry> {
+    let me = p.zx_process_self();
+    let (st, _, _, avail) = info_raw(p, me, ZX_INFO_PROCESS_MAPS, 0);
+    assert_eq!(st, ZX_OK);
+    let size = avail * 104;
+    let (st, b, actual, avail2) = info_raw(p, me, ZX_INFO_PROCESS_MAPS, size);
+    assert_eq!((st, actual, avail2), (ZX_OK, avail, avail));
+    b.chunks(104).map(decode_maps).collect()
+}
+
+/// The mapping entries of the process that start inside `[lo, hi)`.
+pub fn mappings_in(p: &TestProcess, lo: usize, hi: usize) -> Vec<MapsEntry> {
+    maps(p)
+        .into_iter()
+        .filter(|m| m.kind == ZX_INFO_MAPS_TYPE_MAPPING && m.base >= lo && m.base < hi)
+        .collect()
+}
+
+/// All `ZX_INFO_PROCESS_VMOS` (v3) records of the process.
+pub fn process_vmos(p: &TestProcess) -> Vec<VmoInfo> {
+    let me = p.zx_process_self();
+    let (st, _, _, avail) = info_raw(p, me, ZX_INFO_PROCESS_VMOS, 0);
+    assert_eq!(st, ZX_OK);
+    let size = avail * 128;
+    let (st, b, actual, avail2) = info_raw(p, me, ZX_INFO_PROCESS_VMOS, size);
+    assert_eq!((st, actual, avail2), (ZX_OK, avail, avail));
+    b.chunks(128).map(decode_vmo).collect()
+}
+
+/// Number of VMO handles in the process's table (entries reported via a handle).
+pub fn vmo_handle_count(p: &TestProcess) -> usize {
+    process_vmos(p)
+        .iter()
+        .filter(|v| v.flags & ZX_INFO_VMO_VIA_HANDLE != 0)
+        .count()
+}
+
+/// Number of VMAR entries (depth >= 2: below the root) in the process's maps.
+pub fn sub_vmar_count(p: &TestProcess) -> usize {
+    maps(p)
+        .iter()
+        .filter(|m| m.kind == ZX_INFO_MAPS_TYPE_VMAR && m.depth >= 2)
+        .count()
+}
+
+/// Asserts `status` is one of `allowed`.
+#[track_caller]
+pub fn assert_one_of(status: i32, allowed: &[i32]) {
+    assert!(
+        allowed.contains(&status),
+        "status {status} not in {allowed:?}"
+    );
+}
+
+/// A handle value that was live once and is closed now: never valid again soon, since
+/// freed values are not reused at once (ABI spec 9.3).
+pub fn closed_handle(p: &TestProcess) -> u32 {
+    let h = vmo(p, 0);
+    assert_eq!(p.zx_handle_close(h), ZX_OK);
+    h
+}

@@ -1,0 +1,31 @@
+//! Conformance suite for the VM syscall layer: one module per call family, each case
+//! checking the exact statuses and resulting state that `shared/zircon-vm-abi.md` pins.
+//!
+//! Every case runs in a fresh process on its own unix HAL; dropping the process checks
+//! that every frame was given back.
+
+mod helpers;
+
+mod check_order;
+mod concurrency;
+mod handles;
+mod lifecycle;
+mod object_info;
+mod optional_features;
+mod overflow;
+mod placement;
+mod process_memory;
+mod properties;
+mod raw_access;
+mod user_pointers;
+mod vmar_allocate;
+mod vmar_destroy;
+mod vmar_map;
+mod vmar_op_range;
+mod vmar_protect;
+mod vmar_unmap;
+mod vmo_cache_policy;
+mod vmo_create_child;
+mod vmo_create_rw;
+mod vmo_op_range;
+mod vmo_size;
