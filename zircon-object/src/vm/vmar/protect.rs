@@ -4,7 +4,7 @@ use super::map::{option_perms, parse_options};
 use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::mmu_flags;
+use crate::vm::mapping::{clear_translations, mmu_flags, protect_translations};
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr};
 
 impl VmAddressRegion {
@@ -73,12 +73,10 @@ impl VmAddressRegion {
                     }
                     mapping.inner.lock().set_perms(lo, hi, perms);
                     let pt = self.aspace.page_table();
-                    // The range lies inside a mapping inside the address space, so the
-                    // page table accepts it.
                     if perms.is_empty() {
-                        let _ = pt.clear(lo, hi - lo);
+                        clear_translations(pt, lo, hi - lo);
                     } else {
-                        let _ = pt.protect(lo, hi - lo, mmu_flags(perms));
+                        protect_translations(pt, lo, hi - lo, mmu_flags(perms));
                     }
                 }
                 Child::Region { id, .. } => self.apply(state, id, lo, hi, perms),

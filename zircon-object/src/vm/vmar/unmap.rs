@@ -3,7 +3,7 @@
 use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::{MappingInner, VmMapping};
+use crate::vm::mapping::{clear_translations, MappingInner, VmMapping};
 use alloc::sync::Arc;
 use kernel_hal::{is_page_aligned, VirtAddr};
 
@@ -104,7 +104,7 @@ impl VmAddressRegion {
             return;
         };
         region.remove_child(base);
-        let _ = pt.clear(lo, hi - lo);
+        clear_translations(pt, lo, hi - lo);
         if lo == base {
             mapping.inner.lock().cut_front(hi);
             region.insert_child(
