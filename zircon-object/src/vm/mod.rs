@@ -1,5 +1,6 @@
 //! Virtual memory: VMOs, mappings and the VMAR tree.
 
+mod child;
 pub mod mapping;
 pub mod vmar;
 pub mod vmo;
