@@ -10,4 +10,6 @@ pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::VmObject;
 
 #[cfg(test)]
+mod child_tests;
+#[cfg(test)]
 mod tests;
