@@ -810,3 +810,119 @@ fn cache_policy_is_bad_state_for_a_parent_with_children_and_for_a_child() {
         ZX_OK
     );
 }
+
+#[test]
+fn disjoint_snapshots_closed_in_every_order_keep_their_pages() {
+    // Four one-page snapshots, two through an intermediate snapshot; the parents
+    // go first, then the leaves in each of the 24 orders.
+    let orders = permutations(4);
+    assert_eq!(orders.len(), 24);
+    let p = new_process();
+    let base = p.frames_in_use();
+    for order in orders {
+        let v = vmo(&p, 4 * PAGE);
+        for i in 0..4u8 {
+            vmo_write(&p, v, u64::from(i) * P, &[i + 1]);
+        }
+        let mid = make(&p, v, SNAP, P, 2 * P);
+        let leaves = [
+            make(&p, v, SNAP, 0, P),
+            make(&p, mid, SNAP, 0, P),
+            make(&p, mid, SNAP, P, P),
+            make(&p, v, SNAP, 3 * P, P),
+        ];
+        close(&p, v);
+        close(&p, mid);
+        let mut open = [true; 4];
+        for i in order {
+            close(&p, leaves[i]);
+            open[i] = false;
+            for (j, &h) in leaves.iter().enumerate() {
+                if open[j] {
+                    assert_eq!(vmo_read(&p, h, 0, 1), [j as u8 + 1]);
+                }
+            }
+        }
+        assert_eq!(p.frames_in_use(), base);
+    }
+}
+
+/// Every order of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for rest in permutations(n - 1) {
+        for at in 0..=rest.len() {
+            let mut order = rest.clone();
+            order.insert(at, n - 1);
+            out.push(order);
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshots_of_an_empty_vmo_commit_only_what_each_writes() {
+    let p = new_process();
+    let base = p.frames_in_use();
+    let a = vmo(&p, PAGE);
+    let b = make(&p, a, SNAP, 0, P);
+    let c = make(&p, a, SNAP, 0, P);
+    let d = make(&p, b, SNAP, 0, P);
+    let all = [a, b, c, d];
+    for (i, &h) in all.iter().enumerate() {
+        vmo_write(&p, h, 0, &[i as u8 + 1]);
+        for (j, &g) in all.iter().enumerate() {
+            let expect = if j <= i { j as u8 + 1 } else { 0 };
+            assert_eq!(vmo_read(&p, g, 0, 1), [expect]);
+            assert_eq!(committed(&p, g), if j <= i { P } else { 0 });
+        }
+        assert_eq!(p.frames_in_use(), base + i + 1);
+    }
+}
+
+#[test]
+fn parent_and_snapshot_written_from_two_threads_at_once_stay_apart() {
+    const PAGES: usize = 64;
+    let p = new_process();
+    let v = vmo(&p, PAGES * PAGE);
+    let pa = map_rw(&p, v, PAGES);
+    for i in 0..PAGES {
+        raw_write(pa + i * PAGE, 1);
+    }
+    let c = make(&p, v, SNAP, 0, (PAGES * PAGE) as u64);
+    let ca = map_rw(&p, c, PAGES);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..PAGES {
+                raw_write(pa + i * PAGE + 1, 2);
+            }
+        });
+        s.spawn(|| {
+            for i in (0..PAGES).rev() {
+                raw_write(ca + i * PAGE + 2, 3);
+            }
+        });
+    });
+    for i in 0..PAGES {
+        let at = i * PAGE;
+        assert_eq!(
+            (
+                raw_read(pa + at),
+                raw_read(pa + at + 1),
+                raw_read(pa + at + 2)
+            ),
+            (1, 2, 0)
+        );
+        assert_eq!(
+            (
+                raw_read(ca + at),
+                raw_read(ca + at + 1),
+                raw_read(ca + at + 2)
+            ),
+            (1, 0, 3)
+        );
+    }
+}
