@@ -150,9 +150,14 @@ impl Process {
     ///   LOCK with a buffer smaller than 32 bytes or a bad buffer.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or passes the end; LOCK ranges
     ///   other than the whole VMO.
-    /// - `ZX_ERR_NOT_SUPPORTED`: CACHE_INVALIDATE; LOCK ops on a non-discardable VMO.
+    /// - `ZX_ERR_NOT_SUPPORTED`: CACHE_INVALIDATE; LOCK ops on a non-discardable VMO;
+    ///   DECOMMIT on a snapshot, on a VMO with live snapshots, or on a slice whose
+    ///   root is either (checked before the range).
     /// - `ZX_ERR_BAD_STATE`: ZERO on a non-CACHED VMO; UNLOCK when not locked.
-    /// - `ZX_ERR_NO_MEMORY`: COMMIT out of frames.
+    /// - `ZX_ERR_NO_MEMORY`: COMMIT out of frames; COMMIT or ZERO needing a private
+    ///   copy of a page shared copy-on-write with no frame free.
+    ///
+    /// On a slice, COMMIT, DECOMMIT and ZERO act on its root's pages.
     pub fn zx_vmo_op_range(
         &self,
         handle: zx_handle_t,
@@ -330,7 +335,8 @@ impl Process {
     /// - `ZX_ERR_INVALID_ARGS`: a policy outside `ZX_CACHE_POLICY_MASK` (checked before
     ///   the handle).
     /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no MAP).
-    /// - `ZX_ERR_BAD_STATE`: the VMO is mapped, or has committed pages under a policy
+    /// - `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child (snapshot or slice) or has
+    ///   live children, or has committed pages under a policy
     ///   other than CACHED.
     pub fn zx_vmo_set_cache_policy(&self, handle: zx_handle_t, cache_policy: u32) -> zx_status_t {
         status((|| {

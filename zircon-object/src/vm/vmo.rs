@@ -359,8 +359,13 @@ impl VmObject {
     ///
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit; nothing is written
-    ///   and nothing stays committed.
+    /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit (nothing is written
+    ///   and nothing stays committed) or for the private copy of a page shared
+    ///   copy-on-write (nothing is written; pages committed or copied before the
+    ///   failure stay, with the same contents).
+    ///
+    /// A page shared copy-on-write gets its private copy before it is written. A
+    /// slice writes its root's pages.
     pub fn write(&self, offset: u64, buf: &[u8]) -> ZxResult {
         self.write_bytes(offset, buf, true)
     }
@@ -411,12 +416,21 @@ impl VmObject {
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
     /// - `ZX_ERR_UNAVAILABLE`: the VMO is not resizable.
+    /// - `ZX_ERR_NO_MEMORY`: the page holding the new end is shared copy-on-write,
+    ///   its tail must be zeroed, and no frame is free for the copy; nothing changes.
     pub fn set_size(&self, size: u64) -> ZxResult {
         let rounded = vmo_size_for(size)?;
         if !self.resizable {
             return Err(ZX_ERR_UNAVAILABLE);
         }
         let mut inner = self.inner.lock();
+        // The tail of the last page is zeroed below, so that growing again shows
+        // zeros; a shared page gets its private copy first, before anything changes.
+        let tail = size as usize % PAGE_SIZE;
+        let tail_page = size as usize >> PAGE_SHIFT;
+        if tail != 0 {
+            inner.make_private(&*self.hal, tail_page, tail_page + 1)?;
+        }
         let old = inner.size;
         inner.size = rounded;
         inner.content_size = size;
@@ -425,16 +439,8 @@ impl VmObject {
             removed.frames = inner.take_pages(rounded >> PAGE_SHIFT, usize::MAX);
             removed.mappings = inner.unmap_from_mappings(rounded, old);
         }
-        // Zero the tail of the last page so that growing again shows zeros.
-        let tail = size as usize % PAGE_SIZE;
         if tail != 0 {
-            let page = size as usize >> PAGE_SHIFT;
-            if let Err(err) = inner.make_private(&*self.hal, page, page + 1) {
-                drop(inner);
-                removed.release(&*self.hal);
-                return Err(err);
-            }
-            if let Some(&frame) = inner.pages.get(&page) {
+            if let Some(&frame) = inner.pages.get(&tail_page) {
                 self.hal
                     .zero(frame + tail, PAGE_SIZE - tail)
                     .map_err(hal_error)?;
@@ -450,8 +456,9 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_NO_MEMORY` never happens here: zeroing only touches committed pages.
-    /// Returns `ZX_ERR_INTERNAL` if the HAL refuses to zero a frame it handed out.
+    /// - `ZX_ERR_NO_MEMORY`: a partial page to zero is shared copy-on-write and no
+    ///   frame is free for its private copy.
+    /// - `ZX_ERR_INTERNAL`: the HAL refuses to zero a frame it handed out.
     pub fn set_content_size(&self, content_size: u64) -> ZxResult {
         if let Some(slice) = &self.slice {
             // The bytes past the new content size are the root's.
@@ -480,11 +487,14 @@ impl VmObject {
     }
 
     /// Commits every page overlapping `[offset, offset + len)`.
+    /// Committed pages shared copy-on-write get their private copy (a commit is a
+    /// promise that writes need no more memory). A slice commits its root's pages.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
+    ///   already made private stay private).
     pub fn commit(&self, offset: u64, len: u64) -> ZxResult {
         if let Some(slice) = &self.slice {
             self.inner.lock().page_span(offset, len)?;
@@ -544,6 +554,10 @@ impl VmObject {
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
+    ///   free for its private copy.
+    ///
+    /// A slice zeroes its root's bytes.
     pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
         let mut inner = self.inner.lock();
         let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
