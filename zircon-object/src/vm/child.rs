@@ -23,6 +23,7 @@ use crate::error::ZxResult;
 use crate::object::KernelObjectExt;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, PAGE_SHIFT, PAGE_SIZE};
@@ -78,22 +79,38 @@ impl VmObject {
             .family
             .get_or_insert_with(|| Arc::new(Mutex::new(HashMap::new())))
             .clone();
-        let mut pages = BTreeMap::new();
-        let mut shared = BTreeSet::new();
+        // Both sides' page maps are built from sorted runs (bulk, linear); only the
+        // share counts take one hash insertion per page.
+        let taken: Vec<(usize, usize)> = r
+            .pages
+            .range(first..last)
+            .map(|(&page, &frame)| (page, frame))
+            .collect();
         let mut newly_shared = false;
         {
             let mut counts = family.lock();
-            for (&page, &frame) in r.pages.range(first..last) {
-                if r.shared.insert(page) {
+            counts.reserve(taken.len());
+            for &(page, frame) in &taken {
+                if r.shared.contains(&page) {
+                    *counts.entry(frame).or_insert(1) += 1;
+                } else {
                     counts.insert(frame, 2);
                     newly_shared = true;
-                } else {
-                    *counts.entry(frame).or_insert(1) += 1;
                 }
-                pages.insert(page - first, frame);
-                shared.insert(page - first);
             }
         }
+        if newly_shared {
+            if r.shared.is_empty() {
+                r.shared = taken.iter().map(|&(page, _)| page).collect();
+            } else {
+                r.shared.extend(taken.iter().map(|&(page, _)| page));
+            }
+        }
+        let pages: BTreeMap<usize, usize> = taken
+            .iter()
+            .map(|&(page, frame)| (page - first, frame))
+            .collect();
+        let shared: BTreeSet<usize> = pages.keys().copied().collect();
         if newly_shared {
             // Pages this VMO held privately may be mapped writable: take those
             // translations away, so the next store faults and copies.

@@ -774,39 +774,31 @@ impl VmoInner {
         result
     }
 
-    /// Lets go of `frame`, which this VMO held shared: returns whether this was the
-    /// last holder (the caller then frees it).
-    fn release_shared(&self, frame: PhysAddr) -> bool {
-        let Some(family) = &self.family else {
-            return true;
+    /// Removes the pages in `pages` from this VMO's bookkeeping of shared pages and
+    /// returns the frames that nobody holds any more. Takes the family's share
+    /// counts once, only if a page was shared.
+    fn frames_to_free(&mut self, pages: BTreeMap<usize, PhysAddr>) -> Vec<PhysAddr> {
+        let (Some(family), false) = (&self.family, self.shared.is_empty()) else {
+            return pages.into_values().collect();
         };
         let mut counts = family.lock();
-        match counts.get_mut(&frame) {
-            Some(count) if *count > 1 => {
-                *count -= 1;
-                false
-            }
-            _ => {
-                counts.remove(&frame);
-                true
-            }
-        }
-    }
-
-    /// Removes the pages in `pages` from this VMO's bookkeeping of shared pages and
-    /// returns the frames that nobody holds any more.
-    fn frames_to_free(&mut self, pages: BTreeMap<usize, PhysAddr>) -> Vec<PhysAddr> {
-        if self.shared.is_empty() {
-            return pages.into_values().collect();
-        }
         let mut free = Vec::with_capacity(pages.len());
         for (page, frame) in pages {
-            if !self.shared.remove(&page) || self.release_shared(frame) {
+            if !self.shared.remove(&page) {
                 free.push(frame);
+                continue;
+            }
+            match counts.get_mut(&frame) {
+                Some(count) if *count > 1 => *count -= 1,
+                _ => {
+                    counts.remove(&frame);
+                    free.push(frame);
+                }
             }
         }
         free
     }
+
     /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
     fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
         if byte_io && self.cache != CachePolicy::Cached {
