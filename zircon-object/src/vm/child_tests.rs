@@ -335,3 +335,33 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
         assert_eq!(byte(&slice, 0), 2);
     });
 }
+
+#[test]
+fn a_copy_on_write_without_free_frames_fails_cleanly() {
+    let model = crate::testing::ModelHal::new(4);
+    let hal: Arc<dyn Hal> = model;
+    let total = hal.total_count();
+    {
+        let parent = vmo(&hal, 2);
+        parent.write(0, &[1; 2 * PAGE_SIZE]).unwrap();
+        let child = parent.create_snapshot(0, 2 * P, true, false).unwrap();
+        let filler = vmo(&hal, 2);
+        filler.commit(0, 2 * P).unwrap();
+        assert_eq!(hal.free_count(), 0);
+        assert_eq!(child.write(5, &[9]), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.commit(0, P), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.zero(1, 1), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.set_size(P + 1), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(
+            child.size(),
+            2 * PAGE_SIZE,
+            "a failed resize changed the size"
+        );
+        assert_eq!((byte(&child, 5), byte(&child, P + 1)), (1, 1));
+        // With one frame back, the copy happens.
+        drop(filler);
+        child.write(5, &[9]).unwrap();
+        assert_eq!((byte(&child, 5), byte(&parent, 5)), (9, 1));
+    }
+    assert_eq!(hal.free_count(), total, "frames leaked");
+}
