@@ -926,3 +926,26 @@ fn parent_and_snapshot_written_from_two_threads_at_once_stay_apart() {
         );
     }
 }
+
+#[test]
+fn a_snapshot_of_a_slice_is_isolated_and_holds_off_the_roots_decommit() {
+    let p = new_process();
+    let v = vmo(&p, 2 * PAGE);
+    vmo_write(&p, v, P, b"root");
+    let s = make(&p, v, SLICE, P, P);
+    let c = make(&p, s, SNAP, 0, 2 * P);
+    assert_eq!(vmo_info(&p, c).parent_koid, basic(&p, s).koid);
+    assert_eq!(vmo_read(&p, c, 0, 4), b"root");
+    vmo_write(&p, s, 0, b"SLCE");
+    assert_eq!(vmo_read(&p, c, 0, 4), b"root");
+    assert_eq!(vmo_read(&p, v, P, 4), b"SLCE");
+    for h in [v, s, c] {
+        assert_eq!(
+            p.zx_vmo_op_range(h, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0),
+            ZX_ERR_NOT_SUPPORTED
+        );
+    }
+    close(&p, c);
+    assert_eq!(p.zx_vmo_op_range(s, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0), ZX_OK);
+    assert_eq!(vmo_read(&p, v, P, 4), [0; 4]);
+}

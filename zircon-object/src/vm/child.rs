@@ -126,6 +126,10 @@ impl VmObject {
         child.cow_clone = true;
         child.immutable = immutable;
         child.parent = Some((Arc::downgrade(self), self.koid()));
+        if let Some(slice) = &self.slice {
+            slice.root.cow_children.fetch_add(1, Ordering::AcqRel);
+            child.cow_root = Some(Arc::downgrade(&slice.root));
+        }
         drop(guard);
         Ok(Arc::new(child))
     }

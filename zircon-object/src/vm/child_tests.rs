@@ -322,6 +322,10 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
         );
         slice.write(0, &[2]).unwrap();
         assert_eq!((byte(&snap, 0), byte(&parent, P)), (1, 2));
+        // The root shares pages with a snapshot (through its slice): it refuses
+        // decommit like any parent of a snapshot, until the snapshot goes.
+        assert_eq!(parent.decommit(0, P), Err(ZX_ERR_NOT_SUPPORTED));
+        assert_eq!(parent.num_children(), 1);
         assert_eq!(
             parent.set_cache_policy(kernel_hal::CachePolicy::Uncached),
             Err(ZX_ERR_BAD_STATE)
@@ -330,6 +334,8 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
             slice.set_cache_policy(kernel_hal::CachePolicy::Uncached),
             Err(ZX_ERR_BAD_STATE)
         );
+        drop(snap);
+        assert_eq!(parent.decommit(0, P), Ok(()));
         drop(parent);
         // The slice keeps its root alive.
         assert_eq!(byte(&slice, 0), 2);

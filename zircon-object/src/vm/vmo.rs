@@ -58,8 +58,12 @@ pub struct VmObject {
     pub(crate) parent: Option<(Weak<VmObject>, zx_koid_t)>,
     /// Live direct children.
     pub(crate) children: AtomicUsize,
-    /// Live direct snapshot children.
+    /// Live snapshots of this VMO or of a slice whose root it is: decommit is
+    /// refused while there are any.
     pub(crate) cow_children: AtomicUsize,
+    /// For a snapshot of a slice: the slice's root, whose `cow_children` it counts
+    /// in too.
+    pub(crate) cow_root: Option<Weak<VmObject>>,
     pub(crate) inner: Mutex<VmoInner>,
 }
 
@@ -190,6 +194,7 @@ impl VmObject {
             parent: None,
             children: AtomicUsize::new(0),
             cow_children: AtomicUsize::new(0),
+            cow_root: None,
             inner: Mutex::new(inner),
         }
     }
@@ -512,7 +517,7 @@ impl VmObject {
     /// # Errors
     ///
     /// - `ZX_ERR_NOT_SUPPORTED`: the VMO (or a slice's root) is a snapshot or has
-    ///   live snapshots (checked first).
+    ///   live snapshots, of itself or of one of its slices (checked first).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
     ///
@@ -987,6 +992,9 @@ impl Drop for VmObject {
             if self.cow_clone {
                 parent.cow_children.fetch_sub(1, Ordering::AcqRel);
             }
+        }
+        if let Some(root) = self.cow_root.as_ref().and_then(Weak::upgrade) {
+            root.cow_children.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
