@@ -1,0 +1,182 @@
+//! Byte access and size: `read`, `write`, `set_size`, the content size.
+
+use super::*;
+use crate::abi::*;
+use crate::error::{hal_error, ZxResult};
+use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
+
+impl VmObject {
+    /// Reads `buf.len()` bytes at byte offset `offset`. Uncommitted pages read as
+    /// zeros and stay uncommitted.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> ZxResult {
+        self.read_bytes(offset, buf, true)
+    }
+
+    /// Reads through a mapping: as [`read`](Self::read), but any cache policy is
+    /// fine (a mapping of an uncached VMO is how uncached memory is used).
+    pub(crate) fn read_mapped(&self, offset: u64, buf: &mut [u8]) -> ZxResult {
+        self.read_bytes(offset, buf, false)
+    }
+
+    pub(super) fn read_bytes(&self, offset: u64, buf: &mut [u8], byte_io: bool) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().check_io(offset, buf.len(), byte_io)?;
+            return slice
+                .root
+                .read_bytes(offset + slice.offset as u64, buf, byte_io);
+        }
+        let inner = self.inner.lock();
+        let start = inner.check_io(offset, buf.len(), byte_io)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = start + done;
+            let in_page = pos % PAGE_SIZE;
+            let chunk = (PAGE_SIZE - in_page).min(buf.len() - done);
+            let out = &mut buf[done..done + chunk];
+            match inner.pages.get(&(pos >> PAGE_SHIFT)) {
+                Some(&frame) => self.hal.read(frame + in_page, out).map_err(hal_error)?,
+                None => out.fill(0),
+            }
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` at byte offset `offset`, committing the pages it touches.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit (nothing is written
+    ///   and nothing stays committed) or for the private copy of a page shared
+    ///   copy-on-write (nothing is written; pages committed or copied before the
+    ///   failure stay, with the same contents).
+    ///
+    /// A page shared copy-on-write gets its private copy before it is written. A
+    /// slice writes its root's pages.
+    pub fn write(&self, offset: u64, buf: &[u8]) -> ZxResult {
+        self.write_bytes(offset, buf, true)
+    }
+
+    /// Writes through a mapping: as [`write`](Self::write), but any cache policy
+    /// is fine.
+    pub(crate) fn write_mapped(&self, offset: u64, buf: &[u8]) -> ZxResult {
+        self.write_bytes(offset, buf, false)
+    }
+
+    pub(super) fn write_bytes(&self, offset: u64, buf: &[u8], byte_io: bool) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().check_io(offset, buf.len(), byte_io)?;
+            return slice
+                .root
+                .write_bytes(offset + slice.offset as u64, buf, byte_io);
+        }
+        let mut inner = self.inner.lock();
+        let start = inner.check_io(offset, buf.len(), byte_io)?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let first = start >> PAGE_SHIFT;
+        let end = (start + buf.len() - 1) / PAGE_SIZE + 1;
+        inner.commit_pages(&*self.hal, first, end)?;
+        inner.make_private(&*self.hal, first, end)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = start + done;
+            let in_page = pos % PAGE_SIZE;
+            let chunk = (PAGE_SIZE - in_page).min(buf.len() - done);
+            let frame = inner.pages[&(pos >> PAGE_SHIFT)];
+            self.hal
+                .write(frame + in_page, &buf[done..done + chunk])
+                .map_err(hal_error)?;
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Changes the size to `size` rounded up to pages, and the content size to
+    /// `size`. Shrinking frees the pages past the new end and removes them from every
+    /// mapping (accesses there then fault as out of range), and zeroes the bytes
+    /// between `size` and the end of its page. Growing adds zero pages. Mappings keep
+    /// their size.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
+    /// - `ZX_ERR_UNAVAILABLE`: the VMO is not resizable.
+    /// - `ZX_ERR_NO_MEMORY`: the page holding the new end is shared copy-on-write,
+    ///   its tail must be zeroed, and no frame is free for the copy; nothing changes.
+    pub fn set_size(&self, size: u64) -> ZxResult {
+        let rounded = vmo_size_for(size)?;
+        if !self.resizable {
+            return Err(ZX_ERR_UNAVAILABLE);
+        }
+        let mut inner = self.inner.lock();
+        // The tail of the last page is zeroed below, so that growing again shows
+        // zeros; a shared page gets its private copy first, before anything changes.
+        let tail = size as usize % PAGE_SIZE;
+        let tail_page = size as usize >> PAGE_SHIFT;
+        if tail != 0 {
+            inner.make_private(&*self.hal, tail_page, tail_page + 1)?;
+        }
+        let old = inner.size;
+        inner.size = rounded;
+        inner.content_size = size;
+        let mut removed = Removed::default();
+        if rounded < old {
+            removed.frames = inner.take_pages(rounded >> PAGE_SHIFT, usize::MAX);
+            removed.mappings = inner.unmap_from_mappings(rounded, old);
+        }
+        if tail != 0 {
+            if let Some(&frame) = inner.pages.get(&tail_page) {
+                self.hal
+                    .zero(frame + tail, PAGE_SIZE - tail)
+                    .map_err(hal_error)?;
+            }
+        }
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+
+    /// Sets the content size (`ZX_PROP_VMO_CONTENT_SIZE`). Bytes between the new
+    /// content size and the VMO's size are zeroed.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NO_MEMORY`: a partial page to zero is shared copy-on-write and no
+    ///   frame is free for its private copy.
+    /// - `ZX_ERR_INTERNAL`: the HAL refuses to zero a frame it handed out.
+    pub fn set_content_size(&self, content_size: u64) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            // The bytes past the new content size are the root's.
+            let size = {
+                let mut inner = self.inner.lock();
+                inner.content_size = content_size;
+                inner.size as u64
+            };
+            if content_size < size {
+                let start = slice.offset as u64 + content_size;
+                return slice.root.zero_in_place(start, slice.offset as u64 + size);
+            }
+            return Ok(());
+        }
+        let mut inner = self.inner.lock();
+        inner.content_size = content_size;
+        let size = inner.size as u64;
+        let removed = if content_size < size {
+            inner.zero_bytes(&*self.hal, content_size as usize, size as usize)?
+        } else {
+            Removed::default()
+        };
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! The page set under the VMO's lock: committing runs, taking pages out,
+//! copy-on-write sharing, and taking pages away from mappings.
+
+use super::*;
+use crate::abi::*;
+use crate::error::{hal_error, ZxResult};
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
+
+impl VmoInner {
+    /// The state of a fresh VMO of `size` bytes (page-aligned) with content size
+    /// `content_size`: nothing committed, cached.
+    pub(crate) fn new(size: usize, content_size: u64) -> VmoInner {
+        VmoInner {
+            size,
+            content_size,
+            pages: BTreeMap::new(),
+            cache: CachePolicy::Cached,
+            mappings: BTreeMap::new(),
+            zero_mapped: BTreeSet::new(),
+            locked: false,
+            shared: BTreeSet::new(),
+            family: None,
+            slices: Vec::new(),
+        }
+    }
+
+    /// Gives this VMO private frames for the committed pages in `[first, end)`
+    /// that are shared copy-on-write: a copy when a relative still holds the frame,
+    /// the frame itself when none does. The pages' old translations leave every
+    /// mapping, so that the next access maps the private frame.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NO_MEMORY`: no frame for a copy. Pages made private before that stay
+    /// private (their contents are the same).
+    pub(crate) fn make_private(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
+        if first >= end || self.shared.range(first..end).next().is_none() {
+            return Ok(());
+        }
+        let todo: Vec<usize> = self.shared.range(first..end).copied().collect();
+        let family = self.family.clone().ok_or(ZX_ERR_INTERNAL)?;
+        let mut result = Ok(());
+        let mut changed = Vec::with_capacity(todo.len());
+        {
+            let mut counts = family.lock();
+            for page in todo {
+                let frame = self.pages[&page];
+                let count = counts.get_mut(&frame).ok_or(ZX_ERR_INTERNAL)?;
+                if *count == 1 {
+                    counts.remove(&frame);
+                } else {
+                    let Ok(copy) = hal.alloc_frame() else {
+                        result = Err(ZX_ERR_NO_MEMORY);
+                        break;
+                    };
+                    if hal.copy(copy, frame, PAGE_SIZE).is_err() {
+                        free_frames(hal, alloc::vec![copy]);
+                        result = Err(ZX_ERR_INTERNAL);
+                        break;
+                    }
+                    *count -= 1;
+                    self.pages.insert(page, copy);
+                }
+                self.shared.remove(&page);
+                changed.push(page);
+            }
+        }
+        for page in changed {
+            drop(self.unmap_from_mappings(page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT));
+        }
+        result
+    }
+
+    /// Removes the pages in `pages` from this VMO's bookkeeping of shared pages and
+    /// returns the frames that nobody holds any more. Takes the family's share
+    /// counts once, only if a page was shared.
+    pub(super) fn frames_to_free(&mut self, pages: BTreeMap<usize, PhysAddr>) -> Vec<PhysAddr> {
+        let (Some(family), false) = (&self.family, self.shared.is_empty()) else {
+            return pages.into_values().collect();
+        };
+        let mut counts = family.lock();
+        let mut free = Vec::with_capacity(pages.len());
+        for (page, frame) in pages {
+            if !self.shared.remove(&page) {
+                free.push(frame);
+                continue;
+            }
+            match counts.get_mut(&frame) {
+                Some(count) if *count > 1 => *count -= 1,
+                _ => {
+                    counts.remove(&frame);
+                    free.push(frame);
+                }
+            }
+        }
+        free
+    }
+
+    /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
+    pub(super) fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
+        if byte_io && self.cache != CachePolicy::Cached {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        let end = offset.checked_add(len as u64).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        if end > self.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        Ok(offset as usize)
+    }
+
+    /// The pages overlapping `[offset, offset + len)`, which must lie in the VMO.
+    pub(super) fn page_span(&self, offset: u64, len: u64) -> ZxResult<(usize, usize)> {
+        let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        if end > self.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        if len == 0 {
+            return Ok((0, 0));
+        }
+        Ok((
+            (offset as usize) >> PAGE_SHIFT,
+            (end as usize).div_ceil(PAGE_SIZE),
+        ))
+    }
+
+    /// Commits every missing page in `[first, end)`, zeroed. Gaps are filled with
+    /// contiguous runs when the HAL has them, so they map with few translations.
+    /// On failure, the pages this call committed are freed again.
+    pub(crate) fn commit_pages(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
+        let mut added: Vec<usize> = Vec::new();
+        let mut page = first;
+        while page < end {
+            let next = self
+                .pages
+                .range(page..end)
+                .next()
+                .map(|(&p, _)| p)
+                .unwrap_or(end);
+            if next > page {
+                if let Err(err) = self.fill_gap(hal, page, next, &mut added) {
+                    let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
+                    free_frames(hal, frames);
+                    return Err(err);
+                }
+            }
+            page = next + 1;
+        }
+        if !self.zero_mapped.is_empty() {
+            let shown: Vec<usize> = added
+                .iter()
+                .copied()
+                .filter(|p| self.zero_mapped.remove(p))
+                .collect();
+            for p in shown {
+                drop(self.unmap_from_mappings(p << PAGE_SHIFT, (p + 1) << PAGE_SHIFT));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn fill_gap(
+        &mut self,
+        hal: &dyn Hal,
+        first: usize,
+        end: usize,
+        added: &mut Vec<usize>,
+    ) -> ZxResult {
+        let mut page = first;
+        while page < end {
+            let want = end - page;
+            // Try a contiguous run first; fall back to smaller runs, then to single frames.
+            let mut run = want.min(512);
+            let base = loop {
+                match hal.alloc_contiguous(run, 0) {
+                    Ok(base) => break base,
+                    Err(_) if run > 1 => run = (run / 2).max(1),
+                    Err(_) => return Err(ZX_ERR_NO_MEMORY),
+                }
+            };
+            if hal.zero(base, run * PAGE_SIZE).is_err() {
+                free_frames(hal, (0..run).map(|i| base + i * PAGE_SIZE).collect());
+                return Err(ZX_ERR_INTERNAL);
+            }
+            for i in 0..run {
+                self.pages.insert(page + i, base + i * PAGE_SIZE);
+                added.push(page + i);
+            }
+            page += run;
+        }
+        Ok(())
+    }
+
+    /// Removes the committed pages in `[first, end)` and returns the frames to
+    /// free: all of them, except shared frames that a relative still holds.
+    pub(crate) fn take_pages(&mut self, first: usize, end: usize) -> Vec<PhysAddr> {
+        if first >= end {
+            return Vec::new();
+        }
+        let mut tail = self.pages.split_off(&first);
+        let mut rest = if end == usize::MAX {
+            BTreeMap::new()
+        } else {
+            tail.split_off(&end)
+        };
+        self.pages.append(&mut rest);
+        self.frames_to_free(tail)
+    }
+
+    /// Removes the translations of VMO bytes `[start, end)` from every mapping,
+    /// including the mappings of the slices whose root this is (taking each slice's
+    /// lock after this one). Returns the mappings it looked at, to be dropped after
+    /// this lock is released.
+    pub(crate) fn unmap_from_mappings(&self, start: usize, end: usize) -> Vec<Arc<VmMapping>> {
+        let mut live: Vec<Arc<VmMapping>> =
+            self.mappings.values().filter_map(Weak::upgrade).collect();
+        for mapping in &live {
+            mapping.clear_vmo_range(start, end);
+        }
+        for slice in self.slices.iter().filter_map(Weak::upgrade) {
+            let Some(window) = &slice.slice else {
+                continue;
+            };
+            let lo = start.max(window.offset);
+            let hi = end.min(window.offset + window.size);
+            if lo >= hi {
+                continue;
+            }
+            let inner = slice.inner.lock();
+            for mapping in inner.mappings.values().filter_map(Weak::upgrade) {
+                mapping.clear_vmo_range(lo - window.offset, hi - window.offset);
+                live.push(mapping);
+            }
+        }
+        live
+    }
+
+    /// Zeroes bytes `[start, end)`: whole pages are taken out (and their frames
+    /// returned for freeing), partial pages zeroed in place.
+    pub(super) fn zero_bytes(
+        &mut self,
+        hal: &dyn Hal,
+        start: usize,
+        end: usize,
+    ) -> ZxResult<Removed> {
+        if start >= end {
+            return Ok(Removed::default());
+        }
+        let first_full = start.div_ceil(PAGE_SIZE);
+        let end_full = end >> PAGE_SHIFT;
+        let zero_partial = |inner: &mut VmoInner, from: usize, to: usize| -> ZxResult {
+            if from < to {
+                let page = from >> PAGE_SHIFT;
+                inner.make_private(hal, page, page + 1)?;
+                if let Some(&frame) = inner.pages.get(&page) {
+                    hal.zero(frame + from % PAGE_SIZE, to - from)
+                        .map_err(hal_error)?;
+                }
+            }
+            Ok(())
+        };
+        if first_full > end_full {
+            // Start and end inside the same page.
+            zero_partial(self, start, end)?;
+            return Ok(Removed::default());
+        }
+        zero_partial(self, start, first_full << PAGE_SHIFT)?;
+        zero_partial(self, end_full << PAGE_SHIFT, end)?;
+        let frames = self.take_pages(first_full, end_full);
+        let mappings = if frames.is_empty() {
+            Vec::new()
+        } else {
+            self.unmap_from_mappings(first_full << PAGE_SHIFT, end_full << PAGE_SHIFT)
+        };
+        Ok(Removed { frames, mappings })
+    }
+}

@@ -1,0 +1,232 @@
+//! Range operations: commit, decommit, zero, hints, cache ops, locks, cache
+//! policy, and the registry of mappings.
+
+use super::*;
+use crate::abi::*;
+use crate::error::ZxResult;
+use alloc::sync::Weak;
+use kernel_hal::{CachePolicy, PAGE_SHIFT, PAGE_SIZE};
+
+impl VmObject {
+    /// Commits every page overlapping `[offset, offset + len)`.
+    /// Committed pages shared copy-on-write get their private copy (a commit is a
+    /// promise that writes need no more memory). A slice commits its root's pages.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
+    ///   already made private stay private).
+    pub fn commit(&self, offset: u64, len: u64) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().page_span(offset, len)?;
+            return slice.root.commit(offset + slice.offset as u64, len);
+        }
+        let mut inner = self.inner.lock();
+        let (first, end) = inner.page_span(offset, len)?;
+        inner.commit_pages(&*self.hal, first, end)?;
+        inner.make_private(&*self.hal, first, end)
+    }
+
+    /// Decommits the pages in the page-aligned range `[offset, offset + len)`: their
+    /// frames go back to the HAL, every mapping loses them, and they read as zeros.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO (or a slice's root) is a snapshot or has
+    ///   live snapshots, of itself or of one of its slices (checked first).
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
+    ///
+    /// A slice forwards the decommit to its root.
+    pub fn decommit(&self, offset: u64, len: u64) -> ZxResult {
+        let (root, shift) = self.backing();
+        if self.in_cow_family() || root.in_cow_family() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        let mut inner = self.inner.lock();
+        offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        if offset + len > inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        if offset % PAGE_SIZE as u64 != 0 || len % PAGE_SIZE as u64 != 0 {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        if self.slice.is_some() {
+            drop(inner);
+            return root.decommit(offset + shift as u64, len);
+        }
+        let (first, end) = (
+            (offset as usize) >> PAGE_SHIFT,
+            ((offset + len) as usize) >> PAGE_SHIFT,
+        );
+        let removed = Removed {
+            frames: inner.take_pages(first, end),
+            mappings: inner.unmap_from_mappings(first << PAGE_SHIFT, end << PAGE_SHIFT),
+        };
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+
+    /// Zeroes the bytes `[offset, offset + len)`: whole pages are decommitted,
+    /// partial pages zeroed in place.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
+    ///   free for its private copy.
+    ///
+    /// A slice zeroes its root's bytes.
+    pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
+        let mut inner = self.inner.lock();
+        let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        if end > inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        if inner.cache != CachePolicy::Cached {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        if let Some(slice) = &self.slice {
+            drop(inner);
+            let shift = slice.offset as u64;
+            return slice.root.zero_in_place(offset + shift, end + shift);
+        }
+        let removed = inner.zero_bytes(&*self.hal, offset as usize, end as usize)?;
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+
+    /// Zeroes bytes `[start, end)` of this non-slice VMO, which the caller has
+    /// checked lie inside it.
+    pub(super) fn zero_in_place(&self, start: u64, end: u64) -> ZxResult {
+        let mut inner = self.inner.lock();
+        let removed = inner.zero_bytes(&*self.hal, start as usize, end as usize)?;
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+
+    /// Checks an eviction hint's range (`DONT_NEED`, `ALWAYS_NEED`). Anonymous
+    /// memory is never evicted, so the hints have no other effect.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    pub fn hint(&self, offset: u64, len: u64) -> ZxResult {
+        self.inner.lock().page_span(offset, len).map(|_| ())
+    }
+
+    /// Checks a cache maintenance op's range; x86 caches are coherent, so the op
+    /// itself does nothing.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_INVALID_ARGS`: `len == 0`.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
+    pub fn cache_op(&self, offset: u64, len: u64) -> ZxResult {
+        if len == 0 {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        if end > self.inner.lock().size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        Ok(())
+    }
+
+    /// `ZX_VMO_OP_LOCK` / `TRY_LOCK`: locks a discardable VMO over its whole range.
+    /// Pages are never discarded here, so the lock never finds anything discarded.
+    /// Returns the lock state to report.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO is not discardable.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range is not exactly the whole VMO.
+    pub fn lock_range(&self, offset: u64, len: u64) -> ZxResult<zx_vmo_lock_state_t> {
+        if !self.discardable {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        let mut inner = self.inner.lock();
+        if offset != 0 || len != inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        inner.locked = true;
+        Ok(zx_vmo_lock_state_t {
+            offset,
+            size: len,
+            discarded_offset: 0,
+            discarded_size: 0,
+        })
+    }
+
+    /// `ZX_VMO_OP_UNLOCK`.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO is not discardable.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range is not exactly the whole VMO.
+    /// - `ZX_ERR_BAD_STATE`: the VMO is not locked.
+    pub fn unlock_range(&self, offset: u64, len: u64) -> ZxResult {
+        if !self.discardable {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        let mut inner = self.inner.lock();
+        if offset != 0 || len != inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        if !inner.locked {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        inner.locked = false;
+        Ok(())
+    }
+
+    /// Undoes a lock taken by [`lock_range`](Self::lock_range) whose report could not
+    /// be delivered.
+    pub fn undo_lock(&self) {
+        self.inner.lock().locked = false;
+    }
+
+    /// Sets the cache policy used by later mappings and byte access.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, or has
+    /// committed pages under a policy other than `CACHED`.
+    pub fn set_cache_policy(&self, policy: CachePolicy) -> ZxResult {
+        let mut inner = self.inner.lock();
+        if inner.mappings.values().any(|m| m.strong_count() > 0) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        if self.parent.is_some() || self.num_children() > 0 {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        if !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        inner.cache = policy;
+        Ok(())
+    }
+
+    /// Whether the VMO is locked (`ZX_VMO_OP_LOCK`).
+    pub fn is_locked(&self) -> bool {
+        self.inner.lock().locked
+    }
+
+    pub(crate) fn add_mapping(&self, id: u64, mapping: Weak<VmMapping>) {
+        let mut inner = self.inner.lock();
+        let len = inner.mappings.len();
+        if len >= 64 && len.is_power_of_two() {
+            inner.mappings.retain(|_, m| m.strong_count() > 0);
+        }
+        inner.mappings.insert(id, mapping);
+    }
+
+    pub(crate) fn remove_mapping(&self, id: u64) {
+        self.inner.lock().mappings.remove(&id);
+    }
+}
