@@ -143,7 +143,6 @@ fn map_range_pages_are_readable_raw_without_new_commits() {
 }
 
 #[test]
-#[ignore = "implementation bug: a read fault on a never-written page commits it (spec 5.5: reads give zeros and commit nothing)"]
 fn raw_read_of_a_never_written_page_commits_nothing() {
     let p = new_process();
     let v = vmo(&p, 2 * PAGE);

@@ -717,7 +717,7 @@ fn mapping_in_a_destroyed_region_is_bad_state() {
 }
 
 #[test]
-#[ignore = "implementation bug: a failed mapped_addr copy-out after SPECIFIC_OVERWRITE removes the new mapping but the overwritten one is already gone (spec 1.4/1.5)"]
+#[ignore = "implementation bug: the dry run that vets an overwrite (VmAddressRegion::check_map) already unmaps the replaced mappings before returning, so they are still lost (spec 1.4/1.5)"]
 fn failed_copy_out_after_specific_overwrite_leaves_the_old_mapping() {
     let p = new_process();
     let (r, base) = region(&p, 2);

@@ -135,7 +135,6 @@ fn setting_the_current_policy_again_is_ok() {
 }
 
 #[test]
-#[ignore = "implementation bug: write_memory through a read-write mapping of an uncached VMO answers INVALID_ARGS (the user copy goes through the VMO byte path, which refuses non-CACHED VMOs)"]
 fn uncached_vmo_can_still_be_mapped() {
     let p = new_process();
     let v = vmo(&p, PAGE);
