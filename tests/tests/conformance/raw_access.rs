@@ -154,3 +154,68 @@ fn raw_read_of_a_never_written_page_commits_nothing() {
     raw_write(a + 3, 1);
     assert_eq!(committed(&p, v), PAGE as u64);
 }
+
+#[test]
+fn writing_after_a_read_fault_never_touches_other_vmos_zero_pages() {
+    let p = new_process();
+    let a = vmo(&p, PAGE);
+    let b = vmo(&p, PAGE);
+    let ma = map(&p, p.zx_vmar_root_self(), RW, 0, a, 0, PAGE);
+    let mb = map(&p, p.zx_vmar_root_self(), R, 0, b, 0, PAGE);
+    assert_eq!((raw_read(ma + 7), raw_read(mb + 7)), (0, 0));
+    raw_write(ma + 7, 0x99);
+    assert_eq!(raw_read(mb + 7), 0);
+    assert_eq!(vmo_read(&p, b, 7, 1), [0]);
+    assert_eq!(vmo_read(&p, a, 7, 1), [0x99]);
+    assert_eq!((committed(&p, a), committed(&p, b)), (PAGE as u64, 0));
+}
+
+#[test]
+fn kernel_write_after_a_read_fault_is_seen_by_raw_reads() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, PAGE);
+    assert_eq!(raw_read(a + 1), 0);
+    vmo_write(&p, v, 1, &[0x44]);
+    assert_eq!(raw_read(a + 1), 0x44);
+}
+
+#[test]
+fn write_through_one_mapping_after_a_read_fault_in_another_is_seen_by_both() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let reader = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, PAGE);
+    let writer = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    assert_eq!(raw_read(reader + 2), 0);
+    raw_write(writer + 2, 0x12);
+    assert_eq!(raw_read(reader + 2), 0x12);
+    p.write_memory(writer + 3, &[0x13]).unwrap();
+    assert_eq!(raw_read(reader + 3), 0x13);
+}
+
+#[test]
+fn kernel_copy_into_a_read_faulted_page_commits_it_and_is_seen_raw() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    assert_eq!(raw_read(a + 5), 0);
+    p.write_memory(a + 5, &[0x21]).unwrap();
+    assert_eq!(committed(&p, v), PAGE as u64);
+    assert_eq!(raw_read(a + 5), 0x21);
+}
+
+#[test]
+fn protect_up_after_a_read_fault_lets_raw_writes_commit_a_private_page() {
+    let p = new_process();
+    let (r, base) = region(&p, 1);
+    let v = vmo(&p, PAGE);
+    let other = vmo(&p, PAGE);
+    let o = map(&p, p.zx_vmar_root_self(), R, 0, other, 0, PAGE);
+    map(&p, r, R | ZX_VM_SPECIFIC, 0, v, 0, PAGE);
+    assert_eq!((raw_read(base), raw_read(o)), (0, 0));
+    assert_eq!(p.zx_vmar_protect(r, RW, base, PAGE), ZX_OK);
+    raw_write(base, 0x66);
+    assert_eq!(vmo_read(&p, v, 0, 1), [0x66]);
+    assert_eq!(raw_read(o), 0);
+    assert_eq!(committed(&p, other), 0);
+}
