@@ -717,7 +717,6 @@ fn mapping_in_a_destroyed_region_is_bad_state() {
 }
 
 #[test]
-#[ignore = "implementation bug: the dry run that vets an overwrite (VmAddressRegion::check_map) already unmaps the replaced mappings before returning, so they are still lost (spec 1.4/1.5)"]
 fn failed_copy_out_after_specific_overwrite_leaves_the_old_mapping() {
     let p = new_process();
     let (r, base) = region(&p, 2);
@@ -814,7 +813,6 @@ fn overwrite_whose_out_pointer_lies_in_the_new_writable_mapping_succeeds() {
 }
 
 #[test]
-#[ignore = "implementation bug: the dry run that vets an overwrite (VmAddressRegion::check_map) already unmaps the replaced mappings before returning, so they are still lost (spec 1.4/1.5)"]
 fn overwrite_whose_out_pointer_lies_in_the_new_read_only_mapping_changes_nothing() {
     let p = new_process();
     let (r, base) = region(&p, 2);

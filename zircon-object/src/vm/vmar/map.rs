@@ -341,7 +341,7 @@ impl VmAddressRegion {
             {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
-            if !covered.is_empty() {
+            if !covered.is_empty() && !dry_run {
                 self.unmap_mappings_locked(&mut state, base, size);
             }
         }
