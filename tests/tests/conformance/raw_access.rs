@@ -219,3 +219,39 @@ fn protect_up_after_a_read_fault_lets_raw_writes_commit_a_private_page() {
     assert_eq!(raw_read(o), 0);
     assert_eq!(committed(&p, other), 0);
 }
+
+#[test]
+fn commit_after_a_read_fault_backs_later_raw_writes_with_the_committed_page() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let other = vmo(&p, PAGE);
+    let o = map(&p, p.zx_vmar_root_self(), R, 0, other, 0, PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    assert_eq!((raw_read(a), raw_read(o)), (0, 0));
+    let root = p.zx_vmar_root_self();
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_COMMIT, a, PAGE, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(committed(&p, v), PAGE as u64);
+    raw_write(a, 0x3c);
+    assert_eq!(vmo_read(&p, v, 0, 1), [0x3c]);
+    assert_eq!(raw_read(o), 0);
+}
+
+#[test]
+fn decommit_after_writes_lets_read_faults_see_zero_without_committing() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    raw_write(a, 1);
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, PAGE as u64, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(raw_read(a), 0);
+    assert_eq!(committed(&p, v), 0);
+    raw_write(a, 2);
+    assert_eq!(committed(&p, v), PAGE as u64);
+    assert_eq!(vmo_read(&p, v, 0, 1), [2]);
+}
