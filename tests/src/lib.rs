@@ -105,3 +105,8 @@ impl Drop for TestProcess {
         }
     }
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
