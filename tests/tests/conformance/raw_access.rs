@@ -256,3 +256,43 @@ fn decommit_after_writes_lets_read_faults_see_zero_without_committing() {
     assert_eq!(committed(&p, v), PAGE as u64);
     assert_eq!(vmo_read(&p, v, 0, 1), [2]);
 }
+
+#[test]
+fn the_first_and_last_pages_of_the_root_region_work() {
+    let p = new_process();
+    let root = p.zx_vmar_root_self();
+    let (base, len) = vmar_info(&p, root);
+    let v = vmo(&p, PAGE);
+    let first = map(&p, root, RW | ZX_VM_SPECIFIC, 0, v, 0, PAGE);
+    let last = map(&p, root, RW | ZX_VM_SPECIFIC, len - PAGE, v, 0, PAGE);
+    assert_eq!((first, last), (base, base + len - PAGE));
+    raw_write(last + PAGE - 1, 0xfe);
+    assert_eq!(raw_read(first + PAGE - 1), 0xfe);
+    assert_eq!(read_vec(&p, last + PAGE - 1, 1), [0xfe]);
+    // One page further is outside the root.
+    let st = p.zx_vmar_map(root, RW | ZX_VM_SPECIFIC, len, v, 0, PAGE, out(&p, OUT2));
+    assert_eq!(st, ZX_ERR_INVALID_ARGS);
+}
+
+#[test]
+fn a_large_mapping_faults_in_far_apart_pages_only() {
+    let p = new_process();
+    let size = 8 << 20;
+    let v = vmo(&p, size);
+    let a = map(
+        &p,
+        p.zx_vmar_root_self(),
+        RW | ZX_VM_ALIGN_2MB,
+        0,
+        v,
+        0,
+        size,
+    );
+    for at in [0, (2 << 20) - 1, 2 << 20, size - 1] {
+        raw_write(a + at, 0xab);
+    }
+    // Pages 0, 511, 512 and the last one.
+    assert_eq!(committed(&p, v), 4 * PAGE as u64);
+    assert_eq!(vmo_read(&p, v, (2 << 20) - 1, 2), [0xab, 0xab]);
+    assert_eq!(vmo_read(&p, v, (size - 1) as u64, 1), [0xab]);
+}
