@@ -411,7 +411,7 @@ fn process_vmos_lists_handles_and_mappings_separately() {
     let p = new_process();
     let before = process_vmos(&p).len();
     let v = vmo(&p, PAGE);
-    let d = dup(&p, v, ZX_RIGHT_READ);
+    dup(&p, v, ZX_RIGHT_READ);
     map(&p, p.zx_vmar_root_self(), R, 0, v, 0, PAGE);
     let koid = basic(&p, v).koid;
     let all = process_vmos(&p);
@@ -431,7 +431,6 @@ fn process_vmos_lists_handles_and_mappings_separately() {
         .collect();
     assert_eq!(via_map.len(), 1);
     assert_eq!(via_map[0].handle_rights, 0);
-    let _ = d;
 }
 
 #[test]
