@@ -640,3 +640,48 @@ fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
         );
     });
 }
+
+#[test]
+fn crowded_random_regions_still_find_their_last_holes() {
+    machine(|hal, _, root| {
+        let r = root
+            .allocate(ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE, 0, 64 * PAGE_SIZE)
+            .unwrap();
+        let rights = r.default_rights();
+        let v = vmo(hal, 2);
+        let mut addrs: Vec<usize> = (0..64)
+            .map(|_| r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE).unwrap())
+            .collect();
+        assert_eq!(
+            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE),
+            Err(ZX_ERR_NO_RESOURCES)
+        );
+        addrs.sort_unstable();
+        addrs.dedup();
+        assert_eq!(addrs.len(), 64);
+        assert!(addrs
+            .iter()
+            .all(|&a| a >= r.addr() && a < r.addr() + r.size()));
+        // Free every other page: one-page requests fit again, two-page ones never.
+        for &a in addrs.iter().step_by(2) {
+            r.unmap(a, PAGE_SIZE, false).unwrap();
+        }
+        assert_eq!(
+            r.map(RW, 0, &v, ALL, rights, 0, 2 * PAGE_SIZE),
+            Err(ZX_ERR_NO_RESOURCES)
+        );
+        for _ in 0..32 {
+            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE).unwrap();
+        }
+        assert_eq!(
+            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE),
+            Err(ZX_ERR_NO_RESOURCES)
+        );
+        // Freeing two neighbours makes room for exactly one two-page mapping.
+        r.unmap(addrs[10], 2 * PAGE_SIZE, false).unwrap();
+        assert_eq!(
+            r.map(RW, 0, &v, ALL, rights, 0, 2 * PAGE_SIZE),
+            Ok(addrs[10])
+        );
+    });
+}

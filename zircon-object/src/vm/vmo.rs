@@ -7,7 +7,6 @@ use crate::object::{KObjectBase, KernelObject};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 use spin::Mutex;
 
@@ -52,10 +51,12 @@ pub(crate) struct VmoInner {
     /// Committed pages: page index to frame. Always below `size`.
     pub(crate) pages: BTreeMap<usize, PhysAddr>,
     pub(crate) cache: CachePolicy,
-    /// The mappings of this VMO, by mapping id. A mapping removes itself when it is
+    /// The mappings of this VMO, by mapping id. Ids only grow, so the newest
+    /// mappings (the ones most often removed again) share the B-tree's last leaf.
+    /// A mapping removes itself when it is
     /// destroyed; one dropped with its address space leaves a dead entry, which
     /// [`VmObject::add_mapping`] prunes from time to time and every reader skips.
-    pub(crate) mappings: HashMap<u64, Weak<VmMapping>>,
+    pub(crate) mappings: BTreeMap<u64, Weak<VmMapping>>,
     /// Uncommitted pages that a read fault may have mapped to an address space's
     /// zero frame. Committing one of them first takes those translations away.
     pub(crate) zero_mapped: BTreeSet<usize>,
@@ -129,7 +130,7 @@ impl VmObject {
                 content_size: size,
                 pages: BTreeMap::new(),
                 cache: CachePolicy::Cached,
-                mappings: HashMap::new(),
+                mappings: BTreeMap::new(),
                 zero_mapped: BTreeSet::new(),
                 locked: false,
             }),

@@ -3,8 +3,12 @@
 //!
 //! One [`AddressSpace`] holds the whole tree behind one lock. Each region keeps its
 //! children (sub-regions and mappings) in a `BTreeMap` by base address, for
-//! O(log n) lookup by address, and its free gaps in an augmented treap (`gaps`), for O(log n)
-//! free-space search. A region's handle object, [`VmAddressRegion`], names the region
+//! O(log n) lookup by address and O(log n) "is this range free". Free-space search
+//! uses an index of the free gaps (an augmented treap, `gaps`) with O(log n) first
+//! fit. A compact region keeps that index from creation; a region with random
+//! placement, which finds room by sampling and asking the B-tree, builds it (in one
+//! O(n) pass) only the first time sampling fails because the region is crowded, and
+//! keeps it from then on. A region's handle object, [`VmAddressRegion`], names the region
 //! by id; a destroyed region is simply absent from the tree, so every operation on a
 //! handle to it answers `ZX_ERR_BAD_STATE`.
 
@@ -83,8 +87,9 @@ pub(crate) struct Region {
     pub(crate) parent: Option<RegionId>,
     /// Sub-regions and mappings by base address; they never overlap.
     pub(crate) children: BTreeMap<VirtAddr, Child>,
-    /// The free gaps between children.
-    gaps: GapTree,
+    /// The free gaps between children, once built (see the module doc): always
+    /// for a compact region, from the first crowded placement for the others.
+    gaps: Option<GapTree>,
 }
 
 /// A child of a region.
@@ -115,7 +120,7 @@ impl Region {
             flags,
             parent,
             children: BTreeMap::new(),
-            gaps: GapTree::new(base, size),
+            gaps: (flags & ZX_VM_COMPACT != 0).then(|| GapTree::new(base, size)),
         }
     }
 
@@ -128,23 +133,17 @@ impl Region {
         start >= self.base && start.checked_add(len).is_some_and(|end| end <= self.end())
     }
 
-    /// Whether `[start, start + len)` is free of children (two lookups in the
-    /// children's B-tree).
+    /// Whether `[start, start + len)` is free of children. Children never overlap,
+    /// so their ends are ordered like their bases: the range is free exactly when the
+    /// last child starting below its end also ends by its start (one B-tree lookup).
     pub(crate) fn is_free(&self, start: usize, len: usize) -> bool {
         let Some(end) = start.checked_add(len) else {
             return false;
         };
-        let before_ok = self
-            .children
-            .range(..start)
+        self.children
+            .range(..end)
             .next_back()
-            .is_none_or(|(&b, c)| b + c.size() <= start);
-        let after_ok = self
-            .children
-            .range(start..)
-            .next()
-            .is_none_or(|(&b, _)| b >= end);
-        before_ok && after_ok
+            .is_none_or(|(&b, c)| b + c.size() <= start)
     }
 
     /// The free range around `addr` as the children see it: from the end of the
@@ -170,51 +169,81 @@ impl Region {
         (addr < base + child.size()).then_some((base, child))
     }
 
-    /// The children that intersect `[start, end)`, in address order.
+    /// The children that intersect `[start, end)`, in address order: walking down
+    /// from the last child starting below `end` until one ends by `start` (ends are
+    /// ordered like bases, since children never overlap).
     pub(crate) fn intersecting(&self, start: VirtAddr, end: VirtAddr) -> Vec<(VirtAddr, Child)> {
-        let from = match self.child_at(start) {
-            Some((base, _)) => base,
-            None => start,
-        };
-        self.children
-            .range(from..end)
+        let mut out: Vec<(VirtAddr, Child)> = self
+            .children
+            .range(..end)
+            .rev()
+            .take_while(|(&b, c)| b + c.size() > start)
             .map(|(&b, c)| (b, c.clone()))
-            .collect()
+            .collect();
+        out.reverse();
+        out
     }
 
-    /// Adds a child over a free range. The gap it lands in is found through the
-    /// children's B-tree; the gap index is then updated in two passes at most.
+    /// The gap index, built from the children if it was not kept yet.
+    pub(crate) fn gaps(&mut self) -> &GapTree {
+        if self.gaps.is_none() {
+            let mut gaps = GapTree::new(0, 0);
+            let mut cursor = self.base;
+            for (&b, c) in &self.children {
+                if b > cursor {
+                    gaps.insert(cursor, b - cursor);
+                }
+                cursor = b + c.size();
+            }
+            if cursor < self.end() {
+                gaps.insert(cursor, self.end() - cursor);
+            }
+            self.gaps = Some(gaps);
+        }
+        self.gaps.as_ref().expect("built above")
+    }
+
+    /// Adds a child over a free range, and updates the gap index (if kept) in two
+    /// passes at most, with the gap found through the children's B-tree.
     pub(crate) fn insert_child(&mut self, base: VirtAddr, child: Child) {
         let size = child.size();
-        let (g, g_end) = self.free_range_around(base);
-        debug_assert!(
-            g <= base && base + size <= g_end,
-            "child inserted over a free range"
-        );
-        if base > g {
-            self.gaps.set_len(g, base - g);
-        } else {
-            self.gaps.remove(g);
-        }
-        if base + size < g_end {
-            self.gaps.insert(base + size, g_end - (base + size));
+        if self.gaps.is_some() {
+            let (g, g_end) = self.free_range_around(base);
+            debug_assert!(
+                g <= base && base + size <= g_end,
+                "child inserted over a free range"
+            );
+            if let Some(gaps) = self.gaps.as_mut() {
+                if base > g {
+                    gaps.set_len(g, base - g);
+                } else {
+                    gaps.remove(g);
+                }
+                if base + size < g_end {
+                    gaps.insert(base + size, g_end - (base + size));
+                }
+            }
         }
         self.children.insert(base, child);
     }
 
-    /// Removes the child at `base`, merging the freed range with the gaps around it
-    /// (found through the children's B-tree; two passes over the gap index at most).
+    /// Removes the child at `base`, and merges the freed range with the gaps around
+    /// it in the gap index (if kept).
     pub(crate) fn remove_child(&mut self, base: VirtAddr) -> Option<Child> {
         let child = self.children.remove(&base)?;
-        let end = base + child.size();
-        let (lo, hi) = self.free_range_around(base);
-        if hi > end {
-            self.gaps.remove(end);
-        }
-        if lo < base {
-            self.gaps.set_len(lo, hi - lo);
-        } else {
-            self.gaps.insert(base, hi - base);
+        if self.gaps.is_some() {
+            let end = base + child.size();
+            let (lo, hi) = self.free_range_around(base);
+            if let Some(gaps) = self.gaps.as_mut() {
+                if hi > end {
+                    gaps.remove(end);
+                }
+                if lo < base {
+                    gaps.set_len(lo, hi - lo);
+                } else {
+                    gaps.insert(base, hi - base);
+                }
+            }
         }
         Some(child)
     }

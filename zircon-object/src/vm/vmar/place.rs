@@ -6,7 +6,8 @@
 //! for a crowded region, by counting the candidates gap by gap and picking one.
 //! Compact placement is first fit from the low end, through the gap index.
 
-use super::{AspaceState, Region, RegionId};
+use super::gaps::GapTree;
+use super::{AspaceState, RegionId};
 use rand_xoshiro::rand_core::RngCore;
 
 /// How many random tries before counting candidates exactly.
@@ -39,10 +40,10 @@ impl AspaceState {
         align: usize,
         limit: usize,
     ) -> Option<usize> {
-        let region = self.regions.get(&id)?;
+        let region = self.regions.get_mut(&id)?;
         let limit = limit.min(region.end());
         if region.flags & fuchsia_zircon_types::ZX_VM_COMPACT != 0 {
-            return place_compact(region, size, align, limit);
+            return place_compact(region.gaps(), size, align, limit);
         }
         let (count, first) = candidates(region.base, limit, size, align);
         if count == 0 {
@@ -54,9 +55,11 @@ impl AspaceState {
                 return Some(base);
             }
         }
-        let region = self.regions.get(&id)?;
+        // Crowded: count the candidates gap by gap (building the gap index the first
+        // time this region gets here) and pick one of them uniformly.
+        let gaps = self.regions.get_mut(&id)?.gaps();
         let mut total: u64 = 0;
-        region.gaps.first_fit(size, |g, glen| {
+        gaps.first_fit(size, |g, glen| {
             total += candidates(g, (g + glen).min(limit), size, align).0;
             None::<()>
         });
@@ -64,7 +67,8 @@ impl AspaceState {
             return None;
         }
         let mut pick = self.rng.next_u64() % total;
-        region.gaps.first_fit(size, |g, glen| {
+        let gaps = self.regions.get_mut(&id)?.gaps();
+        gaps.first_fit(size, |g, glen| {
             let (n, first) = candidates(g, (g + glen).min(limit), size, align);
             if pick < n {
                 Some(first + pick as usize * align)
@@ -76,8 +80,8 @@ impl AspaceState {
     }
 }
 
-fn place_compact(region: &Region, size: usize, align: usize, limit: usize) -> Option<usize> {
-    region.gaps.first_fit(size, |g, glen| {
+fn place_compact(gaps: &GapTree, size: usize, align: usize, limit: usize) -> Option<usize> {
+    gaps.first_fit(size, |g, glen| {
         let (n, first) = candidates(g, (g + glen).min(limit), size, align);
         (n > 0).then_some(first)
     })
