@@ -269,3 +269,51 @@ fn compact_region_always_takes_the_lowest_gap_that_fits() {
         live.push((first, len));
     }
 }
+
+#[test]
+fn aligned_requests_in_a_crowded_region_fail_exactly_when_no_aligned_gap_fits() {
+    let p = new_process();
+    const PAGES: usize = 128;
+    let (r, base) = region(&p, PAGES);
+    let v = vmo(&p, 4 * PAGE);
+    let mut taken = [false; PAGES];
+    let mut live: Vec<(usize, usize)> = Vec::new();
+    let mut seed = 0x0123_4567_89ab_cdefu64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    // 16 KiB alignment: the first page's absolute address must be a multiple of 4 pages.
+    let aligned = |first: usize| (base / PAGE + first) % 4 == 0;
+    for _ in 0..800 {
+        if !live.is_empty() && next(4) == 0 {
+            let (first, len) = live.swap_remove(next(live.len()));
+            assert_eq!(p.zx_vmar_unmap(r, base + first * PAGE, len * PAGE), ZX_OK);
+            taken[first..first + len]
+                .iter_mut()
+                .for_each(|t| *t = false);
+            continue;
+        }
+        let len = 1 + next(3);
+        let fits = (0..=PAGES - len).any(|f| aligned(f) && taken[f..f + len].iter().all(|t| !t));
+        let st = p.zx_vmar_map(r, R | ZX_VM_ALIGN_16KB, 0, v, 0, len * PAGE, out(&p, OUT2));
+        if !fits {
+            assert_eq!(
+                st, ZX_ERR_NO_RESOURCES,
+                "a {len}-page request with no aligned gap"
+            );
+            continue;
+        }
+        assert_eq!(st, ZX_OK, "a {len}-page request with an aligned gap");
+        let first = (read_usize(&p, out(&p, OUT2)) - base) / PAGE;
+        assert!(aligned(first));
+        assert!(
+            taken[first..first + len].iter().all(|t| !t),
+            "placed over a child"
+        );
+        taken[first..first + len].iter_mut().for_each(|t| *t = true);
+        live.push((first, len));
+    }
+}
