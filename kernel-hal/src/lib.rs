@@ -239,6 +239,11 @@ pub trait PageTable: Send + Sync {
     /// object layer uses: it maps pages lazily and so does not know which of a
     /// mapping's pages have translations.
     ///
+    /// When removing part of a larger translation would need memory that is not
+    /// there, this fails with `NoMemory`; a caller that can re-create translations
+    /// on demand (the object layer can) may then clear a wider range whose
+    /// boundaries split nothing.
+    ///
     /// # Errors
     ///
     /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).

@@ -7,6 +7,16 @@ use zircon_object::vm::vmar::vmar_op_right;
 use zircon_object::vm::{VmAddressRegion, VmObject};
 use zircon_object::ZxResult;
 
+/// The handle rights READ, WRITE, EXECUTE that option bits ask for: `bits` names
+/// the option bit standing for each of the three, in that order.
+fn rights_for(options: u32, bits: [u32; 3]) -> zx_rights_t {
+    let rights = [ZX_RIGHT_READ, ZX_RIGHT_WRITE, ZX_RIGHT_EXECUTE];
+    bits.iter()
+        .zip(rights)
+        .filter(|(&bit, _)| options & bit != 0)
+        .fold(0, |acc, (_, right)| acc | right)
+}
+
 impl Process {
     /// Creates a sub-region of `size` bytes in `parent_vmar` and writes the new
     /// region's handle to `child_vmar` and its base address to `child_addr`.
@@ -50,16 +60,14 @@ impl Process {
         child_vmar: usize,
         child_addr: usize,
     ) -> ZxResult {
-        let mut rights = 0;
-        if options & ZX_VM_CAN_MAP_READ != 0 {
-            rights |= ZX_RIGHT_READ;
-        }
-        if options & ZX_VM_CAN_MAP_WRITE != 0 {
-            rights |= ZX_RIGHT_WRITE;
-        }
-        if options & ZX_VM_CAN_MAP_EXECUTE != 0 {
-            rights |= ZX_RIGHT_EXECUTE;
-        }
+        let rights = rights_for(
+            options,
+            [
+                ZX_VM_CAN_MAP_READ,
+                ZX_VM_CAN_MAP_WRITE,
+                ZX_VM_CAN_MAP_EXECUTE,
+            ],
+        );
         let (parent, _) = self
             .inner
             .get_object::<VmAddressRegion>(parent_vmar, rights)?;
@@ -272,16 +280,10 @@ impl Process {
         if options & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED != 0 {
             options = (options & !ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) | ZX_VM_PERM_READ;
         }
-        let mut rights = 0;
-        if options & ZX_VM_PERM_READ != 0 {
-            rights |= ZX_RIGHT_READ;
-        }
-        if options & ZX_VM_PERM_WRITE != 0 {
-            rights |= ZX_RIGHT_WRITE;
-        }
-        if options & ZX_VM_PERM_EXECUTE != 0 {
-            rights |= ZX_RIGHT_EXECUTE;
-        }
+        let rights = rights_for(
+            options,
+            [ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, ZX_VM_PERM_EXECUTE],
+        );
         status(
             self.inner
                 .get_object::<VmAddressRegion>(vmar, rights)

@@ -15,6 +15,9 @@ use spin::Mutex;
 
 /// Physical memory of `frames` frames starting at physical address 0x10_0000.
 pub(crate) struct ModelHal {
+    /// Passed to every page table made after it is set (see
+    /// [`ModelPageTable::refuse_splits`]).
+    pub(crate) refuse_splits: core::sync::atomic::AtomicBool,
     base: PhysAddr,
     ram: Mutex<Vec<u8>>,
     frames: Mutex<FrameAllocator>,
@@ -24,6 +27,7 @@ impl ModelHal {
     pub(crate) fn new(frames: usize) -> Arc<ModelHal> {
         let base = 0x10_0000;
         Arc::new(ModelHal {
+            refuse_splits: core::sync::atomic::AtomicBool::new(false),
             base,
             ram: Mutex::new(vec![0u8; frames * PAGE_SIZE]),
             frames: Mutex::new(FrameAllocator::new(&[(base, base + frames * PAGE_SIZE)])),
@@ -89,7 +93,13 @@ impl PhysMem for ModelHal {
 
 impl Hal for ModelHal {
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
-        Ok(Box::new(ModelPageTable::default()))
+        let table = ModelPageTable::default();
+        table.refuse_splits.store(
+            self.refuse_splits
+                .load(core::sync::atomic::Ordering::Relaxed),
+            core::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(Box::new(table))
     }
 }
 
@@ -98,6 +108,9 @@ impl Hal for ModelHal {
 pub(crate) struct ModelPageTable {
     entries: Mutex<BTreeMap<VirtAddr, (PhysAddr, MMUFlags)>>,
     handler: Mutex<Option<Weak<dyn PageFaultHandler>>>,
+    /// When set, `clear` and `protect` of anything but 1 GiB-aligned ranges fail
+    /// with `NoMemory`, as a table that must split a huge entry without a free frame.
+    pub(crate) refuse_splits: core::sync::atomic::AtomicBool,
 }
 
 /// The model's user range: 1 GiB at 1 GiB.
@@ -105,6 +118,13 @@ pub(crate) const USER_BASE: VirtAddr = 1 << 30;
 pub(crate) const USER_SIZE: usize = 1 << 30;
 
 impl ModelPageTable {
+    fn split_refused(&self, vaddr: VirtAddr, len: usize) -> bool {
+        const GIB: usize = 1 << 30;
+        self.refuse_splits
+            .load(core::sync::atomic::Ordering::Relaxed)
+            && (vaddr % GIB != 0 || len % GIB != 0)
+    }
+
     fn check(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()> {
         if !is_page_aligned(vaddr) || !is_page_aligned(len) || len == 0 {
             return Err(PagingError::NotAligned);
@@ -152,6 +172,9 @@ impl PageTable for ModelPageTable {
     }
     fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize> {
         self.check(vaddr, len)?;
+        if self.split_refused(vaddr, len) {
+            return Err(PagingError::NoMemory);
+        }
         let mut e = self.entries.lock();
         let keys: Vec<VirtAddr> = e.range(vaddr..vaddr + len).map(|(&k, _)| k).collect();
         for k in &keys {
@@ -161,6 +184,9 @@ impl PageTable for ModelPageTable {
     }
     fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize> {
         self.check(vaddr, len)?;
+        if self.split_refused(vaddr, len) {
+            return Err(PagingError::NoMemory);
+        }
         let mut e = self.entries.lock();
         let mut n = 0;
         for (_, v) in e.range_mut(vaddr..vaddr + len) {

@@ -123,6 +123,33 @@ impl MappingInner {
     }
 }
 
+/// Takes away every translation in `[vaddr, vaddr + len)` (a range inside the
+/// address space). Removing too many translations is always safe here, since every
+/// one of them is re-created on demand by a fault, and removing too few never is (a
+/// frame could be freed while still mapped). So if the page table cannot remove
+/// exactly this range (it would have to split a larger translation and has no
+/// memory to), everything in the surrounding 1 GiB-aligned range is removed instead,
+/// which never needs a split.
+pub(crate) fn clear_translations(pt: &dyn PageTable, vaddr: usize, len: usize) {
+    const SPAN: usize = 1 << 30;
+    if pt.clear(vaddr, len).is_ok() {
+        return;
+    }
+    let (base, size) = pt.user_range();
+    let lo = (vaddr & !(SPAN - 1)).max(base);
+    let hi = (vaddr + len).next_multiple_of(SPAN).min(base + size);
+    let _ = pt.clear(lo, hi - lo);
+}
+
+/// Sets the MMU flags of the translations in `[vaddr, vaddr + len)`; if the page
+/// table cannot (a split without memory), takes them away instead, so that every
+/// page faults in again with the new flags.
+pub(crate) fn protect_translations(pt: &dyn PageTable, vaddr: usize, len: usize, flags: MMUFlags) {
+    if pt.protect(vaddr, len, flags).is_err() {
+        clear_translations(pt, vaddr, len);
+    }
+}
+
 /// The MMU flags a page with permissions `perms` is mapped with.
 pub(crate) fn mmu_flags(perms: MMUFlags) -> MMUFlags {
     perms | MMUFlags::USER
@@ -176,7 +203,7 @@ impl VmMapping {
             let vaddr = inner.base + (lo - inner.vmo_offset);
             // The range lies inside this mapping, which lies inside the address
             // space: clearing it cannot fail.
-            let _ = self.page_table.clear(vaddr, hi - lo);
+            clear_translations(&*self.page_table, vaddr, hi - lo);
         }
     }
 
@@ -274,7 +301,7 @@ impl VmMapping {
         let last = (inner.vmo_offset + (end - inner.base)) >> PAGE_SHIFT;
         for &page in vmo.zero_mapped.range(first..last) {
             let vaddr = inner.base + ((page << PAGE_SHIFT) - inner.vmo_offset);
-            let _ = self.page_table.clear(vaddr, PAGE_SIZE);
+            clear_translations(&*self.page_table, vaddr, PAGE_SIZE);
         }
     }
 
@@ -286,7 +313,7 @@ impl VmMapping {
             return;
         }
         inner.dead = true;
-        let _ = pt.clear(inner.base, inner.size);
+        clear_translations(pt, inner.base, inner.size);
         drop(inner);
         self.vmo.remove_mapping(self.id);
     }

@@ -7,7 +7,7 @@ use crate::testing::{touch, ModelHal};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
+use kernel_hal::{Hal, MMUFlags, PhysMem, PAGE_SIZE};
 
 const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
@@ -684,4 +684,41 @@ fn crowded_random_regions_still_find_their_last_holes() {
             Ok(addrs[10])
         );
     });
+}
+
+#[test]
+fn translations_go_even_when_the_page_table_cannot_split() {
+    let model = ModelHal::new(256);
+    model
+        .refuse_splits
+        .store(true, core::sync::atomic::Ordering::Relaxed);
+    let hal: Arc<dyn Hal> = model.clone();
+    {
+        let aspace = AddressSpace::new(hal.clone()).unwrap();
+        let root = aspace.root_vmar();
+        let pt = aspace.page_table();
+        let v = vmo(&hal, 4);
+        let a = root.map(RW, 0, &v, ALL, ALL, 0, 4 * PAGE_SIZE).unwrap();
+        for i in 0..4 {
+            assert!(touch(pt, a + i * PAGE_SIZE, MMUFlags::WRITE));
+        }
+        // Protecting one page read-only cannot be done exactly: the translations go
+        // instead, and the page faults back in read-only.
+        root.protect(ZX_VM_PERM_READ, a + PAGE_SIZE, PAGE_SIZE, true)
+            .unwrap();
+        assert!(!touch(pt, a + PAGE_SIZE, MMUFlags::WRITE));
+        assert!(touch(pt, a + PAGE_SIZE, MMUFlags::READ));
+        // Unmapping one page removes its translation, whatever else goes with it.
+        root.unmap(a + 2 * PAGE_SIZE, PAGE_SIZE, true).unwrap();
+        assert!(pt.query(a + 2 * PAGE_SIZE).is_err());
+        assert!(!touch(pt, a + 2 * PAGE_SIZE, MMUFlags::READ));
+        // The rest of the mapping faults back in with its own data.
+        v.write(3 * PAGE_SIZE as u64, b"kept").unwrap();
+        let mut b = [0u8; 4];
+        assert!(touch(pt, a + 3 * PAGE_SIZE, MMUFlags::READ));
+        hal.read(pt.query(a + 3 * PAGE_SIZE).unwrap().paddr, &mut b)
+            .unwrap();
+        assert_eq!(&b, b"kept");
+    }
+    assert_eq!(model.free_count(), model.total_count());
 }

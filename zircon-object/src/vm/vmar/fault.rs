@@ -1,12 +1,12 @@
 //! Page faults, the kernel's user-memory copies, and `op_range`.
 
 use super::AddressSpace;
-use super::{Child, RegionId, VmAddressRegion, ROOT_ID};
+use super::{range_len, Child, RegionId, VmAddressRegion, ROOT_ID};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
 use alloc::sync::Arc;
-use kernel_hal::{is_page_aligned, page_round_up, MMUFlags, VirtAddr, PAGE_SIZE};
+use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr, PAGE_SIZE};
 
 /// The handle right `zx_vmar_op_range` needs for `op`.
 ///
@@ -183,10 +183,7 @@ impl VmAddressRegion {
     /// - `ZX_ERR_NO_MEMORY`: out of frames.
     pub fn op_range(&self, op: u32, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
         vmar_op_right(op)?;
-        let len = match page_round_up(len) {
-            Some(len) if len > 0 => len,
-            _ => return Err(ZX_ERR_INVALID_ARGS),
-        };
+        let len = range_len(len)?;
         if !is_page_aligned(addr) {
             return Err(ZX_ERR_INVALID_ARGS);
         }

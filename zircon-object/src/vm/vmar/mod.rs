@@ -459,6 +459,20 @@ pub fn rights_to_perms(rights: zx_rights_t) -> MMUFlags {
     perms
 }
 
+/// The length of a range operation (`unmap`, `protect`, `op_range`): `len`
+/// rounded up to whole pages.
+///
+/// # Errors
+///
+/// `ZX_ERR_INVALID_ARGS`: the rounded length is zero (`len == 0`, or rounding
+/// overflows).
+pub(crate) fn range_len(len: usize) -> ZxResult<usize> {
+    match kernel_hal::page_round_up(len) {
+        Some(len) if len > 0 => Ok(len),
+        _ => Err(ZX_ERR_INVALID_ARGS),
+    }
+}
+
 /// The permissions a region's `CAN_MAP_*` flags allow.
 pub(crate) fn flags_to_perms(flags: u32) -> MMUFlags {
     let mut perms = MMUFlags::empty();

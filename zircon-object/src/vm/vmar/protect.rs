@@ -1,11 +1,11 @@
 //! Changing the protection of a range: `protect`.
 
 use super::map::{option_perms, parse_options};
-use super::{AspaceState, Child, RegionId, VmAddressRegion};
+use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::mmu_flags;
-use kernel_hal::{is_page_aligned, page_round_up, MMUFlags, VirtAddr};
+use crate::vm::mapping::{clear_translations, mmu_flags, protect_translations};
+use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr};
 
 impl VmAddressRegion {
     /// Sets the current protection of every page in `[addr, addr + round_up(len))` to
@@ -41,10 +41,7 @@ impl VmAddressRegion {
         if options & !(ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE) != 0 {
             return Err(ZX_ERR_INVALID_ARGS);
         }
-        let len = match page_round_up(len) {
-            Some(len) if len > 0 => len,
-            _ => return Err(ZX_ERR_INVALID_ARGS),
-        };
+        let len = range_len(len)?;
         let mut state = self.aspace.state.lock();
         let region = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?;
         if !region.contains_range(addr, len) {
@@ -76,12 +73,10 @@ impl VmAddressRegion {
                     }
                     mapping.inner.lock().set_perms(lo, hi, perms);
                     let pt = self.aspace.page_table();
-                    // The range lies inside a mapping inside the address space, so the
-                    // page table accepts it.
                     if perms.is_empty() {
-                        let _ = pt.clear(lo, hi - lo);
+                        clear_translations(pt, lo, hi - lo);
                     } else {
-                        let _ = pt.protect(lo, hi - lo, mmu_flags(perms));
+                        protect_translations(pt, lo, hi - lo, mmu_flags(perms));
                     }
                 }
                 Child::Region { id, .. } => self.apply(state, id, lo, hi, perms),

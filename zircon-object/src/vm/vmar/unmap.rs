@@ -1,11 +1,11 @@
 //! Removing mappings and sub-regions: `unmap` and `destroy`.
 
-use super::{AspaceState, Child, RegionId, VmAddressRegion};
+use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::{MappingInner, VmMapping};
+use crate::vm::mapping::{clear_translations, MappingInner, VmMapping};
 use alloc::sync::Arc;
-use kernel_hal::{is_page_aligned, page_round_up, VirtAddr};
+use kernel_hal::{is_page_aligned, VirtAddr};
 
 impl VmAddressRegion {
     /// Removes every mapping, and (with `op_children`) every fully covered
@@ -23,10 +23,7 @@ impl VmAddressRegion {
         if !is_page_aligned(addr) {
             return Err(ZX_ERR_INVALID_ARGS);
         }
-        let len = match page_round_up(len) {
-            Some(len) if len > 0 => len,
-            _ => return Err(ZX_ERR_INVALID_ARGS),
-        };
+        let len = range_len(len)?;
         let mut state = self.aspace.state.lock();
         let region = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?;
         if !region.contains_range(addr, len) {
@@ -107,7 +104,7 @@ impl VmAddressRegion {
             return;
         };
         region.remove_child(base);
-        let _ = pt.clear(lo, hi - lo);
+        clear_translations(pt, lo, hi - lo);
         if lo == base {
             mapping.inner.lock().cut_front(hi);
             region.insert_child(
