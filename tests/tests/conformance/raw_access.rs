@@ -296,3 +296,31 @@ fn a_large_mapping_faults_in_far_apart_pages_only() {
     assert_eq!(vmo_read(&p, v, (2 << 20) - 1, 2), [0xab, 0xab]);
     assert_eq!(vmo_read(&p, v, (size - 1) as u64, 1), [0xab]);
 }
+
+#[test]
+fn alternating_protections_over_many_pages_hold_page_by_page() {
+    let p = new_process();
+    const PAGES: usize = 512;
+    let (r, base) = region(&p, PAGES);
+    let v = vmo(&p, PAGES * PAGE);
+    map_at(&p, r, 0, v, PAGES);
+    for page in (1..PAGES).step_by(2) {
+        assert_eq!(p.zx_vmar_protect(r, R, base + page * PAGE, PAGE), ZX_OK);
+    }
+    for page in 0..PAGES {
+        let at = base + page * PAGE;
+        assert_eq!(raw_read(at), 0);
+        if page % 2 == 0 {
+            raw_write(at, page as u8 | 1);
+        } else {
+            assert_eq!(
+                p.write_memory(at, &[1]),
+                Err(ZX_ERR_INVALID_ARGS),
+                "page {page}"
+            );
+        }
+    }
+    assert_eq!(committed(&p, v), (PAGES / 2 * PAGE) as u64);
+    assert_eq!(mappings_in(&p, base, base + PAGES * PAGE).len(), PAGES);
+    assert_eq!(vmo_read(&p, v, 2 * PAGE as u64, 1), [3]);
+}
