@@ -722,3 +722,49 @@ fn translations_go_even_when_the_page_table_cannot_split() {
     }
     assert_eq!(model.free_count(), model.total_count());
 }
+
+#[test]
+fn op_range_reports_the_first_failure_in_address_order() {
+    machine(|hal, _, root| {
+        let v = vmo(hal, 2);
+        let ro = ZX_RIGHT_READ | ZX_RIGHT_MAP;
+        let a = root
+            .map(
+                ZX_VM_PERM_READ | ZX_VM_SPECIFIC,
+                0x10_0000,
+                &v,
+                ro,
+                ALL,
+                0,
+                PAGE_SIZE,
+            )
+            .unwrap();
+        // [read-only mapping][gap]: the mapping's refusal comes before the gap.
+        assert_eq!(
+            root.op_range(ZX_VMAR_OP_COMMIT, a, 2 * PAGE_SIZE, true),
+            Err(ZX_ERR_ACCESS_DENIED)
+        );
+        // [gap][read-only mapping]: the gap comes first.
+        assert_eq!(
+            root.op_range(ZX_VMAR_OP_COMMIT, a - PAGE_SIZE, 2 * PAGE_SIZE, true),
+            Err(ZX_ERR_BAD_STATE)
+        );
+        // [writable mapping][gap]: the first piece is committed before the gap is met.
+        let w = root
+            .map(
+                RW | ZX_VM_SPECIFIC,
+                0x20_0000,
+                &v,
+                ALL,
+                ALL,
+                PAGE_SIZE as u64,
+                PAGE_SIZE,
+            )
+            .unwrap();
+        assert_eq!(
+            root.op_range(ZX_VMAR_OP_COMMIT, w, 2 * PAGE_SIZE, true),
+            Err(ZX_ERR_BAD_STATE)
+        );
+        assert_eq!(v.committed_pages(), 1);
+    });
+}

@@ -199,8 +199,11 @@ impl VmAddressRegion {
             return Err(ZX_ERR_BAD_STATE);
         }
         let mut pieces = alloc::vec::Vec::new();
-        collect_pieces(&state, self.id, addr, addr + len, false, &mut pieces)?;
-        for (mapping, lo, hi, nested) in pieces {
+        collect_pieces(&state, self.id, addr, addr + len, false, &mut pieces);
+        for piece in pieces {
+            let Some((mapping, lo, hi, nested)) = piece else {
+                return Err(ZX_ERR_BAD_STATE);
+            };
             if nested && (matches!(op, ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT) || !op_children) {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
@@ -238,36 +241,47 @@ impl VmAddressRegion {
     }
 }
 
-/// The mapping pieces covering `[start, end)` of region `id`, at any depth, in
-/// address order, as `(mapping, lo, hi, nested)`.
-///
-/// # Errors
-///
-/// `ZX_ERR_BAD_STATE`: a part of the range is not covered by a mapping.
+/// A piece of an op range: `(mapping, lo, hi, nested)`, or `None` for a part of
+/// the range no mapping covers.
+type Piece = Option<(Arc<VmMapping>, VirtAddr, VirtAddr, bool)>;
+
+/// The pieces covering `[start, end)` of region `id`, at any depth, in address
+/// order, up to and including the first gap (`None`): the op walks them in this
+/// order and stops at the first failure, so a gap is reported only once the pieces
+/// before it have been worked.
 fn collect_pieces(
     state: &super::AspaceState,
     id: RegionId,
     start: VirtAddr,
     end: VirtAddr,
     nested: bool,
-    out: &mut alloc::vec::Vec<(Arc<VmMapping>, VirtAddr, VirtAddr, bool)>,
-) -> ZxResult {
-    let region = state.regions.get(&id).ok_or(ZX_ERR_BAD_STATE)?;
+    out: &mut alloc::vec::Vec<Piece>,
+) -> bool {
+    let Some(region) = state.regions.get(&id) else {
+        out.push(None);
+        return false;
+    };
     let mut cursor = start;
     for (base, child) in region.intersecting(start, end) {
         if base > cursor {
-            return Err(ZX_ERR_BAD_STATE);
+            out.push(None);
+            return false;
         }
         let lo = start.max(base);
         let hi = end.min(base + child.size());
         match child {
-            Child::Mapping { mapping, .. } => out.push((mapping, lo, hi, nested)),
-            Child::Region { id, .. } => collect_pieces(state, id, lo, hi, true, out)?,
+            Child::Mapping { mapping, .. } => out.push(Some((mapping, lo, hi, nested))),
+            Child::Region { id, .. } => {
+                if !collect_pieces(state, id, lo, hi, true, out) {
+                    return false;
+                }
+            }
         }
         cursor = hi;
     }
     if cursor < end {
-        return Err(ZX_ERR_BAD_STATE);
+        out.push(None);
+        return false;
     }
-    Ok(())
+    true
 }
