@@ -61,6 +61,12 @@ fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u
     if vmo.is_discardable() {
         flags |= ZX_INFO_VMO_DISCARDABLE;
     }
+    if vmo.is_cow_clone() {
+        flags |= ZX_INFO_VMO_IS_COW_CLONE;
+    }
+    if vmo.is_immutable() {
+        flags |= ZX_INFO_VMO_IMMUTABLE;
+    }
     flags |= if rights.is_some() {
         ZX_INFO_VMO_VIA_HANDLE
     } else {
@@ -71,8 +77,8 @@ fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u
     r.u64(0, vmo.koid())
         .put(8, &vmo.name().bytes())
         .u64(40, vmo.size() as u64)
-        .u64(48, 0)
-        .u64(56, 0)
+        .u64(48, vmo.parent_koid())
+        .u64(56, vmo.num_children() as u64)
         .u64(64, mappings as u64)
         .u64(72, share_count as u64)
         .u32(80, flags)

@@ -326,6 +326,8 @@ impl Process {
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside the region, or runs past a
     ///   VMO's end.
     /// - `ZX_ERR_BAD_STATE`: the region is destroyed, or part of the range is unmapped.
+    /// - `ZX_ERR_NOT_SUPPORTED`: DECOMMIT of a mapping of a snapshot, of a VMO with
+    ///   live snapshots, or of a slice whose root is either.
     /// - `ZX_ERR_NO_MEMORY`: out of frames (earlier pieces stay committed).
     pub fn zx_vmar_op_range(
         &self,

@@ -4,7 +4,7 @@ use crate::{status, Process};
 use alloc::vec;
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
-use zircon_object::object::Handle;
+use zircon_object::object::{Handle, KernelObjectExt};
 use zircon_object::vm::VmObject;
 
 /// Largest chunk `zx_vmo_read`/`write` moves through the kernel's bounce buffer.
@@ -150,9 +150,14 @@ impl Process {
     ///   LOCK with a buffer smaller than 32 bytes or a bad buffer.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or passes the end; LOCK ranges
     ///   other than the whole VMO.
-    /// - `ZX_ERR_NOT_SUPPORTED`: CACHE_INVALIDATE; LOCK ops on a non-discardable VMO.
+    /// - `ZX_ERR_NOT_SUPPORTED`: CACHE_INVALIDATE; LOCK ops on a non-discardable VMO;
+    ///   DECOMMIT on a snapshot, on a VMO with live snapshots, or on a slice whose
+    ///   root is either (checked before the range).
     /// - `ZX_ERR_BAD_STATE`: ZERO on a non-CACHED VMO; UNLOCK when not locked.
-    /// - `ZX_ERR_NO_MEMORY`: COMMIT out of frames.
+    /// - `ZX_ERR_NO_MEMORY`: COMMIT out of frames; COMMIT or ZERO needing a private
+    ///   copy of a page shared copy-on-write with no frame free.
+    ///
+    /// On a slice, COMMIT, DECOMMIT and ZERO act on its root's pages.
     pub fn zx_vmo_op_range(
         &self,
         handle: zx_handle_t,
@@ -221,17 +226,41 @@ impl Process {
         })())
     }
 
-    /// Creates a child VMO (snapshot, slice or reference). Copy-on-write children,
-    /// slices and references are not built yet: after the argument and handle checks
-    /// every request answers `ZX_ERR_NOT_SUPPORTED`.
+    /// Creates a child of the VMO behind `handle` and writes its handle to `out`:
+    /// a copy-on-write snapshot of `[offset, offset + size)` (`ZX_VMO_CHILD_SNAPSHOT`
+    /// or `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE`, both true snapshots here; the
+    /// range may run past the parent's end, where it reads as zeros), or a slice
+    /// (`ZX_VMO_CHILD_SLICE`), a window onto the parent's pages. `ZX_VMO_CHILD_RESIZABLE`
+    /// makes a resizable snapshot; `ZX_VMO_CHILD_NO_WRITE` drops WRITE from the new
+    /// handle (and marks a snapshot immutable).
+    ///
+    /// The new handle has the parent handle's rights without RESIZE, plus
+    /// GET_PROPERTY and SET_PROPERTY, plus RESIZE for a resizable child; a snapshot
+    /// also gains WRITE and loses EXECUTE; NO_WRITE removes WRITE. The child's name
+    /// is the parent's if the parent handle has GET_PROPERTY; its content size is
+    /// `size`.
     ///
     /// # Errors
     ///
+    /// In this order:
     /// - `ZX_ERR_INVALID_ARGS`: `ZX_VMO_CHILD_NO_WRITE` with `ZX_VMO_CHILD_RESIZABLE`
     ///   (checked before the handle).
     /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (the handle
     ///   needs DUPLICATE and READ).
-    /// - `ZX_ERR_NOT_SUPPORTED`: always, past those checks.
+    /// - `ZX_ERR_NOT_SUPPORTED`: the parent is discardable.
+    /// - `ZX_ERR_INVALID_ARGS`: SLICE with any other bit; a reference with an offset,
+    ///   a size or another bit but RESIZABLE; no child type, both snapshot types, or
+    ///   an unknown bit.
+    /// - `ZX_ERR_NOT_SUPPORTED`: `ZX_VMO_CHILD_REFERENCE` (references are not built).
+    /// - Slice: `ZX_ERR_INVALID_ARGS` (unaligned `offset`), `ZX_ERR_OUT_OF_RANGE`
+    ///   (`size` rounding or `offset + size` overflows), `ZX_ERR_INVALID_ARGS` (the
+    ///   range is not inside the parent), `ZX_ERR_NOT_SUPPORTED` (resizable parent),
+    ///   `ZX_ERR_BAD_STATE` (parent not CACHED).
+    /// - Snapshot: `ZX_ERR_BAD_STATE` (parent not CACHED), `ZX_ERR_INVALID_ARGS`
+    ///   (unaligned `offset`), `ZX_ERR_OUT_OF_RANGE` (`size` rounding overflows or
+    ///   exceeds 2^48 bytes, or `offset + size` overflows).
+    /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
+    /// - `ZX_ERR_INVALID_ARGS`: a bad `out`; the child is discarded then.
     pub fn zx_vmo_create_child(
         &self,
         handle: zx_handle_t,
@@ -240,14 +269,62 @@ impl Process {
         size: u64,
         out: usize,
     ) -> zx_status_t {
-        let _ = (offset, size, out);
         status((|| {
             if options & ZX_VMO_CHILD_NO_WRITE != 0 && options & ZX_VMO_CHILD_RESIZABLE != 0 {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
-            self.inner
+            let no_write = options & ZX_VMO_CHILD_NO_WRITE != 0;
+            let options = options & !ZX_VMO_CHILD_NO_WRITE;
+            let (vmo, parent_rights) = self
+                .inner
                 .get_object::<VmObject>(handle, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ)?;
-            Err(ZX_ERR_NOT_SUPPORTED)
+            if vmo.is_discardable() {
+                return Err(ZX_ERR_NOT_SUPPORTED);
+            }
+            let resizable = options & ZX_VMO_CHILD_RESIZABLE != 0;
+            let snapshot_kinds = ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE;
+            let (child, snapshot) = if options & ZX_VMO_CHILD_SLICE != 0 {
+                if options != ZX_VMO_CHILD_SLICE {
+                    return Err(ZX_ERR_INVALID_ARGS);
+                }
+                (vmo.create_slice(offset, size)?, false)
+            } else if options & ZX_VMO_CHILD_REFERENCE != 0 {
+                if offset != 0
+                    || size != 0
+                    || options & !(ZX_VMO_CHILD_REFERENCE | ZX_VMO_CHILD_RESIZABLE) != 0
+                {
+                    return Err(ZX_ERR_INVALID_ARGS);
+                }
+                return Err(ZX_ERR_NOT_SUPPORTED);
+            } else {
+                let kind = options & snapshot_kinds;
+                if kind != ZX_VMO_CHILD_SNAPSHOT && kind != ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE
+                {
+                    return Err(ZX_ERR_INVALID_ARGS);
+                }
+                if options & !(kind | ZX_VMO_CHILD_RESIZABLE) != 0 {
+                    return Err(ZX_ERR_INVALID_ARGS);
+                }
+                (
+                    vmo.create_snapshot(offset, size, resizable, no_write)?,
+                    true,
+                )
+            };
+            let mut rights = (parent_rights & !ZX_RIGHT_RESIZE) | ZX_RIGHTS_PROPERTY;
+            if resizable {
+                rights |= ZX_RIGHT_RESIZE;
+            }
+            if snapshot {
+                rights = (rights | ZX_RIGHT_WRITE) & !ZX_RIGHT_EXECUTE;
+            }
+            if no_write {
+                rights &= !ZX_RIGHT_WRITE;
+            }
+            if parent_rights & ZX_RIGHT_GET_PROPERTY != 0 {
+                child.set_name(vmo.name().as_bytes());
+            }
+            self.install_handle(Handle::new(child, rights), out)
+                .map(|_| ())
         })())
     }
 
@@ -258,7 +335,8 @@ impl Process {
     /// - `ZX_ERR_INVALID_ARGS`: a policy outside `ZX_CACHE_POLICY_MASK` (checked before
     ///   the handle).
     /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (no MAP).
-    /// - `ZX_ERR_BAD_STATE`: the VMO is mapped, or has committed pages under a policy
+    /// - `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child (snapshot or slice) or has
+    ///   live children, or has committed pages under a policy
     ///   other than CACHED.
     pub fn zx_vmo_set_cache_policy(&self, handle: zx_handle_t, cache_policy: u32) -> zx_status_t {
         status((|| {

@@ -6,8 +6,11 @@
 //! an `Arc<dyn Hal>` value: it never knows which backend runs it, has no `cfg(unix)`,
 //! and holds no `unsafe` code.
 //!
-//! Lock order, everywhere: an address space's tree lock, then a VMO's lock, then a
-//! mapping's lock, then whatever the HAL takes inside its own calls. No lock is held
+//! Lock order, everywhere: an address space's tree lock, then a VMO's lock (a
+//! slice's root before the slice: page operations on a slice go to its root without
+//! holding the slice's lock), then a mapping's lock, then whatever the HAL takes
+//! inside its own calls. A copy-on-write family's share counts are taken under a
+//! VMO's lock and hold no other lock but the HAL's. No VMO's drop takes a VMO lock. No lock is held
 //! while user memory is touched through a host pointer (the object layer never does
 //! that: it reads and writes user memory through physical memory).
 

@@ -208,10 +208,14 @@ impl VmMapping {
     }
 
     /// Maps the VMO pages behind `[start, end)` (inside the mapping) that are
-    /// already committed, with each page's current permissions. Commits nothing.
-    /// The caller holds the tree lock; this takes the VMO's lock, then the mapping's.
+    /// already committed, with each page's current permissions (without WRITE for
+    /// pages shared copy-on-write). Commits nothing. The caller holds the tree lock;
+    /// this takes the lock of the VMO whose pages back the mapping (a slice's root),
+    /// then the mapping's.
     pub(crate) fn map_committed(&self, pt: &dyn PageTable, start: usize, end: usize) -> ZxResult {
-        let vmo = self.vmo.inner.lock();
+        let (owner, shift) = self.vmo.backing();
+        let vmo = owner.inner.lock();
+        let limit = self.vmo.slice_end().unwrap_or(vmo.size);
         let inner = self.inner.lock();
         for (run_start, run_end, perms) in inner.runs() {
             let lo = run_start.max(start);
@@ -219,24 +223,34 @@ impl VmMapping {
             if lo >= hi || perms.is_empty() {
                 continue;
             }
-            let first = (inner.vmo_offset + (lo - inner.base)) >> PAGE_SHIFT;
-            let last =
-                ((inner.vmo_offset + (hi - inner.base)) >> PAGE_SHIFT).min(vmo.size >> PAGE_SHIFT);
+            // Page indices in the owner's pages.
+            let first = (shift + inner.vmo_offset + (lo - inner.base)) >> PAGE_SHIFT;
+            let last = ((shift + inner.vmo_offset + (hi - inner.base)) >> PAGE_SHIFT)
+                .min(limit >> PAGE_SHIFT);
             if first >= last {
                 continue;
             }
             let mut pages = vmo.pages.range(first..last).peekable();
             while let Some((&page, &frame)) = pages.next() {
+                let shared = vmo.shared.contains(&page);
                 let mut count = 1;
                 while let Some(&(&p, &f)) = pages.peek() {
-                    if p != page + count || f != frame + count * PAGE_SIZE {
+                    if p != page + count
+                        || f != frame + count * PAGE_SIZE
+                        || vmo.shared.contains(&p) != shared
+                    {
                         break;
                     }
                     count += 1;
                     pages.next();
                 }
-                let vaddr = inner.base + ((page << PAGE_SHIFT) - inner.vmo_offset);
-                map_tolerant(pt, vaddr, frame, count, mmu_flags(perms), vmo.cache)?;
+                let vaddr = inner.base + ((page << PAGE_SHIFT) - shift - inner.vmo_offset);
+                let flags = if shared {
+                    perms - MMUFlags::WRITE
+                } else {
+                    perms
+                };
+                map_tolerant(pt, vaddr, frame, count, mmu_flags(flags), vmo.cache)?;
             }
         }
         Ok(())
@@ -244,15 +258,16 @@ impl VmMapping {
 
     /// Resolves a fault at `vaddr` (inside the mapping) for an access of kind
     /// `access`. A read or execute of a never-written page maps `zero_frame`
-    /// read-only and commits nothing; a write (or any access to a committed page)
-    /// commits the page in the VMO and maps it. The caller holds the address space's
-    /// tree lock.
+    /// read-only and commits nothing; a read of a page shared copy-on-write maps it
+    /// read-only; a write (or any access to a committed page) commits the page in the
+    /// VMO, makes it private, and maps it. The caller holds the address space's tree
+    /// lock.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_ACCESS_DENIED`: the page's current protection lacks `access`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
-    /// - `ZX_ERR_NO_MEMORY`: no frame to commit.
+    /// - `ZX_ERR_NO_MEMORY`: no frame to commit or copy into.
     pub(crate) fn fault(
         &self,
         pt: &dyn PageTable,
@@ -273,34 +288,51 @@ impl VmMapping {
             return Err(ZX_ERR_ACCESS_DENIED);
         }
         let hal = self.vmo.hal().clone();
-        let mut vmo = self.vmo.inner.lock();
-        if offset >= vmo.size {
+        let (owner, shift) = self.vmo.backing();
+        let mut vmo = owner.inner.lock();
+        let size = self.vmo.slice.as_ref().map_or(vmo.size, |s| s.size);
+        if offset >= size {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
-        let page = offset >> PAGE_SHIFT;
-        if !access.contains(MMUFlags::WRITE) && !vmo.pages.contains_key(&page) {
+        let page = (offset + shift) >> PAGE_SHIFT;
+        let write = access.contains(MMUFlags::WRITE);
+        if !write && !vmo.pages.contains_key(&page) {
             vmo.zero_mapped.insert(page);
             let flags = mmu_flags(perms - MMUFlags::WRITE);
             return map_tolerant(pt, page_vaddr, zero_frame, 1, flags, vmo.cache);
         }
         vmo.commit_pages(&*hal, page, page + 1)?;
+        let flags = if write {
+            vmo.make_private(&*hal, page, page + 1)?;
+            perms
+        } else if vmo.shared.contains(&page) {
+            perms - MMUFlags::WRITE
+        } else {
+            perms
+        };
         let frame = vmo.pages[&page];
-        map_tolerant(pt, page_vaddr, frame, 1, mmu_flags(perms), vmo.cache)
+        map_tolerant(pt, page_vaddr, frame, 1, mmu_flags(flags), vmo.cache)
     }
 
     /// Takes away the translations of pages in `[start, end)` (inside the mapping)
-    /// that may show the shared zero frame, so that they fault again. Called before
-    /// write permission is granted to them.
-    pub(crate) fn clear_zero_pages(&self, start: usize, end: usize) {
-        let vmo = self.vmo.inner.lock();
-        if vmo.zero_mapped.is_empty() {
+    /// that are mapped read-only for a reason other than their protection (the
+    /// shared zero frame, or a frame shared copy-on-write), so that they fault
+    /// again. Called before write permission is granted to them.
+    pub(crate) fn clear_read_only_pages(&self, start: usize, end: usize) {
+        let (owner, shift) = self.vmo.backing();
+        let vmo = owner.inner.lock();
+        if vmo.zero_mapped.is_empty() && vmo.shared.is_empty() {
             return;
         }
         let inner = self.inner.lock();
-        let first = (inner.vmo_offset + (start - inner.base)) >> PAGE_SHIFT;
-        let last = (inner.vmo_offset + (end - inner.base)) >> PAGE_SHIFT;
-        for &page in vmo.zero_mapped.range(first..last) {
-            let vaddr = inner.base + ((page << PAGE_SHIFT) - inner.vmo_offset);
+        let first = (shift + inner.vmo_offset + (start - inner.base)) >> PAGE_SHIFT;
+        let last = (shift + inner.vmo_offset + (end - inner.base)) >> PAGE_SHIFT;
+        let pages = vmo
+            .zero_mapped
+            .range(first..last)
+            .chain(vmo.shared.range(first..last));
+        for &page in pages {
+            let vaddr = inner.base + ((page << PAGE_SHIFT) - shift - inner.vmo_offset);
             clear_translations(&*self.page_table, vaddr, PAGE_SIZE);
         }
     }

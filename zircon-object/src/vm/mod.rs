@@ -1,5 +1,6 @@
 //! Virtual memory: VMOs, mappings and the VMAR tree.
 
+mod child;
 pub mod mapping;
 pub mod vmar;
 pub mod vmo;
@@ -8,5 +9,7 @@ pub use mapping::VmMapping;
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::VmObject;
 
+#[cfg(test)]
+mod child_tests;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MA
 /// Runs `f` over three fresh machines (the model HAL, the unix backend, and the
 /// bare-metal backend's real x86_64 page tables over simulated RAM) and checks frame
 /// accounting after each, so every behaviour is proven on every backend.
-fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
+pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
     let unix = kernel_hal_unix::UnixHal::with_config(kernel_hal_unix::UnixHalConfig {
         phys_size: 16 << 20,
         window_size: 1 << 30,
@@ -34,7 +34,7 @@ fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>))
     }
 }
 
-fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
+pub(super) fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
     VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, 0).unwrap()
 }
 

@@ -7,6 +7,8 @@ use crate::object::{KObjectBase, KernelObject};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 use spin::Mutex;
 
@@ -33,14 +35,53 @@ pub fn vmo_size_for(size: u64) -> ZxResult<usize> {
 /// Pages are committed on demand (a write, a fault, `commit`) and are always zeroed
 /// when committed, so an uncommitted page and a fresh committed one read the same.
 /// Every frame goes back to the HAL when it is decommitted, cut off by a shrink, or
-/// when the VMO is dropped.
+/// when the VMO is dropped (a frame shared copy-on-write with relatives goes back
+/// when its last holder lets it go).
+///
+/// A VMO may be a child of another (`create_snapshot`, `create_slice`, in
+/// `child.rs`). A snapshot owns its pages like any VMO, some of them shared with its
+/// relatives until one side writes. A slice owns none: every page operation goes to
+/// its root at the slice's offset.
 pub struct VmObject {
     base: KObjectBase,
     hal: Arc<dyn Hal>,
     resizable: bool,
     discardable: bool,
+    /// Set for a snapshot child (`ZX_INFO_VMO_IS_COW_CLONE`).
+    pub(crate) cow_clone: bool,
+    /// Set for a snapshot made with `NO_WRITE` (`ZX_INFO_VMO_IMMUTABLE`).
+    pub(crate) immutable: bool,
+    /// For a slice: the VMO whose pages it shows.
+    pub(crate) slice: Option<SliceOf>,
+    /// For a child: its direct parent (held weakly, for the parent's child counts)
+    /// and the parent's koid.
+    pub(crate) parent: Option<(Weak<VmObject>, zx_koid_t)>,
+    /// Live direct children.
+    pub(crate) children: AtomicUsize,
+    /// Live snapshots of this VMO or of a slice whose root it is: decommit is
+    /// refused while there are any.
+    pub(crate) cow_children: AtomicUsize,
+    /// For a snapshot of a slice: the slice's root, whose `cow_children` it counts
+    /// in too.
+    pub(crate) cow_root: Option<Weak<VmObject>>,
     pub(crate) inner: Mutex<VmoInner>,
 }
+
+/// Where a slice's pages live: a window of a root VMO, which is never a slice and
+/// never resizable, so the window stays inside it.
+pub(crate) struct SliceOf {
+    /// The root VMO.
+    pub(crate) root: Arc<VmObject>,
+    /// Byte offset of the slice in the root, page-aligned.
+    pub(crate) offset: usize,
+    /// Size of the slice in bytes, page-aligned (fixed: slices never resize).
+    pub(crate) size: usize,
+}
+
+/// How many VMOs hold each frame shared copy-on-write within one family (a VMO
+/// and its snapshots, transitively). An entry exists while at least one VMO holds
+/// the frame marked shared; the holder that brings the count to zero frees it.
+pub(crate) type ShareCounts = Arc<Mutex<HashMap<PhysAddr, usize>>>;
 
 /// The mutable state of a VMO, guarded by its lock.
 pub(crate) struct VmoInner {
@@ -62,6 +103,15 @@ pub(crate) struct VmoInner {
     pub(crate) zero_mapped: BTreeSet<usize>,
     /// Whether a discardable VMO is locked (`ZX_VMO_OP_LOCK`).
     locked: bool,
+    /// Committed pages whose frame may be held by a relative too. They are mapped
+    /// read-only; a write first gives this VMO a private copy (or the frame itself,
+    /// when no relative holds it any more).
+    pub(crate) shared: BTreeSet<usize>,
+    /// The share counts of this VMO's copy-on-write family, once it has one.
+    pub(crate) family: Option<ShareCounts>,
+    /// The slices whose root is this VMO, so that pages leaving it leave their
+    /// mappings too. Dead entries are pruned when a slice is added.
+    pub(crate) slices: Vec<Weak<VmObject>>,
 }
 
 impl KernelObject for VmObject {
@@ -120,21 +170,49 @@ impl VmObject {
             return Err(ZX_ERR_INVALID_ARGS);
         }
         let rounded = vmo_size_for(size)?;
-        Ok(Arc::new(VmObject {
+        Ok(Arc::new(VmObject::build(
+            hal,
+            options & ZX_VMO_RESIZABLE != 0,
+            options & ZX_VMO_DISCARDABLE != 0,
+            VmoInner::new(rounded, size),
+        )))
+    }
+
+    /// A root VMO (no parent, not a slice, no COW relation) around `inner`.
+    pub(crate) fn build(
+        hal: Arc<dyn Hal>,
+        resizable: bool,
+        discardable: bool,
+        inner: VmoInner,
+    ) -> VmObject {
+        VmObject {
             base: KObjectBase::new(),
             hal,
-            resizable: options & ZX_VMO_RESIZABLE != 0,
-            discardable: options & ZX_VMO_DISCARDABLE != 0,
-            inner: Mutex::new(VmoInner {
-                size: rounded,
-                content_size: size,
-                pages: BTreeMap::new(),
-                cache: CachePolicy::Cached,
-                mappings: BTreeMap::new(),
-                zero_mapped: BTreeSet::new(),
-                locked: false,
-            }),
-        }))
+            resizable,
+            discardable,
+            cow_clone: false,
+            immutable: false,
+            slice: None,
+            parent: None,
+            children: AtomicUsize::new(0),
+            cow_children: AtomicUsize::new(0),
+            cow_root: None,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// The VMO whose pages back this one, and the byte offset of this VMO in it:
+    /// the root for a slice, else this VMO at offset 0.
+    pub(crate) fn backing(&self) -> (&VmObject, usize) {
+        match &self.slice {
+            Some(s) => (&s.root, s.offset),
+            None => (self, 0),
+        }
+    }
+
+    /// For a slice, the end of its window in its root's byte offsets.
+    pub(crate) fn slice_end(&self) -> Option<usize> {
+        self.slice.as_ref().map(|s| s.offset + s.size)
     }
 
     /// The HAL this VMO's frames come from.
@@ -150,6 +228,39 @@ impl VmObject {
     /// Whether the VMO was created discardable.
     pub fn is_discardable(&self) -> bool {
         self.discardable
+    }
+
+    /// Whether this VMO is a snapshot (`ZX_INFO_VMO_IS_COW_CLONE`).
+    pub fn is_cow_clone(&self) -> bool {
+        self.cow_clone
+    }
+
+    /// Whether this VMO is a snapshot made with `ZX_VMO_CHILD_NO_WRITE`
+    /// (`ZX_INFO_VMO_IMMUTABLE`).
+    pub fn is_immutable(&self) -> bool {
+        self.immutable
+    }
+
+    /// Whether this VMO is a slice of another.
+    pub fn is_slice(&self) -> bool {
+        self.slice.is_some()
+    }
+
+    /// The koid of the VMO this one was created from, or 0 for a VMO that is not a
+    /// child.
+    pub fn parent_koid(&self) -> zx_koid_t {
+        self.parent.as_ref().map_or(0, |(_, koid)| *koid)
+    }
+
+    /// How many direct children of this VMO are alive.
+    pub fn num_children(&self) -> usize {
+        self.children.load(Ordering::Acquire)
+    }
+
+    /// Whether this VMO is a snapshot or has live snapshots: decommitting it is
+    /// not supported then.
+    fn in_cow_family(&self) -> bool {
+        self.cow_clone || self.cow_children.load(Ordering::Acquire) > 0
     }
 
     /// The size in bytes (a multiple of `PAGE_SIZE`).
@@ -178,7 +289,8 @@ impl VmObject {
         self.inner.lock().check_io(offset, len, true).map(|_| ())
     }
 
-    /// How many pages are committed.
+    /// How many pages are committed in this VMO (for a slice, none: its pages are
+    /// its root's). Pages shared copy-on-write count in every VMO holding them.
     pub fn committed_pages(&self) -> usize {
         self.inner.lock().pages.len()
     }
@@ -225,6 +337,12 @@ impl VmObject {
     }
 
     fn read_bytes(&self, offset: u64, buf: &mut [u8], byte_io: bool) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().check_io(offset, buf.len(), byte_io)?;
+            return slice
+                .root
+                .read_bytes(offset + slice.offset as u64, buf, byte_io);
+        }
         let inner = self.inner.lock();
         let start = inner.check_io(offset, buf.len(), byte_io)?;
         let mut done = 0;
@@ -248,8 +366,13 @@ impl VmObject {
     ///
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit; nothing is written
-    ///   and nothing stays committed.
+    /// - `ZX_ERR_NO_MEMORY`: no frames for the pages to commit (nothing is written
+    ///   and nothing stays committed) or for the private copy of a page shared
+    ///   copy-on-write (nothing is written; pages committed or copied before the
+    ///   failure stay, with the same contents).
+    ///
+    /// A page shared copy-on-write gets its private copy before it is written. A
+    /// slice writes its root's pages.
     pub fn write(&self, offset: u64, buf: &[u8]) -> ZxResult {
         self.write_bytes(offset, buf, true)
     }
@@ -261,6 +384,12 @@ impl VmObject {
     }
 
     fn write_bytes(&self, offset: u64, buf: &[u8], byte_io: bool) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().check_io(offset, buf.len(), byte_io)?;
+            return slice
+                .root
+                .write_bytes(offset + slice.offset as u64, buf, byte_io);
+        }
         let mut inner = self.inner.lock();
         let start = inner.check_io(offset, buf.len(), byte_io)?;
         if buf.is_empty() {
@@ -269,6 +398,7 @@ impl VmObject {
         let first = start >> PAGE_SHIFT;
         let end = (start + buf.len() - 1) / PAGE_SIZE + 1;
         inner.commit_pages(&*self.hal, first, end)?;
+        inner.make_private(&*self.hal, first, end)?;
         let mut done = 0;
         while done < buf.len() {
             let pos = start + done;
@@ -293,12 +423,21 @@ impl VmObject {
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
     /// - `ZX_ERR_UNAVAILABLE`: the VMO is not resizable.
+    /// - `ZX_ERR_NO_MEMORY`: the page holding the new end is shared copy-on-write,
+    ///   its tail must be zeroed, and no frame is free for the copy; nothing changes.
     pub fn set_size(&self, size: u64) -> ZxResult {
         let rounded = vmo_size_for(size)?;
         if !self.resizable {
             return Err(ZX_ERR_UNAVAILABLE);
         }
         let mut inner = self.inner.lock();
+        // The tail of the last page is zeroed below, so that growing again shows
+        // zeros; a shared page gets its private copy first, before anything changes.
+        let tail = size as usize % PAGE_SIZE;
+        let tail_page = size as usize >> PAGE_SHIFT;
+        if tail != 0 {
+            inner.make_private(&*self.hal, tail_page, tail_page + 1)?;
+        }
         let old = inner.size;
         inner.size = rounded;
         inner.content_size = size;
@@ -307,10 +446,8 @@ impl VmObject {
             removed.frames = inner.take_pages(rounded >> PAGE_SHIFT, usize::MAX);
             removed.mappings = inner.unmap_from_mappings(rounded, old);
         }
-        // Zero the tail of the last page so that growing again shows zeros.
-        let tail = size as usize % PAGE_SIZE;
         if tail != 0 {
-            if let Some(&frame) = inner.pages.get(&(size as usize >> PAGE_SHIFT)) {
+            if let Some(&frame) = inner.pages.get(&tail_page) {
                 self.hal
                     .zero(frame + tail, PAGE_SIZE - tail)
                     .map_err(hal_error)?;
@@ -326,9 +463,23 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_NO_MEMORY` never happens here: zeroing only touches committed pages.
-    /// Returns `ZX_ERR_INTERNAL` if the HAL refuses to zero a frame it handed out.
+    /// - `ZX_ERR_NO_MEMORY`: a partial page to zero is shared copy-on-write and no
+    ///   frame is free for its private copy.
+    /// - `ZX_ERR_INTERNAL`: the HAL refuses to zero a frame it handed out.
     pub fn set_content_size(&self, content_size: u64) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            // The bytes past the new content size are the root's.
+            let size = {
+                let mut inner = self.inner.lock();
+                inner.content_size = content_size;
+                inner.size as u64
+            };
+            if content_size < size {
+                let start = slice.offset as u64 + content_size;
+                return slice.root.zero_in_place(start, slice.offset as u64 + size);
+            }
+            return Ok(());
+        }
         let mut inner = self.inner.lock();
         inner.content_size = content_size;
         let size = inner.size as u64;
@@ -343,15 +494,23 @@ impl VmObject {
     }
 
     /// Commits every page overlapping `[offset, offset + len)`.
+    /// Committed pages shared copy-on-write get their private copy (a commit is a
+    /// promise that writes need no more memory). A slice commits its root's pages.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed.
+    /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
+    ///   already made private stay private).
     pub fn commit(&self, offset: u64, len: u64) -> ZxResult {
+        if let Some(slice) = &self.slice {
+            self.inner.lock().page_span(offset, len)?;
+            return slice.root.commit(offset + slice.offset as u64, len);
+        }
         let mut inner = self.inner.lock();
         let (first, end) = inner.page_span(offset, len)?;
-        inner.commit_pages(&*self.hal, first, end)
+        inner.commit_pages(&*self.hal, first, end)?;
+        inner.make_private(&*self.hal, first, end)
     }
 
     /// Decommits the pages in the page-aligned range `[offset, offset + len)`: their
@@ -359,9 +518,17 @@ impl VmObject {
     ///
     /// # Errors
     ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO (or a slice's root) is a snapshot or has
+    ///   live snapshots, of itself or of one of its slices (checked first).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
+    ///
+    /// A slice forwards the decommit to its root.
     pub fn decommit(&self, offset: u64, len: u64) -> ZxResult {
+        let (root, shift) = self.backing();
+        if self.in_cow_family() || root.in_cow_family() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let mut inner = self.inner.lock();
         offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
         if offset + len > inner.size as u64 {
@@ -369,6 +536,10 @@ impl VmObject {
         }
         if offset % PAGE_SIZE as u64 != 0 || len % PAGE_SIZE as u64 != 0 {
             return Err(ZX_ERR_INVALID_ARGS);
+        }
+        if self.slice.is_some() {
+            drop(inner);
+            return root.decommit(offset + shift as u64, len);
         }
         let (first, end) = (
             (offset as usize) >> PAGE_SHIFT,
@@ -390,6 +561,10 @@ impl VmObject {
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
+    ///   free for its private copy.
+    ///
+    /// A slice zeroes its root's bytes.
     pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
         let mut inner = self.inner.lock();
         let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
@@ -399,7 +574,22 @@ impl VmObject {
         if inner.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
+        if let Some(slice) = &self.slice {
+            drop(inner);
+            let shift = slice.offset as u64;
+            return slice.root.zero_in_place(offset + shift, end + shift);
+        }
         let removed = inner.zero_bytes(&*self.hal, offset as usize, end as usize)?;
+        drop(inner);
+        removed.release(&*self.hal);
+        Ok(())
+    }
+
+    /// Zeroes bytes `[start, end)` of this non-slice VMO, which the caller has
+    /// checked lie inside it.
+    fn zero_in_place(&self, start: u64, end: u64) -> ZxResult {
+        let mut inner = self.inner.lock();
+        let removed = inner.zero_bytes(&*self.hal, start as usize, end as usize)?;
         drop(inner);
         removed.release(&*self.hal);
         Ok(())
@@ -490,11 +680,14 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, or has committed pages under a policy
-    /// other than `CACHED`.
+    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, or has
+    /// committed pages under a policy other than `CACHED`.
     pub fn set_cache_policy(&self, policy: CachePolicy) -> ZxResult {
         let mut inner = self.inner.lock();
         if inner.mappings.values().any(|m| m.strong_count() > 0) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        if self.parent.is_some() || self.num_children() > 0 {
             return Err(ZX_ERR_BAD_STATE);
         }
         if !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
@@ -524,6 +717,95 @@ impl VmObject {
 }
 
 impl VmoInner {
+    /// The state of a fresh VMO of `size` bytes (page-aligned) with content size
+    /// `content_size`: nothing committed, cached.
+    pub(crate) fn new(size: usize, content_size: u64) -> VmoInner {
+        VmoInner {
+            size,
+            content_size,
+            pages: BTreeMap::new(),
+            cache: CachePolicy::Cached,
+            mappings: BTreeMap::new(),
+            zero_mapped: BTreeSet::new(),
+            locked: false,
+            shared: BTreeSet::new(),
+            family: None,
+            slices: Vec::new(),
+        }
+    }
+
+    /// Gives this VMO private frames for the committed pages in `[first, end)`
+    /// that are shared copy-on-write: a copy when a relative still holds the frame,
+    /// the frame itself when none does. The pages' old translations leave every
+    /// mapping, so that the next access maps the private frame.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_NO_MEMORY`: no frame for a copy. Pages made private before that stay
+    /// private (their contents are the same).
+    pub(crate) fn make_private(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
+        if first >= end || self.shared.range(first..end).next().is_none() {
+            return Ok(());
+        }
+        let todo: Vec<usize> = self.shared.range(first..end).copied().collect();
+        let family = self.family.clone().ok_or(ZX_ERR_INTERNAL)?;
+        let mut result = Ok(());
+        let mut changed = Vec::with_capacity(todo.len());
+        {
+            let mut counts = family.lock();
+            for page in todo {
+                let frame = self.pages[&page];
+                let count = counts.get_mut(&frame).ok_or(ZX_ERR_INTERNAL)?;
+                if *count == 1 {
+                    counts.remove(&frame);
+                } else {
+                    let Ok(copy) = hal.alloc_frame() else {
+                        result = Err(ZX_ERR_NO_MEMORY);
+                        break;
+                    };
+                    if hal.copy(copy, frame, PAGE_SIZE).is_err() {
+                        free_frames(hal, alloc::vec![copy]);
+                        result = Err(ZX_ERR_INTERNAL);
+                        break;
+                    }
+                    *count -= 1;
+                    self.pages.insert(page, copy);
+                }
+                self.shared.remove(&page);
+                changed.push(page);
+            }
+        }
+        for page in changed {
+            drop(self.unmap_from_mappings(page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT));
+        }
+        result
+    }
+
+    /// Removes the pages in `pages` from this VMO's bookkeeping of shared pages and
+    /// returns the frames that nobody holds any more. Takes the family's share
+    /// counts once, only if a page was shared.
+    fn frames_to_free(&mut self, pages: BTreeMap<usize, PhysAddr>) -> Vec<PhysAddr> {
+        let (Some(family), false) = (&self.family, self.shared.is_empty()) else {
+            return pages.into_values().collect();
+        };
+        let mut counts = family.lock();
+        let mut free = Vec::with_capacity(pages.len());
+        for (page, frame) in pages {
+            if !self.shared.remove(&page) {
+                free.push(frame);
+                continue;
+            }
+            match counts.get_mut(&frame) {
+                Some(count) if *count > 1 => *count -= 1,
+                _ => {
+                    counts.remove(&frame);
+                    free.push(frame);
+                }
+            }
+        }
+        free
+    }
+
     /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
     fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
         if byte_io && self.cache != CachePolicy::Cached {
@@ -618,7 +900,8 @@ impl VmoInner {
         Ok(())
     }
 
-    /// Removes the committed pages in `[first, end)` and returns their frames.
+    /// Removes the committed pages in `[first, end)` and returns the frames to
+    /// free: all of them, except shared frames that a relative still holds.
     pub(crate) fn take_pages(&mut self, first: usize, end: usize) -> Vec<PhysAddr> {
         if first >= end {
             return Vec::new();
@@ -630,15 +913,33 @@ impl VmoInner {
             tail.split_off(&end)
         };
         self.pages.append(&mut rest);
-        tail.into_values().collect()
+        self.frames_to_free(tail)
     }
 
-    /// Removes the translations of VMO bytes `[start, end)` from every mapping.
-    /// Returns the mappings it looked at, to be dropped after this lock is released.
+    /// Removes the translations of VMO bytes `[start, end)` from every mapping,
+    /// including the mappings of the slices whose root this is (taking each slice's
+    /// lock after this one). Returns the mappings it looked at, to be dropped after
+    /// this lock is released.
     pub(crate) fn unmap_from_mappings(&self, start: usize, end: usize) -> Vec<Arc<VmMapping>> {
-        let live: Vec<Arc<VmMapping>> = self.mappings.values().filter_map(Weak::upgrade).collect();
+        let mut live: Vec<Arc<VmMapping>> =
+            self.mappings.values().filter_map(Weak::upgrade).collect();
         for mapping in &live {
             mapping.clear_vmo_range(start, end);
+        }
+        for slice in self.slices.iter().filter_map(Weak::upgrade) {
+            let Some(window) = &slice.slice else {
+                continue;
+            };
+            let lo = start.max(window.offset);
+            let hi = end.min(window.offset + window.size);
+            if lo >= hi {
+                continue;
+            }
+            let inner = slice.inner.lock();
+            for mapping in inner.mappings.values().filter_map(Weak::upgrade) {
+                mapping.clear_vmo_range(lo - window.offset, hi - window.offset);
+                live.push(mapping);
+            }
         }
         live
     }
@@ -651,9 +952,11 @@ impl VmoInner {
         }
         let first_full = start.div_ceil(PAGE_SIZE);
         let end_full = end >> PAGE_SHIFT;
-        let zero_partial = |inner: &VmoInner, from: usize, to: usize| -> ZxResult {
+        let zero_partial = |inner: &mut VmoInner, from: usize, to: usize| -> ZxResult {
             if from < to {
-                if let Some(&frame) = inner.pages.get(&(from >> PAGE_SHIFT)) {
+                let page = from >> PAGE_SHIFT;
+                inner.make_private(hal, page, page + 1)?;
+                if let Some(&frame) = inner.pages.get(&page) {
                     hal.zero(frame + from % PAGE_SIZE, to - from)
                         .map_err(hal_error)?;
                 }
@@ -678,8 +981,22 @@ impl VmoInner {
 }
 
 impl Drop for VmObject {
+    /// Frees the frames only this VMO holds, and leaves its parent's child counts.
+    /// Takes no VMO lock (a slice may be dropped while its root's lock is held) and
+    /// no lock but its family's share counts.
     fn drop(&mut self) {
-        let pages = core::mem::take(&mut self.inner.get_mut().pages);
-        free_frames(&*self.hal, pages.into_values().collect());
+        let inner = self.inner.get_mut();
+        let pages = core::mem::take(&mut inner.pages);
+        let frames = inner.frames_to_free(pages);
+        free_frames(&*self.hal, frames);
+        if let Some(parent) = self.parent.as_ref().and_then(|(p, _)| p.upgrade()) {
+            parent.children.fetch_sub(1, Ordering::AcqRel);
+            if self.cow_clone {
+                parent.cow_children.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        if let Some(root) = self.cow_root.as_ref().and_then(Weak::upgrade) {
+            root.cow_children.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }

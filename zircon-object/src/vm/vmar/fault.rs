@@ -33,7 +33,8 @@ impl AddressSpace {
     /// - `ZX_ERR_NOT_FOUND`: no mapping covers `vaddr`.
     /// - `ZX_ERR_ACCESS_DENIED`: the page's protection lacks `access`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
-    /// - `ZX_ERR_NO_MEMORY`: no frame to commit.
+    /// - `ZX_ERR_NO_MEMORY`: no frame to commit, or to copy a page shared
+    ///   copy-on-write into.
     pub fn fault(&self, vaddr: VirtAddr, access: MMUFlags) -> ZxResult {
         let state = self.state.lock();
         let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
@@ -180,6 +181,8 @@ impl VmAddressRegion {
     ///   mapped.
     /// - `ZX_ERR_ACCESS_DENIED`: COMMIT / DECOMMIT on a mapping whose maximum
     ///   protection lacks WRITE.
+    /// - `ZX_ERR_NOT_SUPPORTED`: DECOMMIT of a mapping of a VMO in a copy-on-write
+    ///   family (see [`VmObject::decommit`](crate::vm::VmObject::decommit)).
     /// - `ZX_ERR_NO_MEMORY`: out of frames.
     pub fn op_range(&self, op: u32, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
         vmar_op_right(op)?;

@@ -69,7 +69,7 @@ impl VmAddressRegion {
             match child {
                 Child::Mapping { mapping, .. } => {
                     if perms.contains(MMUFlags::WRITE) {
-                        mapping.clear_zero_pages(lo, hi);
+                        mapping.clear_read_only_pages(lo, hi);
                     }
                     mapping.inner.lock().set_perms(lo, hi, perms);
                     let pt = self.aspace.page_table();

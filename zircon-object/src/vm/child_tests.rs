@@ -1,0 +1,373 @@
+//! Unit tests of VMO children (snapshots and slices), over the three machines of
+//! [`machine`]. Each machine checks at the end that every frame is free again, so
+//! every test also proves that shared frames are freed exactly once.
+
+use super::tests::{machine, vmo};
+use super::*;
+use crate::abi::*;
+use crate::testing::touch;
+use alloc::sync::Arc;
+use kernel_hal::{Hal, MMUFlags, PagingError, PAGE_SIZE};
+
+const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
+const P: u64 = PAGE_SIZE as u64;
+
+/// A load through the page table, as the CPU would do it: faults the page in if
+/// needed, then reads the frame the translation names.
+fn load(hal: &Arc<dyn Hal>, aspace: &AddressSpace, addr: usize) -> u8 {
+    let pt = aspace.page_table();
+    assert!(touch(pt, addr, MMUFlags::READ), "load at {addr:#x} faulted");
+    let t = pt.query(addr).unwrap();
+    let mut b = [0u8];
+    hal.read(t.paddr, &mut b).unwrap();
+    b[0]
+}
+
+/// A store through the page table: faults until the translation is writable, then
+/// writes the frame it names.
+fn store(hal: &Arc<dyn Hal>, aspace: &AddressSpace, addr: usize, value: u8) {
+    let pt = aspace.page_table();
+    assert!(
+        touch(pt, addr, MMUFlags::WRITE),
+        "store at {addr:#x} faulted"
+    );
+    let t = pt.query(addr).unwrap();
+    assert!(t.flags.contains(MMUFlags::WRITE));
+    hal.write(t.paddr, &[value]).unwrap();
+}
+
+fn byte(v: &VmObject, offset: u64) -> u8 {
+    let mut b = [0u8];
+    v.read(offset, &mut b).unwrap();
+    b[0]
+}
+
+#[test]
+fn snapshot_shares_frames_and_copies_only_what_is_written() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 4);
+        for i in 0..3u8 {
+            parent.write(i as u64 * P, &[i + 1]).unwrap();
+        }
+        let free = hal.free_count();
+        let child = parent.create_snapshot(0, 4 * P, false, false).unwrap();
+        assert_eq!(hal.free_count(), free, "creating a snapshot copied frames");
+        assert_eq!(child.committed_pages(), 3);
+        assert_eq!(
+            (byte(&child, 0), byte(&child, P), byte(&child, 2 * P)),
+            (1, 2, 3)
+        );
+        child.write(0, &[10]).unwrap();
+        assert_eq!(hal.free_count(), free - 1);
+        parent.write(P, &[20]).unwrap();
+        assert_eq!(hal.free_count(), free - 2);
+        assert_eq!((byte(&parent, 0), byte(&parent, P)), (1, 20));
+        assert_eq!((byte(&child, 0), byte(&child, P)), (10, 2));
+        // A page uncommitted in the parent at creation stays independent.
+        parent.write(3 * P, &[7]).unwrap();
+        assert_eq!(byte(&child, 3 * P), 0);
+        // Closing the parent first leaves the child whole.
+        drop(parent);
+        assert_eq!(
+            (byte(&child, 0), byte(&child, P), byte(&child, 2 * P)),
+            (10, 2, 3)
+        );
+    });
+}
+
+#[test]
+fn the_last_holder_of_a_shared_frame_takes_it_without_a_copy() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        parent.write(0, b"ab").unwrap();
+        let child = parent.create_snapshot(0, 2 * P, false, false).unwrap();
+        drop(child);
+        let free = hal.free_count();
+        parent.write(1, b"z").unwrap();
+        assert_eq!(
+            hal.free_count(),
+            free,
+            "the sole holder copied its own frame"
+        );
+        let mut buf = [0u8; 2];
+        parent.read(0, &mut buf).unwrap();
+        assert_eq!(&buf, b"az");
+    });
+}
+
+#[test]
+fn snapshot_past_the_parent_end_reads_zeros_and_is_private() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        parent.write(P, &[5]).unwrap();
+        let child = parent.create_snapshot(P, 3 * P, false, false).unwrap();
+        assert_eq!(child.size(), 3 * PAGE_SIZE);
+        assert_eq!((byte(&child, 0), byte(&child, P)), (5, 0));
+        child.write(2 * P, &[9]).unwrap();
+        assert_eq!(byte(&child, 2 * P), 9);
+        // Entirely past the end: nothing shared at all.
+        let far = parent.create_snapshot(8 * P, P, false, false).unwrap();
+        assert_eq!(far.committed_pages(), 0);
+        assert_eq!(byte(&far, 0), 0);
+    });
+}
+
+#[test]
+fn snapshots_of_snapshots_stay_isolated_whatever_closes_first() {
+    machine(|hal, _, _| {
+        let a = vmo(hal, 2);
+        a.write(0, &[1]).unwrap();
+        let b = a.create_snapshot(0, 2 * P, false, false).unwrap();
+        let c = b.create_snapshot(0, 2 * P, false, false).unwrap();
+        assert_eq!(b.num_children(), 1);
+        assert_eq!(c.parent_koid(), crate::object::KernelObjectExt::koid(&*b));
+        b.write(0, &[2]).unwrap();
+        assert_eq!((byte(&a, 0), byte(&b, 0), byte(&c, 0)), (1, 2, 1));
+        drop(b);
+        c.write(1, &[3]).unwrap();
+        assert_eq!(
+            (byte(&a, 0), byte(&a, 1), byte(&c, 0), byte(&c, 1)),
+            (1, 0, 1, 3)
+        );
+        drop(a);
+        assert_eq!(byte(&c, 0), 1);
+    });
+}
+
+#[test]
+fn stores_through_mappings_copy_on_write_on_both_sides() {
+    machine(|hal, aspace, root| {
+        let parent = vmo(hal, 2);
+        let pa = root
+            .map(RW, 0, &parent, ALL, ALL, 0, 2 * PAGE_SIZE)
+            .unwrap();
+        store(hal, aspace, pa, 1);
+        store(hal, aspace, pa + PAGE_SIZE, 2);
+        let child = parent.create_snapshot(0, 2 * P, false, false).unwrap();
+        // The parent's writable translations were taken away: a store faults again.
+        let pt = aspace.page_table();
+        assert!(pt
+            .query(pa)
+            .map_or(true, |t| !t.flags.contains(MMUFlags::WRITE)));
+        let ca = root.map(RW, 0, &child, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        // A load of a shared page maps the shared frame read-only.
+        assert_eq!(load(hal, aspace, ca), 1);
+        let shared = pt.query(ca).unwrap();
+        assert!(!shared.flags.contains(MMUFlags::WRITE));
+        assert_eq!(load(hal, aspace, pa), 1);
+        assert_eq!(pt.query(pa).unwrap().paddr, shared.paddr);
+        // Stores now go to private copies.
+        store(hal, aspace, pa, 11);
+        store(hal, aspace, ca + PAGE_SIZE, 22);
+        assert_ne!(pt.query(pa).unwrap().paddr, shared.paddr);
+        assert_eq!((load(hal, aspace, pa), load(hal, aspace, ca)), (11, 1));
+        assert_eq!(
+            (
+                load(hal, aspace, pa + PAGE_SIZE),
+                load(hal, aspace, ca + PAGE_SIZE)
+            ),
+            (2, 22)
+        );
+        assert_eq!((byte(&parent, 0), byte(&child, 0)), (11, 1));
+        // The child is now the only holder of the old frame; a snapshot of it shares
+        // the frame again, and a byte write then fixes the writer's translations.
+        let keep = child.create_snapshot(0, P, false, false).unwrap();
+        let before = pt.query(ca).unwrap().paddr;
+        child.write(0, &[33]).unwrap();
+        assert_eq!(load(hal, aspace, ca), 33);
+        assert_ne!(pt.query(ca).unwrap().paddr, before);
+        assert_eq!((load(hal, aspace, pa), byte(&keep, 0)), (11, 1));
+    });
+}
+
+#[test]
+fn protect_cannot_open_a_shared_frame_for_writing() {
+    machine(|hal, aspace, root| {
+        let parent = vmo(hal, 1);
+        parent.write(0, &[4]).unwrap();
+        let child = parent.create_snapshot(0, P, false, false).unwrap();
+        let ca = root
+            .map(ZX_VM_PERM_READ, 0, &child, ALL, ALL, 0, PAGE_SIZE)
+            .unwrap();
+        assert_eq!(load(hal, aspace, ca), 4);
+        root.protect(RW, ca, PAGE_SIZE, true).unwrap();
+        store(hal, aspace, ca, 5);
+        assert_eq!((byte(&parent, 0), byte(&child, 0)), (4, 5));
+        // MAP_RANGE maps shared pages read-only too.
+        let parent_map = root
+            .map(RW | ZX_VM_MAP_RANGE, 0, &parent, ALL, ALL, 0, PAGE_SIZE)
+            .unwrap();
+        let grandchild = parent.create_snapshot(0, P, false, false).unwrap();
+        let pt = aspace.page_table();
+        root.op_range(ZX_VMAR_OP_MAP_RANGE, parent_map, PAGE_SIZE, false)
+            .unwrap();
+        assert!(!pt
+            .query(parent_map)
+            .unwrap()
+            .flags
+            .contains(MMUFlags::WRITE));
+        store(hal, aspace, parent_map, 6);
+        assert_eq!((byte(&parent, 0), byte(&grandchild, 0)), (6, 4));
+    });
+}
+
+#[test]
+fn commit_zero_and_shrink_respect_sharing() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 3);
+        parent.write(0, &[1; 3 * PAGE_SIZE]).unwrap();
+        let child = parent.create_snapshot(0, 3 * P, true, false).unwrap();
+        let free = hal.free_count();
+        child.commit(0, P).unwrap();
+        assert_eq!(
+            hal.free_count(),
+            free - 1,
+            "commit did not make the page private"
+        );
+        // Zeroing part of a shared page zeroes a private copy.
+        child.zero(P, 10).unwrap();
+        assert_eq!((byte(&child, P), byte(&parent, P)), (0, 1));
+        assert_eq!(hal.free_count(), free - 2);
+        // Zeroing a whole shared page only lets go of it.
+        child.zero(2 * P, P).unwrap();
+        assert_eq!((byte(&child, 2 * P), byte(&parent, 2 * P)), (0, 1));
+        assert_eq!(hal.free_count(), free - 2);
+        // Shrinking a resizable snapshot lets go of its shared pages; the parent keeps them.
+        child.set_size(0).unwrap();
+        child.set_size(3 * P).unwrap();
+        assert_eq!(byte(&child, 0), 0);
+        assert_eq!(byte(&parent, 0), 1);
+    });
+}
+
+#[test]
+fn decommit_is_refused_in_a_copy_on_write_family() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        parent.commit(0, 2 * P).unwrap();
+        let child = parent.create_snapshot(0, 2 * P, false, false).unwrap();
+        assert_eq!(parent.decommit(0, P), Err(ZX_ERR_NOT_SUPPORTED));
+        assert_eq!(child.decommit(0, P), Err(ZX_ERR_NOT_SUPPORTED));
+        assert_eq!(parent.num_children(), 1);
+        drop(child);
+        assert_eq!(parent.num_children(), 0);
+        assert_eq!(parent.decommit(0, P), Ok(()));
+        assert_eq!(parent.committed_pages(), 1);
+    });
+}
+
+#[test]
+fn slices_share_pages_both_ways_and_through_mappings() {
+    machine(|hal, aspace, root| {
+        let parent = vmo(hal, 4);
+        parent.write(2 * P, &[8]).unwrap();
+        let slice = parent.create_slice(P, 2 * P).unwrap();
+        assert!(slice.is_slice() && !slice.is_cow_clone());
+        assert_eq!(byte(&slice, P), 8);
+        slice.write(0, &[3]).unwrap();
+        assert_eq!(byte(&parent, P), 3);
+        assert_eq!(slice.committed_pages(), 0);
+        // A slice of the slice is a window onto the root.
+        let inner = slice.create_slice(P, P).unwrap();
+        assert_eq!(byte(&inner, 0), 8);
+        assert_eq!(slice.num_children(), 1);
+        assert_eq!(parent.num_children(), 1);
+        // Mappings of the slice show the root's pages, and stores reach the root.
+        let sa = root.map(RW, 0, &slice, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        assert_eq!(load(hal, aspace, sa), 3);
+        store(hal, aspace, sa + PAGE_SIZE + 1, 9);
+        assert_eq!(byte(&parent, 2 * P + 1), 9);
+        assert_eq!(byte(&inner, 1), 9);
+        // A root decommit takes the page away from the slice's mapping.
+        parent.decommit(P, P).unwrap();
+        let pt = aspace.page_table();
+        assert_eq!(pt.query(sa).err(), Some(PagingError::NotMapped));
+        assert_eq!(load(hal, aspace, sa), 0);
+        // A decommit through the slice forwards to the root.
+        inner.decommit(0, P).unwrap();
+        assert_eq!(parent.committed_pages(), 0);
+        assert_eq!(load(hal, aspace, sa + PAGE_SIZE), 0);
+        // A write through the root after a read fault of the zero page reaches the
+        // slice's mapping.
+        parent.write(2 * P, &[6]).unwrap();
+        assert_eq!(load(hal, aspace, sa + PAGE_SIZE), 6);
+    });
+}
+
+#[test]
+fn slice_rules_and_a_snapshot_of_a_slice() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        assert_eq!(parent.create_slice(1, P).err(), Some(ZX_ERR_INVALID_ARGS));
+        assert_eq!(
+            parent.create_slice(P, 2 * P).err(),
+            Some(ZX_ERR_INVALID_ARGS)
+        );
+        assert_eq!(
+            parent.create_slice(0, u64::MAX).err(),
+            Some(ZX_ERR_OUT_OF_RANGE)
+        );
+        let resizable = VmObject::new(hal.clone(), P, ZX_VMO_RESIZABLE).unwrap();
+        assert_eq!(
+            resizable.create_slice(0, P).err(),
+            Some(ZX_ERR_NOT_SUPPORTED)
+        );
+        let slice = parent.create_slice(P, P).unwrap();
+        slice.write(0, &[1]).unwrap();
+        let snap = slice.create_snapshot(0, 2 * P, false, false).unwrap();
+        assert_eq!(
+            snap.parent_koid(),
+            crate::object::KernelObjectExt::koid(&*slice)
+        );
+        slice.write(0, &[2]).unwrap();
+        assert_eq!((byte(&snap, 0), byte(&parent, P)), (1, 2));
+        // The root shares pages with a snapshot (through its slice): it refuses
+        // decommit like any parent of a snapshot, until the snapshot goes.
+        assert_eq!(parent.decommit(0, P), Err(ZX_ERR_NOT_SUPPORTED));
+        assert_eq!(parent.num_children(), 1);
+        assert_eq!(
+            parent.set_cache_policy(kernel_hal::CachePolicy::Uncached),
+            Err(ZX_ERR_BAD_STATE)
+        );
+        assert_eq!(
+            slice.set_cache_policy(kernel_hal::CachePolicy::Uncached),
+            Err(ZX_ERR_BAD_STATE)
+        );
+        drop(snap);
+        assert_eq!(parent.decommit(0, P), Ok(()));
+        drop(parent);
+        // The slice keeps its root alive.
+        assert_eq!(byte(&slice, 0), 2);
+    });
+}
+
+#[test]
+fn a_copy_on_write_without_free_frames_fails_cleanly() {
+    let model = crate::testing::ModelHal::new(4);
+    let hal: Arc<dyn Hal> = model;
+    let total = hal.total_count();
+    {
+        let parent = vmo(&hal, 2);
+        parent.write(0, &[1; 2 * PAGE_SIZE]).unwrap();
+        let child = parent.create_snapshot(0, 2 * P, true, false).unwrap();
+        let filler = vmo(&hal, 2);
+        filler.commit(0, 2 * P).unwrap();
+        assert_eq!(hal.free_count(), 0);
+        assert_eq!(child.write(5, &[9]), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.commit(0, P), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.zero(1, 1), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(child.set_size(P + 1), Err(ZX_ERR_NO_MEMORY));
+        assert_eq!(
+            child.size(),
+            2 * PAGE_SIZE,
+            "a failed resize changed the size"
+        );
+        assert_eq!((byte(&child, 5), byte(&child, P + 1)), (1, 1));
+        // With one frame back, the copy happens.
+        drop(filler);
+        child.write(5, &[9]).unwrap();
+        assert_eq!((byte(&child, 5), byte(&parent, 5)), (9, 1));
+    }
+    assert_eq!(hal.free_count(), total, "frames leaked");
+}
