@@ -402,6 +402,30 @@ impl Fuzzer {
                 args[1] = rng.pick(&[1usize, 2, 3, 12, 13]);
             }
         }
+        // Rarely let a call take the scratch area away: the rest of the round would
+        // reach little past the first out-parameter.
+        let (scratch, end) = (self.p.scratch(), self.p.scratch() + SCRATCH_LEN);
+        let hits =
+            |addr: usize, len: usize| addr < end && addr.saturating_add(len.max(1)) > scratch;
+        let root = self.p.zx_vmar_root_self() as usize;
+        let threat = match number {
+            SYS_VMAR_UNMAP => hits(args[1], args[2]),
+            SYS_VMAR_PROTECT => hits(args[2], args[3]),
+            SYS_VMAR_MAP => {
+                args[0] == root
+                    && args[1] & ZX_VM_SPECIFIC_OVERWRITE as usize != 0
+                    && hits(self.root_base.wrapping_add(args[2]), args[5])
+            }
+            _ => false,
+        };
+        if threat && rng.chance(97) {
+            // Aim just past the scratch area instead.
+            match number {
+                SYS_VMAR_UNMAP => args[1] = end,
+                SYS_VMAR_PROTECT => args[2] = end,
+                _ => args[2] = end - self.root_base,
+            }
+        }
         // Rarely let a call consume the root region or process handle: without them
         // the rest of the round could reach little.
         let precious = [
@@ -486,6 +510,7 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
     let mut rng = Rng(0x0005_eed0_fd15_a7c4);
     let mut ok_by_call = [0usize; 25];
     let mut bad_syscall = 0usize;
+    let mut checked = 0usize;
     for _ in 0..ROUNDS {
         let mut f = Fuzzer::new();
         for _ in 0..CALLS_PER_ROUND {
@@ -494,6 +519,9 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
                 (_, ZX_ERR_BAD_SYSCALL) => bad_syscall += 1,
                 _ => {}
             }
+        }
+        if check_address_space(&f.p) {
+            checked += 1;
         }
         for (h, _) in f.handles.clone() {
             f.p.zx_handle_close(h);
@@ -505,6 +533,60 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
         assert!(count > 0, "call {number} never succeeded");
     }
     assert!(bad_syscall > 0);
+    // Most rounds leave the scratch area usable, so the tree could be checked.
+    assert!(checked > ROUNDS / 2, "only {checked} rounds checked");
+}
+
+/// Checks that the address space the calls left behind is a well-formed tree, as
+/// `ZX_INFO_PROCESS_MAPS` reports it: every entry lies inside its parent, siblings are
+/// in ascending order and disjoint, and no mapping claims more committed pages than it
+/// spans. Returns false (nothing checked) if the fuzzed calls took the scratch area away.
+fn check_address_space(p: &TestProcess) -> bool {
+    const RECORD: usize = 104;
+    let s = p.scratch();
+    let me = p.zx_process_self();
+    let buf = s + PAGE;
+    let room = SCRATCH_LEN - PAGE;
+    if p.zx_object_get_info(me, ZX_INFO_PROCESS_MAPS, buf, room, s, s + 8) != ZX_OK {
+        return false;
+    }
+    let mut counts = [0u8; 16];
+    p.read_memory(s, &mut counts).unwrap();
+    let actual = usize::from_ne_bytes(counts[..8].try_into().unwrap());
+    let avail = usize::from_ne_bytes(counts[8..].try_into().unwrap());
+    assert!(actual <= avail);
+    if actual < avail {
+        return false;
+    }
+    let mut bytes = vec![0u8; actual * RECORD];
+    p.read_memory(buf, &mut bytes).unwrap();
+    let field = |r: &[u8], at: usize| usize::from_ne_bytes(r[at..at + 8].try_into().unwrap());
+    // Stack of (end of the enclosing entry, end of its last child so far), by depth.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in bytes.chunks(RECORD).enumerate() {
+        let (base, size, depth) = (field(r, 32), field(r, 40), field(r, 48));
+        let kind = u32::from_ne_bytes(r[56..60].try_into().unwrap());
+        if i == 0 {
+            assert_eq!((depth, kind), (0, ZX_INFO_MAPS_TYPE_ASPACE));
+            open.push((base + size, base));
+            continue;
+        }
+        assert!(
+            depth >= 1 && depth <= open.len(),
+            "entry {i} at depth {depth}"
+        );
+        open.truncate(depth);
+        let (parent_end, last_end) = open[depth - 1];
+        assert!(base >= last_end, "entry {i} overlaps its previous sibling");
+        assert!(base + size <= parent_end, "entry {i} leaves its parent");
+        open[depth - 1].1 = base + size;
+        match kind {
+            ZX_INFO_MAPS_TYPE_VMAR => open.push((base + size, base)),
+            ZX_INFO_MAPS_TYPE_MAPPING => assert!(field(r, 88) <= size / PAGE),
+            other => panic!("entry {i} has type {other}"),
+        }
+    }
+    true
 }
 
 #[test]

@@ -217,3 +217,17 @@ fn duplicate_checks_the_right_before_the_requested_rights() {
     let st = p.zx_handle_duplicate(nodup, ZX_RIGHT_WRITE, out(&p, OUT0));
     assert_eq!(st, ZX_ERR_ACCESS_DENIED);
 }
+
+#[test]
+fn op_range_reports_whichever_of_a_piece_failure_and_a_gap_comes_first() {
+    let p = new_process();
+    let (r, base) = region(&p, 4);
+    let v = vmo(&p, PAGE);
+    let ro = dup(&p, v, ZX_RIGHTS_BASIC | ZX_RIGHT_READ | ZX_RIGHT_MAP);
+    // Page 0: a mapping whose maximum lacks WRITE; page 1: a gap; page 2: the same again.
+    map(&p, r, R | ZX_VM_SPECIFIC, 0, ro, 0, PAGE);
+    map(&p, r, R | ZX_VM_SPECIFIC, 2 * PAGE, ro, 0, PAGE);
+    let op = |addr: usize, len: usize| p.zx_vmar_op_range(r, ZX_VMAR_OP_DECOMMIT, addr, len, 0, 0);
+    assert_eq!(op(base, 2 * PAGE), ZX_ERR_ACCESS_DENIED);
+    assert_eq!(op(base + PAGE, 2 * PAGE), ZX_ERR_BAD_STATE);
+}

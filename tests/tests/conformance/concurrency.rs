@@ -98,3 +98,32 @@ fn crossed_vmo_reads_into_each_others_mappings_do_not_deadlock() {
     assert_eq!(vmo_read(&p, b, 0, 6), b"from a");
     assert_eq!(vmo_read(&p, a, 0, 6), b"from b");
 }
+
+#[test]
+fn threads_faulting_in_the_same_mapping_at_once_all_land() {
+    let p = new_process();
+    let pages = 64;
+    let v = vmo(&p, pages * PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, pages * PAGE);
+    std::thread::scope(|s| {
+        for t in 0..4usize {
+            s.spawn(move || {
+                for page in 0..pages {
+                    let at = a + page * PAGE + t;
+                    // SAFETY: `at` lies in a live read-write mapping of `pages` pages; each
+                    // thread writes its own byte of each page, so no two threads write the
+                    // same byte, and the first touch of a page is demand-paged.
+                    unsafe { (at as *mut u8).write_volatile(t as u8 + 1) };
+                }
+            });
+        }
+    });
+    for page in 0..pages {
+        assert_eq!(
+            vmo_read(&p, v, (page * PAGE) as u64, 4),
+            [1, 2, 3, 4],
+            "page {page}"
+        );
+    }
+    assert_eq!(committed(&p, v), (pages * PAGE) as u64);
+}

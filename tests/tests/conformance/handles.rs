@@ -270,3 +270,17 @@ fn a_reduced_vmar_handle_cannot_be_raised_back() {
         ZX_ERR_INVALID_ARGS
     );
 }
+
+#[test]
+fn replace_into_a_bad_pointer_consumes_the_original_and_installs_nothing() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let d = dup(&p, v, ZX_RIGHT_READ);
+    let handles = vmo_handle_count(&p);
+    assert_eq!(
+        p.zx_handle_replace(d, ZX_RIGHT_SAME_RIGHTS, UNMAPPED),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(p.zx_handle_close(d), ZX_ERR_BAD_HANDLE);
+    assert_eq!(vmo_handle_count(&p), handles - 1);
+}

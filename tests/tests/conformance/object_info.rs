@@ -411,7 +411,7 @@ fn process_vmos_lists_handles_and_mappings_separately() {
     let p = new_process();
     let before = process_vmos(&p).len();
     let v = vmo(&p, PAGE);
-    let d = dup(&p, v, ZX_RIGHT_READ);
+    dup(&p, v, ZX_RIGHT_READ);
     map(&p, p.zx_vmar_root_self(), R, 0, v, 0, PAGE);
     let koid = basic(&p, v).koid;
     let all = process_vmos(&p);
@@ -431,7 +431,6 @@ fn process_vmos_lists_handles_and_mappings_separately() {
         .collect();
     assert_eq!(via_map.len(), 1);
     assert_eq!(via_map[0].handle_rights, 0);
-    let _ = d;
 }
 
 #[test]
@@ -485,4 +484,24 @@ fn committed_bytes_follow_writes() {
     let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, 4 * PAGE);
     p.write_memory(a + PAGE, b"c").unwrap();
     assert_eq!(committed(&p, v), 3 * PAGE as u64);
+}
+
+#[test]
+fn maps_entries_carry_the_vmo_name_and_per_run_committed_pages() {
+    let p = new_process();
+    let (r, base) = region(&p, 3);
+    let v = vmo(&p, 3 * PAGE);
+    let b = p.scratch() + BUF;
+    p.write_memory(b, b"heap").unwrap();
+    assert_eq!(p.zx_object_set_property(v, ZX_PROP_NAME, b, 4), ZX_OK);
+    map_at(&p, r, 0, v, 3);
+    vmo_write(&p, v, 0, b"x");
+    assert_eq!(p.zx_vmar_protect(r, R, base + 2 * PAGE, PAGE), ZX_OK);
+    let m = mappings_in(&p, base, base + 3 * PAGE);
+    assert_eq!(m.len(), 2);
+    assert!(m.iter().all(|e| e.name == b"heap"));
+    assert_eq!((m[0].committed_pages, m[1].committed_pages), (1, 0));
+    vmo_write(&p, v, 2 * PAGE as u64, b"y");
+    let m = mappings_in(&p, base, base + 3 * PAGE);
+    assert_eq!((m[0].committed_pages, m[1].committed_pages), (1, 1));
 }

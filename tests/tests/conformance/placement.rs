@@ -168,3 +168,152 @@ fn a_31_byte_name_is_kept_whole() {
     assert_eq!(p.zx_object_set_property(v, ZX_PROP_NAME, b, 31), ZX_OK);
     assert_eq!(vmo_info(&p, v).name, name.to_vec());
 }
+
+#[test]
+fn placement_in_a_crowded_region_fails_exactly_when_no_gap_fits() {
+    let p = new_process();
+    const PAGES: usize = 256;
+    let (r, base) = region(&p, PAGES);
+    let v = vmo(&p, 4 * PAGE);
+    // The model: which pages are taken, and the live children (first page, length,
+    // whether it is a mapping). Unmapping a whole sub-region destroys it.
+    let mut taken = [false; PAGES];
+    let mut live: Vec<(usize, usize, bool)> = Vec::new();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut refused = 0;
+    for _ in 0..1500 {
+        if !live.is_empty() && next(3) == 0 {
+            let (first, len, _) = live.swap_remove(next(live.len()));
+            assert_eq!(p.zx_vmar_unmap(r, base + first * PAGE, len * PAGE), ZX_OK);
+            taken[first..first + len]
+                .iter_mut()
+                .for_each(|t| *t = false);
+            continue;
+        }
+        let len = 1 + next(4);
+        let fits = taken.windows(len).any(|w| w.iter().all(|t| !t));
+        // Half the requests are mappings, half sub-regions: both share the free space.
+        let is_map = next(2) == 0;
+        let st = if is_map {
+            p.zx_vmar_map(r, R, 0, v, 0, len * PAGE, out(&p, OUT2))
+        } else {
+            p.zx_vmar_allocate(r, RW_CAN, 0, len * PAGE, out(&p, OUT0), out(&p, OUT2))
+        };
+        if !fits {
+            assert_eq!(st, ZX_ERR_NO_RESOURCES, "a {len}-page request with no gap");
+            refused += 1;
+            continue;
+        }
+        assert_eq!(st, ZX_OK, "a {len}-page request with a gap");
+        let first = (read_usize(&p, out(&p, OUT2)) - base) / PAGE;
+        assert!(first + len <= PAGES);
+        assert!(
+            taken[first..first + len].iter().all(|t| !t),
+            "placed over a child"
+        );
+        taken[first..first + len].iter_mut().for_each(|t| *t = true);
+        live.push((first, len, is_map));
+    }
+    assert!(refused > 0, "the region never filled up");
+    let maps = live.iter().filter(|l| l.2).count();
+    assert_eq!(vmo_info(&p, v).num_mappings, maps);
+}
+
+#[test]
+fn compact_region_always_takes_the_lowest_gap_that_fits() {
+    let p = new_process();
+    const PAGES: usize = 128;
+    let (r, base) = allocate(
+        &p,
+        p.zx_vmar_root_self(),
+        RWS_CAN | ZX_VM_COMPACT,
+        0,
+        PAGES * PAGE,
+    );
+    let v = vmo(&p, 4 * PAGE);
+    let mut taken = [false; PAGES];
+    let mut live: Vec<(usize, usize)> = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..800 {
+        if !live.is_empty() && next(3) == 0 {
+            let (first, len) = live.swap_remove(next(live.len()));
+            assert_eq!(p.zx_vmar_unmap(r, base + first * PAGE, len * PAGE), ZX_OK);
+            taken[first..first + len]
+                .iter_mut()
+                .for_each(|t| *t = false);
+            continue;
+        }
+        let len = 1 + next(4);
+        let lowest = taken.windows(len).position(|w| w.iter().all(|t| !t));
+        let st = p.zx_vmar_map(r, R, 0, v, 0, len * PAGE, out(&p, OUT2));
+        let Some(want) = lowest else {
+            assert_eq!(st, ZX_ERR_NO_RESOURCES);
+            continue;
+        };
+        assert_eq!(st, ZX_OK);
+        let first = (read_usize(&p, out(&p, OUT2)) - base) / PAGE;
+        assert_eq!(first, want, "a {len}-page mapping not placed first-fit");
+        taken[first..first + len].iter_mut().for_each(|t| *t = true);
+        live.push((first, len));
+    }
+}
+
+#[test]
+fn aligned_requests_in_a_crowded_region_fail_exactly_when_no_aligned_gap_fits() {
+    let p = new_process();
+    const PAGES: usize = 128;
+    let (r, base) = region(&p, PAGES);
+    let v = vmo(&p, 4 * PAGE);
+    let mut taken = [false; PAGES];
+    let mut live: Vec<(usize, usize)> = Vec::new();
+    let mut seed = 0x0123_4567_89ab_cdefu64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    // 16 KiB alignment: the first page's absolute address must be a multiple of 4 pages.
+    let aligned = |first: usize| (base / PAGE + first) % 4 == 0;
+    for _ in 0..800 {
+        if !live.is_empty() && next(4) == 0 {
+            let (first, len) = live.swap_remove(next(live.len()));
+            assert_eq!(p.zx_vmar_unmap(r, base + first * PAGE, len * PAGE), ZX_OK);
+            taken[first..first + len]
+                .iter_mut()
+                .for_each(|t| *t = false);
+            continue;
+        }
+        let len = 1 + next(3);
+        let fits = (0..=PAGES - len).any(|f| aligned(f) && taken[f..f + len].iter().all(|t| !t));
+        let st = p.zx_vmar_map(r, R | ZX_VM_ALIGN_16KB, 0, v, 0, len * PAGE, out(&p, OUT2));
+        if !fits {
+            assert_eq!(
+                st, ZX_ERR_NO_RESOURCES,
+                "a {len}-page request with no aligned gap"
+            );
+            continue;
+        }
+        assert_eq!(st, ZX_OK, "a {len}-page request with an aligned gap");
+        let first = (read_usize(&p, out(&p, OUT2)) - base) / PAGE;
+        assert!(aligned(first));
+        assert!(
+            taken[first..first + len].iter().all(|t| !t),
+            "placed over a child"
+        );
+        taken[first..first + len].iter_mut().for_each(|t| *t = true);
+        live.push((first, len));
+    }
+}

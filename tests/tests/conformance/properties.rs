@@ -270,3 +270,22 @@ fn content_size_set_needs_eight_bytes() {
         ZX_ERR_BUFFER_TOO_SMALL
     );
 }
+
+#[test]
+fn content_size_checks_the_buffer_size_before_the_object_type() {
+    let p = new_process();
+    let b = p.scratch() + BUF;
+    let me = p.zx_process_self();
+    assert_eq!(
+        p.zx_object_get_property(me, ZX_PROP_VMO_CONTENT_SIZE, b, 4),
+        ZX_ERR_BUFFER_TOO_SMALL
+    );
+    assert_eq!(
+        p.zx_object_set_property(me, ZX_PROP_VMO_CONTENT_SIZE, b, 4),
+        ZX_ERR_BUFFER_TOO_SMALL
+    );
+    assert_eq!(
+        p.zx_object_set_property(me, ZX_PROP_VMO_CONTENT_SIZE, b, 8),
+        ZX_ERR_WRONG_TYPE
+    );
+}

@@ -479,3 +479,46 @@ fn failed_address_copy_out_destroys_the_new_region() {
     assert_eq!(sub_vmar_count(&p), before);
     allocate(&p, parent, RW_CAN, 0, 4 * PAGE);
 }
+
+#[test]
+fn can_map_specific_is_not_inherited() {
+    let p = new_process();
+    let (parent, _) = region(&p, 8);
+    let (child, _) = allocate(&p, parent, RW_CAN, 0, 4 * PAGE);
+    let v = vmo(&p, PAGE);
+    let st = p.zx_vmar_map(child, R | ZX_VM_SPECIFIC, 0, v, 0, PAGE, out(&p, OUT2));
+    assert_eq!(st, ZX_ERR_ACCESS_DENIED);
+    let st = p.zx_vmar_allocate(
+        child,
+        RW_CAN | ZX_VM_SPECIFIC,
+        0,
+        PAGE,
+        out(&p, OUT0),
+        out(&p, OUT1),
+    );
+    assert_eq!(st, ZX_ERR_ACCESS_DENIED);
+}
+
+#[test]
+fn upper_limit_offset_must_be_aligned() {
+    let p = new_process();
+    let (parent, _) = region(&p, 8);
+    let st = p.zx_vmar_allocate(
+        parent,
+        RW_CAN | ZX_VM_OFFSET_IS_UPPER_LIMIT,
+        4 * PAGE + 1,
+        PAGE,
+        out(&p, OUT0),
+        out(&p, OUT1),
+    );
+    assert_eq!(st, ZX_ERR_INVALID_ARGS);
+    let st = p.zx_vmar_allocate(
+        parent,
+        RW_CAN | ZX_VM_OFFSET_IS_UPPER_LIMIT,
+        0,
+        PAGE,
+        out(&p, OUT0),
+        out(&p, OUT1),
+    );
+    assert_eq!(st, ZX_ERR_INVALID_ARGS);
+}

@@ -365,3 +365,20 @@ fn a_mapping_made_without_permissions_can_be_protected_to_read() {
     assert_eq!(read_vec(&p, a, 1), b"r");
     assert!(!writable(&p, a));
 }
+
+#[test]
+fn protect_through_a_parent_is_checked_against_every_pages_current_protection() {
+    let p = new_process();
+    let (r, _) = region(&p, 4);
+    let (sub, _) = allocate(&p, r, RWS_CAN | ZX_VM_SPECIFIC, 0, 4 * PAGE);
+    let v = vmo(&p, 3 * PAGE);
+    let a = map_at(&p, sub, 0, v, 3);
+    assert_eq!(p.zx_vmar_protect(sub, R, a + PAGE, PAGE), ZX_OK);
+    // Read-write is not below page 1's current read-only: refused, nothing changes.
+    assert_eq!(p.zx_vmar_protect(r, RW, a, 3 * PAGE), ZX_ERR_ACCESS_DENIED);
+    assert!(writable(&p, a) && writable(&p, a + 2 * PAGE));
+    // Read-only is below every page's current protection.
+    assert_eq!(p.zx_vmar_protect(r, R, a, 3 * PAGE), ZX_OK);
+    assert!(!writable(&p, a) && !writable(&p, a + 2 * PAGE));
+    assert!(readable(&p, a + 2 * PAGE));
+}

@@ -288,3 +288,13 @@ fn hints_follow_the_range_rules() {
         ZX_ERR_OUT_OF_RANGE
     );
 }
+
+#[test]
+fn zero_of_uncommitted_whole_pages_commits_nothing() {
+    let p = new_process();
+    let v = vmo(&p, 4 * PAGE);
+    let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, 4 * PAGE);
+    assert_eq!(read_vec(&p, a, 4), [0; 4]);
+    assert_eq!(op(&p, v, ZX_VMO_OP_ZERO, 0, 4 * P), ZX_OK);
+    assert_eq!(committed(&p, v), 0);
+}
