@@ -195,8 +195,9 @@ impl Process {
     }
 
     /// Whether writing the base address to `out` will succeed after an overwrite of
-    /// `[region + vmar_offset, + round_up(len))`: outside that range, the memory must
-    /// be writable now; inside it, the new mapping must be writable and backed there.
+    /// `[region + vmar_offset, + round_up(len))`: the bytes outside that range must
+    /// be writable now, and the bytes inside it land in the new mapping, which must
+    /// be writable and backed by the VMO there.
     #[allow(clippy::too_many_arguments)]
     fn overwrite_out_ok(
         &self,
@@ -219,19 +220,21 @@ impl Process {
         let Some(end) = base.checked_add(size) else {
             return false;
         };
-        if out_end <= base || out >= end {
-            self.inner
-                .aspace()
-                .check_user(out, word, kernel_hal::MMUFlags::WRITE)
-                .is_ok()
-        } else if out >= base && out_end <= end {
-            let in_vmo = vmo_offset
-                .checked_add((out_end - base) as u64)
-                .is_some_and(|e| e <= vmo.size() as u64);
-            options & ZX_VM_PERM_WRITE != 0 && in_vmo
-        } else {
-            false
-        }
+        let writable_now = |from: usize, to: usize| {
+            from >= to
+                || self
+                    .inner
+                    .aspace()
+                    .check_user(from, to - from, kernel_hal::MMUFlags::WRITE)
+                    .is_ok()
+        };
+        let (inside_lo, inside_hi) = (out.max(base), out_end.min(end));
+        let inside_ok = inside_lo >= inside_hi
+            || (options & ZX_VM_PERM_WRITE != 0
+                && vmo_offset
+                    .checked_add((inside_hi - base) as u64)
+                    .is_some_and(|e| e <= vmo.size() as u64));
+        inside_ok && writable_now(out, out_end.min(base)) && writable_now(out.max(end), out_end)
     }
 
     /// Removes every mapping, and with `ZX_RIGHT_OP_CHILDREN` every fully covered

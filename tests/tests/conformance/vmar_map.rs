@@ -835,7 +835,6 @@ fn overwrite_whose_out_pointer_lies_in_the_new_read_only_mapping_changes_nothing
 }
 
 #[test]
-#[ignore = "implementation bug: the overwrite pre-check (overwrite_out_ok) refuses an out-pointer that straddles the edge of the replaced range, though the copy-out after the map would succeed (spec 6.2 steps 27, 29)"]
 fn overwrite_whose_out_pointer_straddles_into_the_new_mapping_succeeds() {
     let p = new_process();
     let (r, base) = region(&p, 3);
