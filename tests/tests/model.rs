@@ -403,7 +403,10 @@ enum Op {
         page: usize,
         len: usize,
     },
+    /// A write through `write_memory`, or with `raw` (when the model says every byte
+    /// is writable) through a plain host pointer, which faults pages in for real.
     WriteMem {
+        raw: bool,
         snap: Option<usize>,
         page: usize,
         at: usize,
@@ -498,8 +501,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(|vmar| Op::Destroy { vmar }),
         2 => (any::<usize>(), any::<bool>(), snap(), 0..AREA_PAGES + 2, len())
             .prop_map(|(vmar, commit, snap, page, len)| Op::VmarRange { vmar, commit, snap, page, len }),
-        4 => (snap(), 0..AREA_PAGES - 2, 0..PAGE, prop_oneof![3 => 1..256usize, 1 => 1..2 * PAGE], any::<u8>())
-            .prop_map(|(snap, page, at, len, byte)| Op::WriteMem { snap, page, at, len, byte }),
+        4 => (any::<bool>(), snap(), 0..AREA_PAGES - 2, 0..PAGE, prop_oneof![3 => 1..256usize, 1 => 1..2 * PAGE], any::<u8>())
+            .prop_map(|(raw, snap, page, at, len, byte)| Op::WriteMem { raw, snap, page, at, len, byte }),
         3 => (vmo_handle(), 0..8 * PAGE, 0..2 * PAGE, any::<u8>())
             .prop_map(|(vmo, off, len, byte)| Op::VmoWrite { vmo, off, len, byte }),
         2 => (vmo_handle(), 0..8 * PAGE, 0..2 * PAGE)
@@ -702,11 +705,17 @@ impl World {
             let addr = base + page * PAGE + (self.step * 131 + page * 17) % (PAGE - 16);
             let mut b = [0u8; 16];
             let got = self.p.read_memory(addr, &mut b).map(|()| b.to_vec());
-            assert_eq!(
-                got,
-                self.m.read(addr, 16),
-                "read_memory({addr:#x}) after {after}"
-            );
+            let want = self.m.read(addr, 16);
+            assert_eq!(got, want, "read_memory({addr:#x}) after {after}");
+            if let Ok(want) = want {
+                // SAFETY: the model and the kernel agree these 16 bytes are mapped
+                // readable inside their VMO, in this process's window of host memory;
+                // the unix backend's fault handler maps the page on a fault.
+                let raw: Vec<u8> = (0..16)
+                    .map(|i| unsafe { std::ptr::read_volatile((addr + i) as *const u8) })
+                    .collect();
+                assert_eq!(raw, want, "a host read at {addr:#x} after {after}");
+            }
         }
     }
 
@@ -894,6 +903,7 @@ impl World {
                 )
             }
             Op::WriteMem {
+                raw,
                 snap,
                 page,
                 at,
@@ -904,8 +914,19 @@ impl World {
                 let addr = (self.addr(0, snap, page) + at).min(self.m.end(0) - 1);
                 let len = len.min(self.m.end(0) - addr);
                 let data: Vec<u8> = (0..len).map(|i| byte.wrapping_add(i as u8)).collect();
-                let got = self.p.write_memory(addr, &data).err().unwrap_or(ZX_OK);
-                (got, self.m.write(addr, &data).err().unwrap_or(ZX_OK))
+                let want = self.m.write(addr, &data).err().unwrap_or(ZX_OK);
+                if raw && want == ZX_OK {
+                    // SAFETY: the model says every byte of `[addr, addr + len)` is mapped
+                    // writable inside its VMO, in this process's window of host memory;
+                    // the unix backend's fault handler brings the pages in. If the
+                    // implementation disagreed, the fault would kill the test (a finding).
+                    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, len) };
+                    return (ZX_OK, want);
+                }
+                (
+                    self.p.write_memory(addr, &data).err().unwrap_or(ZX_OK),
+                    want,
+                )
             }
             Op::VmoWrite {
                 vmo,
