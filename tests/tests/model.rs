@@ -1,4 +1,5 @@
-//! Model-based test of one address space: random sequences of VMAR and VMO calls run
+//! Model-based test of one address space: random sequences of VMAR, VMO and handle
+//! calls run
 //! against the real syscalls and against a small reference model of ABI sections 5
 //! and 6 (`/work/shared/zircon-vm-abi.md`). After every step both must agree on the
 //! call's status, on the `ZX_INFO_PROCESS_MAPS` listing of the test region, and on
@@ -436,6 +437,12 @@ enum Op {
         vmo: usize,
         size: usize,
     },
+    /// Closes a VMO handle (`vmo`) or a region handle; later calls with it must
+    /// answer `BAD_HANDLE`.
+    Close {
+        vmo: bool,
+        index: usize,
+    },
     VmoRange {
         vmo: usize,
         commit: bool,
@@ -516,6 +523,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (vmo_handle(), 0..8 * PAGE, 0..2 * PAGE)
             .prop_map(|(vmo, off, len)| Op::VmoRead { vmo, off, len }),
         2 => (any::<usize>(), 0..12 * PAGE).prop_map(|(vmo, size)| Op::SetSize { vmo, size }),
+        1 => (any::<bool>(), any::<usize>()).prop_map(|(vmo, index)| Op::Close { vmo, index }),
         2 => (any::<usize>(), any::<bool>(), 0..12usize, 0..6usize, prop::sample::select(vec![0usize, 0, 1, 100]))
             .prop_map(|(vmo, commit, page, pages, unaligned)| Op::VmoRange { vmo, commit, page, pages, unaligned }),
     ]
@@ -529,13 +537,15 @@ struct VmoHandle {
     value: u32,
     vmo: usize,
     rights: u32,
+    closed: bool,
 }
 
 struct World {
     p: TestProcess,
     m: Model,
-    /// Handle of each model region (same index).
+    /// Handle of each model region (same index), and whether it was closed.
     vmar_h: Vec<u32>,
+    vmar_closed: Vec<bool>,
     vmo_h: Vec<VmoHandle>,
     step: usize,
 }
@@ -573,6 +583,7 @@ impl World {
         };
         let mut w = World {
             vmar_h: vec![read_u32(&p, s)],
+            vmar_closed: vec![false],
             p,
             m: Model {
                 vmars: vec![r0],
@@ -597,6 +608,7 @@ impl World {
                 value,
                 vmo: w.m.vmos.len() - 1,
                 rights,
+                closed: false,
             });
         }
         for (of, rights) in [
@@ -609,6 +621,7 @@ impl World {
                 value: read_u32(&w.p, s),
                 vmo: h.vmo,
                 rights,
+                closed: false,
             });
         }
         w
@@ -681,6 +694,28 @@ impl World {
         }
     }
 
+    /// Whether `op` names a handle that was closed (every call answers `BAD_HANDLE`
+    /// first then, 1.3).
+    fn closed(&self, op: &Op) -> bool {
+        let region = |i: usize| self.vmar_closed[self.vmar(i)];
+        match *op {
+            Op::Allocate { parent, .. } => region(parent),
+            Op::Map { vmar, vmo, .. } => region(vmar) || self.vmo(vmo).closed,
+            Op::Unmap { vmar, .. } | Op::Protect { vmar, .. } | Op::VmarRange { vmar, .. } => {
+                region(vmar)
+            }
+            Op::Destroy { vmar } => {
+                let v = 1 + vmar % (self.m.vmars.len().max(2) - 1);
+                self.vmar_closed.get(v).copied().unwrap_or(false)
+            }
+            Op::VmoWrite { vmo, .. }
+            | Op::VmoRead { vmo, .. }
+            | Op::SetSize { vmo, .. }
+            | Op::VmoRange { vmo, .. } => self.vmo(vmo).closed,
+            Op::WriteMem { .. } | Op::Close { .. } => false,
+        }
+    }
+
     fn vmar(&self, i: usize) -> usize {
         i % self.m.vmars.len()
     }
@@ -731,6 +766,25 @@ impl World {
     fn apply(&mut self, op: &Op) -> (i32, i32) {
         let s = self.p.scratch();
         match *op {
+            Op::Close { vmo, index } => {
+                let (value, closed) = if vmo {
+                    let h = &mut self.vmo_h[index % 5];
+                    (h.value, std::mem::replace(&mut h.closed, true))
+                } else {
+                    // Never the test region's handle: most of the case would end there.
+                    let v = 1 + index % (self.m.vmars.len().max(2) - 1);
+                    if v >= self.m.vmars.len() {
+                        return (ZX_OK, ZX_OK);
+                    }
+                    (
+                        self.vmar_h[v],
+                        std::mem::replace(&mut self.vmar_closed[v], true),
+                    )
+                };
+                // 5.1: closing a handle changes nothing in the address space.
+                let want = if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK };
+                (self.p.zx_handle_close(value), want)
+            }
             Op::Allocate {
                 parent,
                 place,
@@ -763,6 +817,9 @@ impl World {
                     s + OUT_H,
                     s + OUT_A,
                 );
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = self.model_allocate(v, specific, offset, size, flags, align);
                 if let (ZX_OK, Ok(predicted)) = (got, want) {
                     let base = read_usize(&self.p, s + OUT_A);
@@ -792,6 +849,7 @@ impl World {
                         alive: true,
                     });
                     self.vmar_h.push(read_u32(&self.p, s + OUT_H));
+                    self.vmar_closed.push(false);
                 }
                 (got, want.err().unwrap_or(ZX_OK))
             }
@@ -822,6 +880,9 @@ impl World {
                     len,
                     s + OUT_A,
                 );
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = self.model_map(v, h, place, offset, len, perms);
                 if let (ZX_OK, Ok(predicted)) = (got, &want) {
                     let base = read_usize(&self.p, s + OUT_A);
@@ -858,6 +919,9 @@ impl World {
                 let v = self.vmar(vmar);
                 let addr = self.addr(v, snap, page);
                 let got = self.p.zx_vmar_unmap(self.vmar_h[v], addr, len);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 (got, self.model_unmap(v, addr, len))
             }
             Op::Protect {
@@ -870,6 +934,9 @@ impl World {
                 let v = self.vmar(vmar);
                 let addr = self.addr(v, snap, page);
                 let got = self.p.zx_vmar_protect(self.vmar_h[v], perms, addr, len);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 (got, self.model_protect(v, addr, len, perms))
             }
             Op::Destroy { vmar } => {
@@ -879,6 +946,9 @@ impl World {
                     return (ZX_OK, ZX_OK);
                 }
                 let got = self.p.zx_vmar_destroy(self.vmar_h[v]);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = if self.m.vmars[v].alive {
                     self.m.kill(v);
                     ZX_OK
@@ -901,6 +971,12 @@ impl World {
                 } else {
                     ZX_VMAR_OP_DECOMMIT
                 };
+                if self.closed(op) {
+                    let got = self
+                        .p
+                        .zx_vmar_op_range(self.vmar_h[v], code, addr, len, 0, 0);
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let Some(want) = self.model_vmar_op(v, commit, addr, len) else {
                     return (ZX_OK, ZX_OK); // not predicted: not run (see `model_vmar_op`)
                 };
@@ -946,6 +1022,9 @@ impl World {
                 let data: Vec<u8> = (0..len).map(|i| byte.wrapping_add(i as u8)).collect();
                 self.p.write_memory(s + BUF, &data).unwrap();
                 let got = self.p.zx_vmo_write(h.value, s + BUF, off as u64, len);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = if h.rights & ZX_RIGHT_WRITE == 0 {
                     ZX_ERR_ACCESS_DENIED
                 } else if off + len > self.m.vmo_size(h.vmo) {
@@ -961,6 +1040,9 @@ impl World {
             Op::VmoRead { vmo, off, len } => {
                 let h = self.vmo(vmo);
                 let got = self.p.zx_vmo_read(h.value, s + BUF, off as u64, len);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = if h.rights & ZX_RIGHT_READ == 0 {
                     ZX_ERR_ACCESS_DENIED
                 } else if off + len > self.m.vmo_size(h.vmo) {
@@ -981,6 +1063,9 @@ impl World {
             Op::SetSize { vmo, size } => {
                 let h = self.vmo(vmo);
                 let got = self.p.zx_vmo_set_size(h.value, size as u64);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let vmo = &mut self.m.vmos[h.vmo];
                 let want = if h.rights & ZX_RIGHT_WRITE == 0 {
                     ZX_ERR_ACCESS_DENIED
@@ -1019,6 +1104,9 @@ impl World {
                 let got = self
                     .p
                     .zx_vmo_op_range(h.value, code, off as u64, len as u64, 0, 0);
+                if self.closed(op) {
+                    return (got, ZX_ERR_BAD_HANDLE);
+                }
                 let want = if h.rights & ZX_RIGHT_WRITE == 0 {
                     ZX_ERR_ACCESS_DENIED
                 } else if off + len > size {
@@ -1322,8 +1410,9 @@ proptest! {
             w.run(op);
         }
         // Close everything; the process's drop checks that every frame is free.
-        for h in w.vmo_h.iter().map(|h| h.value).chain(w.vmar_h.iter().copied()) {
-            prop_assert_eq!(w.p.zx_handle_close(h), ZX_OK);
+        let vmos = w.vmo_h.iter().map(|h| (h.value, h.closed));
+        for (h, closed) in vmos.chain(w.vmar_h.iter().copied().zip(w.vmar_closed.iter().copied())) {
+            prop_assert_eq!(w.p.zx_handle_close(h), if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK });
         }
     }
 }
