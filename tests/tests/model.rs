@@ -1,10 +1,10 @@
 //! Model-based test of one address space: random sequences of VMAR, VMO and handle
-//! calls run
-//! against the real syscalls and against a small reference model of ABI sections 5
-//! and 6 (`/work/shared/zircon-vm-abi.md`). After every step both must agree on the
-//! call's status, on the `ZX_INFO_PROCESS_MAPS` listing of the test region, and on
-//! the bytes `read_memory` sees (or its refusal) on every page of the test region,
-//! and, where readable, the same bytes through a host pointer (the real fault path).
+//! calls run against the real syscalls and against a small reference model of ABI
+//! sections 5 and 6 (`/work/shared/zircon-vm-abi.md`). After every step both must
+//! agree on the call's status, on the `ZX_INFO_PROCESS_MAPS` listing of the test
+//! region, and on the bytes `read_memory` sees (or its refusal) on every page of the
+//! test region, and, where readable, the same bytes through a host pointer (the real
+//! fault path).
 //!
 //! The model:
 //! - a **region** is `(base, len, flags, handle rights, parent, alive)`; its children
