@@ -833,13 +833,7 @@ impl World {
                             "random placement at {base:#x}"
                         );
                     }
-                    let mut rights = ZX_DEFAULT_VMAR_RIGHTS;
-                    if flags & ZX_VM_CAN_MAP_READ != 0 {
-                        rights |= ZX_RIGHT_READ
-                    }
-                    if flags & ZX_VM_CAN_MAP_WRITE != 0 {
-                        rights |= ZX_RIGHT_WRITE
-                    }
+                    let rights = ZX_DEFAULT_VMAR_RIGHTS | can_map_rights(flags);
                     self.m.vmars.push(MVmar {
                         base,
                         len: size,
@@ -1126,14 +1120,8 @@ impl World {
     /// 5.2: what a mapping through region `v`'s handle and VMO handle `h` may ever do.
     fn allowed(&self, v: usize, h: VmoHandle) -> u32 {
         let both = h.rights & self.m.vmars[v].rights;
-        let mut a = 0;
-        if both & ZX_RIGHT_READ != 0 {
-            a |= ZX_VM_PERM_READ
-        }
-        if both & ZX_RIGHT_WRITE != 0 {
-            a |= ZX_VM_PERM_WRITE
-        }
-        a
+        map_bit(both, ZX_RIGHT_READ, ZX_VM_PERM_READ)
+            | map_bit(both, ZX_RIGHT_WRITE, ZX_VM_PERM_WRITE)
     }
 }
 
@@ -1153,15 +1141,7 @@ impl World {
     ) -> Result<Option<usize>, i32> {
         let r = &self.m.vmars[v];
         let can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE;
-        let need_rights = (if flags & ZX_VM_CAN_MAP_READ != 0 {
-            ZX_RIGHT_READ
-        } else {
-            0
-        }) | (if flags & ZX_VM_CAN_MAP_WRITE != 0 {
-            ZX_RIGHT_WRITE
-        } else {
-            0
-        });
+        let need_rights = can_map_rights(flags);
         if r.rights & need_rights != need_rights {
             return Err(ZX_ERR_ACCESS_DENIED); // step 1
         }
@@ -1276,15 +1256,7 @@ impl World {
     /// 6.4, for valid handles and aligned addresses.
     fn model_protect(&mut self, v: usize, addr: usize, len: usize, perms: u32) -> i32 {
         let r = &self.m.vmars[v];
-        let need = (if perms & ZX_VM_PERM_READ != 0 {
-            ZX_RIGHT_READ
-        } else {
-            0
-        }) | (if perms & ZX_VM_PERM_WRITE != 0 {
-            ZX_RIGHT_WRITE
-        } else {
-            0
-        });
+        let need = perm_rights(perms);
         if r.rights & need != need {
             return ZX_ERR_ACCESS_DENIED; // step 2
         }
@@ -1390,6 +1362,27 @@ impl World {
         }
         Some(ZX_OK)
     }
+}
+
+/// `to` if `from` is set in `bits`, else 0.
+fn map_bit(bits: u32, from: u32, to: u32) -> u32 {
+    if bits & from != 0 {
+        to
+    } else {
+        0
+    }
+}
+
+/// The rights that `CAN_MAP_READ` / `CAN_MAP_WRITE` in `flags` need and give (6.1).
+fn can_map_rights(flags: u32) -> u32 {
+    map_bit(flags, ZX_VM_CAN_MAP_READ, ZX_RIGHT_READ)
+        | map_bit(flags, ZX_VM_CAN_MAP_WRITE, ZX_RIGHT_WRITE)
+}
+
+/// The rights that `PERM_READ` / `PERM_WRITE` in `perms` need (6.4 step 2).
+fn perm_rights(perms: u32) -> u32 {
+    map_bit(perms, ZX_VM_PERM_READ, ZX_RIGHT_READ)
+        | map_bit(perms, ZX_VM_PERM_WRITE, ZX_RIGHT_WRITE)
 }
 
 fn cases() -> u32 {
