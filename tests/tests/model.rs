@@ -7,11 +7,14 @@
 //! fault path).
 //!
 //! The model:
-//! - a **region** is `(base, len, flags, handle rights, parent, alive)`; its children
-//!   are the live regions and mappings whose parent it is;
+//! - a **region** is `(base, len, flags, parent, alive)`; its children are the live
+//!   regions and mappings whose parent it is;
 //! - a **mapping** is `(region, base, vmo, vmo offset, per-page protection, maximum)`;
 //! - a **VMO** is a vector of pages, each `None` (never committed: reads as zeros) or
-//!   `Some(bytes)`; its size is the number of pages.
+//!   `Some(bytes)`; its size is the number of pages;
+//! - a **handle** names a region or a VMO with its rights, and may be closed. Besides
+//!   one handle per region, the test holds a second handle to the test region without
+//!   `OP_CHILDREN`, a read-only VMO handle and a VMO handle without `MAP`.
 //!
 //! All operations happen inside one test region of [`AREA_PAGES`] pages of the root
 //! region, and use only valid handles, valid option bits and page-aligned addresses,
@@ -51,8 +54,6 @@ struct MVmar {
     len: usize,
     /// `CAN_MAP_READ/WRITE/SPECIFIC` and `COMPACT`.
     flags: u32,
-    /// Rights of the one handle the test holds to it.
-    rights: u32,
     parent: usize,
     alive: bool,
 }
@@ -531,6 +532,15 @@ fn op() -> impl Strategy<Value = Op> {
 
 // ---------------------------------------------------------------- the harness
 
+/// A region handle the test holds: its value, its region (model index), its rights.
+#[derive(Clone, Copy, Debug)]
+struct VmarHandle {
+    value: u32,
+    vmar: usize,
+    rights: u32,
+    closed: bool,
+}
+
 /// A VMO handle the test holds: its value, its VMO (model index), its rights.
 #[derive(Clone, Copy, Debug)]
 struct VmoHandle {
@@ -543,9 +553,9 @@ struct VmoHandle {
 struct World {
     p: TestProcess,
     m: Model,
-    /// Handle of each model region (same index), and whether it was closed.
-    vmar_h: Vec<u32>,
-    vmar_closed: Vec<bool>,
+    /// Region handles: the test region's, a second one to it without OP_CHILDREN,
+    /// then one for each new region.
+    vmar_h: Vec<VmarHandle>,
     vmo_h: Vec<VmoHandle>,
     step: usize,
 }
@@ -577,13 +587,16 @@ impl World {
             base: read_usize(&p, s + 8),
             len: AREA_PAGES * PAGE,
             flags,
-            rights: ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE,
             parent: NONE,
             alive: true,
         };
         let mut w = World {
-            vmar_h: vec![read_u32(&p, s)],
-            vmar_closed: vec![false],
+            vmar_h: vec![VmarHandle {
+                value: read_u32(&p, s),
+                vmar: 0,
+                rights: ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE,
+                closed: false,
+            }],
             p,
             m: Model {
                 vmars: vec![r0],
@@ -592,6 +605,15 @@ impl World {
             vmo_h: Vec::new(),
             step: 0,
         };
+        let r0 = w.vmar_h[0];
+        let rights = r0.rights & !ZX_RIGHT_OP_CHILDREN;
+        assert_eq!(w.p.zx_handle_duplicate(r0.value, rights, s), ZX_OK);
+        let value = read_u32(&w.p, s);
+        w.vmar_h.push(VmarHandle {
+            value,
+            rights,
+            ..r0
+        });
         // Three VMOs (the last resizable), then two reduced handles: read-only, and
         // read-write without MAP.
         for (pages, options) in [(8, 0), (3, 0), (4, ZX_VMO_RESIZABLE)] {
@@ -697,17 +719,14 @@ impl World {
     /// Whether `op` names a handle that was closed (every call answers `BAD_HANDLE`
     /// first then, 1.3).
     fn closed(&self, op: &Op) -> bool {
-        let region = |i: usize| self.vmar_closed[self.vmar(i)];
+        let region = |i: usize| self.vmar(i).closed;
         match *op {
             Op::Allocate { parent, .. } => region(parent),
             Op::Map { vmar, vmo, .. } => region(vmar) || self.vmo(vmo).closed,
             Op::Unmap { vmar, .. } | Op::Protect { vmar, .. } | Op::VmarRange { vmar, .. } => {
                 region(vmar)
             }
-            Op::Destroy { vmar } => {
-                let v = 1 + vmar % (self.m.vmars.len().max(2) - 1);
-                self.vmar_closed.get(v).copied().unwrap_or(false)
-            }
+            Op::Destroy { vmar } => self.vmar_h[self.not_main(vmar)].closed,
             Op::VmoWrite { vmo, .. }
             | Op::VmoRead { vmo, .. }
             | Op::SetSize { vmo, .. }
@@ -716,8 +735,14 @@ impl World {
         }
     }
 
-    fn vmar(&self, i: usize) -> usize {
-        i % self.m.vmars.len()
+    fn vmar(&self, i: usize) -> VmarHandle {
+        self.vmar_h[i % self.vmar_h.len()]
+    }
+
+    /// Index of a region handle other than the test region's own (closing or
+    /// destroying through that one would end most of the case).
+    fn not_main(&self, i: usize) -> usize {
+        1 + i % (self.vmar_h.len() - 1)
     }
 
     fn vmo(&self, i: usize) -> VmoHandle {
@@ -771,15 +796,9 @@ impl World {
                     let h = &mut self.vmo_h[index % 5];
                     (h.value, std::mem::replace(&mut h.closed, true))
                 } else {
-                    // Never the test region's handle: most of the case would end there.
-                    let v = 1 + index % (self.m.vmars.len().max(2) - 1);
-                    if v >= self.m.vmars.len() {
-                        return (ZX_OK, ZX_OK);
-                    }
-                    (
-                        self.vmar_h[v],
-                        std::mem::replace(&mut self.vmar_closed[v], true),
-                    )
+                    let i = self.not_main(index);
+                    let h = &mut self.vmar_h[i];
+                    (h.value, std::mem::replace(&mut h.closed, true))
                 };
                 // 5.1: closing a handle changes nothing in the address space.
                 let want = if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK };
@@ -792,7 +811,8 @@ impl World {
                 flags,
                 align_log2,
             } => {
-                let v = self.vmar(parent);
+                let vh = self.vmar(parent);
+                let v = vh.vmar;
                 let (size, align) = (
                     pages * PAGE,
                     if align_log2 == 0 {
@@ -809,18 +829,13 @@ impl World {
                 let options = flags
                     | (align_log2 << ZX_VM_ALIGN_BASE)
                     | if specific { ZX_VM_SPECIFIC } else { 0 };
-                let got = self.p.zx_vmar_allocate(
-                    self.vmar_h[v],
-                    options,
-                    offset,
-                    size,
-                    s + OUT_H,
-                    s + OUT_A,
-                );
+                let got =
+                    self.p
+                        .zx_vmar_allocate(vh.value, options, offset, size, s + OUT_H, s + OUT_A);
                 if self.closed(op) {
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                let want = self.model_allocate(v, specific, offset, size, flags, align);
+                let want = self.model_allocate(vh, specific, offset, size, flags, align);
                 if let (ZX_OK, Ok(predicted)) = (got, want) {
                     let base = read_usize(&self.p, s + OUT_A);
                     if let Some(b) = predicted {
@@ -833,17 +848,19 @@ impl World {
                             "random placement at {base:#x}"
                         );
                     }
-                    let rights = ZX_DEFAULT_VMAR_RIGHTS | can_map_rights(flags);
                     self.m.vmars.push(MVmar {
                         base,
                         len: size,
                         flags,
-                        rights,
                         parent: v,
                         alive: true,
                     });
-                    self.vmar_h.push(read_u32(&self.p, s + OUT_H));
-                    self.vmar_closed.push(false);
+                    self.vmar_h.push(VmarHandle {
+                        value: read_u32(&self.p, s + OUT_H),
+                        vmar: self.m.vmars.len() - 1,
+                        rights: ZX_DEFAULT_VMAR_RIGHTS | can_map_rights(flags),
+                        closed: false,
+                    });
                 }
                 (got, want.err().unwrap_or(ZX_OK))
             }
@@ -855,7 +872,8 @@ impl World {
                 len,
                 perms,
             } => {
-                let (v, h) = (self.vmar(vmar), self.vmo(vmo));
+                let (vh, h) = (self.vmar(vmar), self.vmo(vmo));
+                let v = vh.vmar;
                 let offset = match place {
                     Place::Specific(p) | Place::Overwrite(p) => p * PAGE,
                     Place::Anywhere => 0,
@@ -866,7 +884,7 @@ impl World {
                     Place::Anywhere => 0,
                 };
                 let got = self.p.zx_vmar_map(
-                    self.vmar_h[v],
+                    vh.value,
                     perms | mode,
                     offset,
                     h.value,
@@ -877,7 +895,7 @@ impl World {
                 if self.closed(op) {
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                let want = self.model_map(v, h, place, offset, len, perms);
+                let want = self.model_map(vh, h, place, offset, len, perms);
                 if let (ZX_OK, Ok(predicted)) = (got, &want) {
                     let base = read_usize(&self.p, s + OUT_A);
                     let size = len.next_multiple_of(PAGE);
@@ -892,7 +910,7 @@ impl World {
                     if mode == ZX_VM_SPECIFIC_OVERWRITE {
                         self.m.cut(v, base, base + size);
                     }
-                    let max = self.allowed(v, h);
+                    let max = self.allowed(vh, h);
                     self.m.maps.push(MMap {
                         vmar: v,
                         base,
@@ -910,13 +928,14 @@ impl World {
                 page,
                 len,
             } => {
-                let v = self.vmar(vmar);
+                let vh = self.vmar(vmar);
+                let v = vh.vmar;
                 let addr = self.addr(v, snap, page);
-                let got = self.p.zx_vmar_unmap(self.vmar_h[v], addr, len);
+                let got = self.p.zx_vmar_unmap(vh.value, addr, len);
                 if self.closed(op) {
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                (got, self.model_unmap(v, addr, len))
+                (got, self.model_unmap(vh, addr, len))
             }
             Op::Protect {
                 vmar,
@@ -925,25 +944,26 @@ impl World {
                 len,
                 perms,
             } => {
-                let v = self.vmar(vmar);
+                let vh = self.vmar(vmar);
+                let v = vh.vmar;
                 let addr = self.addr(v, snap, page);
-                let got = self.p.zx_vmar_protect(self.vmar_h[v], perms, addr, len);
+                let got = self.p.zx_vmar_protect(vh.value, perms, addr, len);
                 if self.closed(op) {
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                (got, self.model_protect(v, addr, len, perms))
+                (got, self.model_protect(vh, addr, len, perms))
             }
             Op::Destroy { vmar } => {
-                // Never the test region itself: the case would end there.
-                let v = 1 + vmar % (self.m.vmars.len().max(2) - 1);
-                if v >= self.m.vmars.len() {
-                    return (ZX_OK, ZX_OK);
-                }
-                let got = self.p.zx_vmar_destroy(self.vmar_h[v]);
+                let vh = self.vmar_h[self.not_main(vmar)];
+                let v = vh.vmar;
+                let got = self.p.zx_vmar_destroy(vh.value);
                 if self.closed(op) {
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                let want = if self.m.vmars[v].alive {
+                // 6.5: the handle needs OP_CHILDREN; the test region is not the root.
+                let want = if vh.rights & ZX_RIGHT_OP_CHILDREN == 0 {
+                    ZX_ERR_ACCESS_DENIED
+                } else if self.m.vmars[v].alive {
                     self.m.kill(v);
                     ZX_OK
                 } else {
@@ -958,7 +978,8 @@ impl World {
                 page,
                 len,
             } => {
-                let v = self.vmar(vmar);
+                let vh = self.vmar(vmar);
+                let v = vh.vmar;
                 let addr = self.addr(v, snap, page);
                 let code = if commit {
                     ZX_VMAR_OP_COMMIT
@@ -966,17 +987,14 @@ impl World {
                     ZX_VMAR_OP_DECOMMIT
                 };
                 if self.closed(op) {
-                    let got = self
-                        .p
-                        .zx_vmar_op_range(self.vmar_h[v], code, addr, len, 0, 0);
+                    let got = self.p.zx_vmar_op_range(vh.value, code, addr, len, 0, 0);
                     return (got, ZX_ERR_BAD_HANDLE);
                 }
-                let Some(want) = self.model_vmar_op(v, commit, addr, len) else {
+                let Some(want) = self.model_vmar_op(vh, commit, addr, len) else {
                     return (ZX_OK, ZX_OK); // not predicted: not run (see `model_vmar_op`)
                 };
                 (
-                    self.p
-                        .zx_vmar_op_range(self.vmar_h[v], code, addr, len, 0, 0),
+                    self.p.zx_vmar_op_range(vh.value, code, addr, len, 0, 0),
                     want,
                 )
             }
@@ -1118,8 +1136,8 @@ impl World {
     }
 
     /// 5.2: what a mapping through region `v`'s handle and VMO handle `h` may ever do.
-    fn allowed(&self, v: usize, h: VmoHandle) -> u32 {
-        let both = h.rights & self.m.vmars[v].rights;
+    fn allowed(&self, vh: VmarHandle, h: VmoHandle) -> u32 {
+        let both = h.rights & vh.rights;
         map_bit(both, ZX_RIGHT_READ, ZX_VM_PERM_READ)
             | map_bit(both, ZX_RIGHT_WRITE, ZX_VM_PERM_WRITE)
     }
@@ -1132,17 +1150,17 @@ impl World {
     /// determined (specific, or a compact parent), `Ok(None)` for random placement.
     fn model_allocate(
         &self,
-        v: usize,
+        vh: VmarHandle,
         specific: bool,
         offset: usize,
         size: usize,
         flags: u32,
         align: usize,
     ) -> Result<Option<usize>, i32> {
-        let r = &self.m.vmars[v];
+        let (v, r) = (vh.vmar, &self.m.vmars[vh.vmar]);
         let can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE;
         let need_rights = can_map_rights(flags);
-        if r.rights & need_rights != need_rights {
+        if vh.rights & need_rights != need_rights {
             return Err(ZX_ERR_ACCESS_DENIED); // step 1
         }
         if !r.alive {
@@ -1192,7 +1210,7 @@ impl World {
     /// 6.2, for valid handles and option bits.
     fn model_map(
         &self,
-        v: usize,
+        vh: VmarHandle,
         h: VmoHandle,
         place: Place,
         offset: usize,
@@ -1205,7 +1223,8 @@ impl World {
         if perms & ZX_VM_PERM_WRITE != 0 && perms & ZX_VM_PERM_READ == 0 {
             return Err(ZX_ERR_INVALID_ARGS); // step 5
         }
-        if perms & !self.allowed(v, h) != 0 {
+        let v = vh.vmar;
+        if perms & !self.allowed(vh, h) != 0 {
             return Err(ZX_ERR_ACCESS_DENIED); // step 8
         }
         if !self.m.vmars[v].alive {
@@ -1226,8 +1245,9 @@ impl World {
         Ok(base)
     }
 
-    /// 6.3, for valid handles (all hold OP_CHILDREN) and aligned addresses.
-    fn model_unmap(&mut self, v: usize, addr: usize, len: usize) -> i32 {
+    /// 6.3, for valid handles and aligned addresses.
+    fn model_unmap(&mut self, vh: VmarHandle, addr: usize, len: usize) -> i32 {
+        let v = vh.vmar;
         let hi = addr.saturating_add(len.next_multiple_of(PAGE));
         if len == 0 {
             return ZX_ERR_INVALID_ARGS;
@@ -1243,8 +1263,9 @@ impl World {
             let r = &self.m.vmars[*c];
             r.base < addr || r.base + r.len > hi
         };
-        if subs.iter().any(partly) {
-            return ZX_ERR_INVALID_ARGS;
+        let op_children = vh.rights & ZX_RIGHT_OP_CHILDREN != 0;
+        if subs.iter().any(partly) || (!subs.is_empty() && !op_children) {
+            return ZX_ERR_INVALID_ARGS; // step 8
         }
         for c in subs {
             self.m.kill(c);
@@ -1254,10 +1275,10 @@ impl World {
     }
 
     /// 6.4, for valid handles and aligned addresses.
-    fn model_protect(&mut self, v: usize, addr: usize, len: usize, perms: u32) -> i32 {
-        let r = &self.m.vmars[v];
+    fn model_protect(&mut self, vh: VmarHandle, addr: usize, len: usize, perms: u32) -> i32 {
+        let (v, r) = (vh.vmar, &self.m.vmars[vh.vmar]);
         let need = perm_rights(perms);
-        if r.rights & need != need {
+        if vh.rights & need != need {
             return ZX_ERR_ACCESS_DENIED; // step 2
         }
         if perms & ZX_VM_PERM_WRITE != 0 && perms & ZX_VM_PERM_READ == 0 {
@@ -1285,6 +1306,9 @@ impl World {
                 return ZX_ERR_ACCESS_DENIED;
             }
             let pages = (m.base.max(addr) - m.base) / PAGE..(m.end().min(hi) - m.base) / PAGE;
+            if m.vmar != v && vh.rights & ZX_RIGHT_OP_CHILDREN == 0 {
+                return ZX_ERR_INVALID_ARGS;
+            }
             if m.vmar != v && m.prot[pages].iter().any(|&cur| perms & !cur != 0) {
                 return ZX_ERR_ACCESS_DENIED;
             }
@@ -1308,9 +1332,15 @@ impl World {
     /// pieces done or not (1.5), and the implementation checks every gap before any
     /// piece, so it answers `BAD_STATE` where a piece before the gap fails first
     /// (the ignored test below).
-    fn model_vmar_op(&mut self, v: usize, commit: bool, addr: usize, len: usize) -> Option<i32> {
-        let r = &self.m.vmars[v];
-        if r.rights & ZX_RIGHT_WRITE == 0 {
+    fn model_vmar_op(
+        &mut self,
+        vh: VmarHandle,
+        commit: bool,
+        addr: usize,
+        len: usize,
+    ) -> Option<i32> {
+        let (v, r) = (vh.vmar, &self.m.vmars[vh.vmar]);
+        if vh.rights & ZX_RIGHT_WRITE == 0 {
             return Some(ZX_ERR_ACCESS_DENIED); // step 3
         }
         let hi = addr.saturating_add(len.next_multiple_of(PAGE));
@@ -1404,7 +1434,7 @@ proptest! {
         }
         // Close everything; the process's drop checks that every frame is free.
         let vmos = w.vmo_h.iter().map(|h| (h.value, h.closed));
-        for (h, closed) in vmos.chain(w.vmar_h.iter().copied().zip(w.vmar_closed.iter().copied())) {
+        for (h, closed) in vmos.chain(w.vmar_h.iter().map(|h| (h.value, h.closed))) {
             prop_assert_eq!(w.p.zx_handle_close(h), if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK });
         }
     }
