@@ -467,6 +467,30 @@ impl Fuzzer {
                 args[1] = rng.pick(&[1usize, 2, 3, 12, 13]);
             }
         }
+        // Rarely let a call take the scratch area away: the rest of the round would
+        // reach little past the first out-parameter.
+        let (scratch, end) = (self.p.scratch(), self.p.scratch() + SCRATCH_LEN);
+        let hits =
+            |addr: usize, len: usize| addr < end && addr.saturating_add(len.max(1)) > scratch;
+        let root = self.p.zx_vmar_root_self() as usize;
+        let threat = match number {
+            SYS_VMAR_UNMAP => hits(args[1], args[2]),
+            SYS_VMAR_PROTECT => hits(args[2], args[3]),
+            SYS_VMAR_MAP => {
+                args[0] == root
+                    && args[1] & ZX_VM_SPECIFIC_OVERWRITE as usize != 0
+                    && hits(self.root_base.wrapping_add(args[2]), args[5])
+            }
+            _ => false,
+        };
+        if threat && rng.chance(97) {
+            // Aim just past the scratch area instead.
+            match number {
+                SYS_VMAR_UNMAP => args[1] = end,
+                SYS_VMAR_PROTECT => args[2] = end,
+                _ => args[2] = end - self.root_base,
+            }
+        }
         // Rarely let a call consume the root region or process handle: without them
         // the rest of the round could reach little.
         let precious = [
@@ -524,6 +548,68 @@ impl Fuzzer {
 }
 
 impl Fuzzer {
+    /// Checks that the address space the calls left behind is a well-formed tree, as
+    /// `ZX_INFO_PROCESS_MAPS` reports it: every entry lies inside its parent, siblings
+    /// are in ascending order and disjoint, and no mapping claims more committed pages
+    /// than it spans. Returns false (nothing checked) if the calls took the scratch
+    /// area away.
+    ///
+    /// # Panics
+    ///
+    /// If the tree is not well formed: a finding.
+    pub fn check_address_space(&self) -> bool {
+        const RECORD: usize = 104;
+        let p = &self.p;
+        let s = p.scratch();
+        let me = p.zx_process_self();
+        let buf = s + PAGE;
+        let room = SCRATCH_LEN - PAGE;
+        if p.zx_object_get_info(me, ZX_INFO_PROCESS_MAPS, buf, room, s, s + 8) != ZX_OK {
+            return false;
+        }
+        let mut counts = [0u8; 16];
+        if p.read_memory(s, &mut counts).is_err() {
+            return false;
+        }
+        let actual = usize::from_ne_bytes(counts[..8].try_into().unwrap());
+        let avail = usize::from_ne_bytes(counts[8..].try_into().unwrap());
+        assert!(actual <= avail);
+        if actual < avail {
+            return false;
+        }
+        let mut bytes = vec![0u8; actual * RECORD];
+        if p.read_memory(buf, &mut bytes).is_err() {
+            return false;
+        }
+        let field = |r: &[u8], at: usize| usize::from_ne_bytes(r[at..at + 8].try_into().unwrap());
+        // Stack of (end of the enclosing entry, end of its last child so far), by depth.
+        let mut open: Vec<(usize, usize)> = Vec::new();
+        for (i, r) in bytes.chunks(RECORD).enumerate() {
+            let (base, size, depth) = (field(r, 32), field(r, 40), field(r, 48));
+            let kind = u32::from_ne_bytes(r[56..60].try_into().unwrap());
+            if i == 0 {
+                assert_eq!((depth, kind), (0, ZX_INFO_MAPS_TYPE_ASPACE));
+                open.push((base + size, base));
+                continue;
+            }
+            assert!(
+                depth >= 1 && depth <= open.len(),
+                "entry {i} at depth {depth}"
+            );
+            open.truncate(depth);
+            let (parent_end, last_end) = open[depth - 1];
+            assert!(base >= last_end, "entry {i} overlaps its previous sibling");
+            assert!(base + size <= parent_end, "entry {i} leaves its parent");
+            open[depth - 1].1 = base + size;
+            match kind {
+                ZX_INFO_MAPS_TYPE_VMAR => open.push((base + size, base)),
+                ZX_INFO_MAPS_TYPE_MAPPING => assert!(field(r, 88) <= size / PAGE),
+                other => panic!("entry {i} has type {other}"),
+            }
+        }
+        true
+    }
+
     /// Closes every handle the calls made or got (the two the process started with
     /// stay), so that dropping the fuzzer can check that every frame is free again.
     pub fn close_all(&mut self) {
