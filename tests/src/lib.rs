@@ -4,7 +4,10 @@
 //! [`new_process`] builds a [`zircon_syscall::Process`] on its own
 //! [`kernel_hal_unix::UnixHal`], so tests on parallel threads never share frames and
 //! each can prove that it leaked none: dropping a [`TestProcess`] checks that every
-//! frame of its machine is free again.
+//! frame of its machine is free again. [`syscall_gen`] draws random syscalls for the
+//! dispatch fuzz test and the cargo-fuzz target.
+
+pub mod syscall_gen;
 
 use std::ops::Deref;
 use std::sync::Arc;
