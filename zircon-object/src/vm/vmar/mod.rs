@@ -352,6 +352,26 @@ impl AddressSpace {
 }
 
 impl AspaceState {
+    /// Region `id`, checked the way `unmap` and `protect` check their target: alive,
+    /// and holding all of `[addr, addr + len)`.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_BAD_STATE` (destroyed), then `ZX_ERR_INVALID_ARGS` (range not inside).
+    pub(crate) fn live_region_covering(
+        &self,
+        id: RegionId,
+        addr: VirtAddr,
+        len: usize,
+    ) -> ZxResult<&Region> {
+        let region = self.regions.get(&id).ok_or(ZX_ERR_BAD_STATE)?;
+        if region.contains_range(addr, len) {
+            Ok(region)
+        } else {
+            Err(ZX_ERR_INVALID_ARGS)
+        }
+    }
+
     pub(crate) fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;

@@ -43,10 +43,7 @@ impl VmAddressRegion {
         }
         let len = range_len(len)?;
         let mut state = self.aspace.state.lock();
-        let region = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?;
-        if !region.contains_range(addr, len) {
-            return Err(ZX_ERR_INVALID_ARGS);
-        }
+        state.live_region_covering(self.id, addr, len)?;
         check(&state, self.id, addr, addr + len, perms, false, op_children)?;
         self.apply(&mut state, self.id, addr, addr + len, perms);
         Ok(())

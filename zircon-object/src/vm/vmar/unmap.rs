@@ -25,10 +25,7 @@ impl VmAddressRegion {
         }
         let len = range_len(len)?;
         let mut state = self.aspace.state.lock();
-        let region = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?;
-        if !region.contains_range(addr, len) {
-            return Err(ZX_ERR_INVALID_ARGS);
-        }
+        let region = state.live_region_covering(self.id, addr, len)?;
         if region.children.is_empty() {
             return Ok(());
         }
