@@ -10,6 +10,7 @@ extern crate alloc;
 
 mod arch;
 mod checks;
+mod guest_tests;
 mod memory;
 mod serial;
 mod smp;
@@ -33,6 +34,7 @@ pub extern "sysv64" fn kernel_main(mbi: u32) -> ! {
     kernel_hal_bare::cpu::enable_nx();
     let hal = memory::build_machine(&map, Arc::new(kernel_hal_bare::LocalTlb));
     boot_checks(&map, &hal);
+    guest_tests::run(&hal);
     checks::finish();
 }
 

@@ -19,13 +19,25 @@
 
 extern crate alloc;
 
+/// `[(name, fn), ...]` for test functions named once each.
+#[cfg(feature = "guest-tests")]
+macro_rules! named_tests {
+    ($($name:ident),* $(,)?) => {
+        [$((stringify!($name), $name as fn())),*]
+    };
+}
+#[cfg(feature = "guest-tests")]
+pub(crate) use named_tests;
+
 pub mod abi;
 pub mod error;
 pub mod object;
 pub mod task;
 pub mod vm;
 
-#[cfg(test)]
+#[cfg(feature = "guest-tests")]
+pub mod guest;
+#[cfg(any(test, feature = "guest-tests"))]
 mod testing;
 
 pub use error::{ZxError, ZxResult};

@@ -2,7 +2,9 @@
 //! a page table is a map from page to translation. It implements the `kernel-hal`
 //! contract exactly (strict `map`/`unmap`, tolerant `clear`/`protect`) without
 //! touching the host's memory management, so the tests see every translation the
-//! objects make. Faults are delivered by calling [`ModelHal::touch`].
+//! objects make. Faults are delivered by calling [`touch`] (which, in an embedder's
+//! run of the tests, is the embedder's real access through the MMU).
+#![cfg_attr(not(test), allow(dead_code))]
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -222,6 +224,10 @@ impl PageTable for ModelPageTable {
 /// translation does not permit it, raise a fault through the registered handler and
 /// retry once. Returns whether the access succeeded.
 pub(crate) fn touch(pt: &dyn PageTable, vaddr: VirtAddr, access: MMUFlags) -> bool {
+    #[cfg(all(feature = "guest-tests", not(test)))]
+    if let Some(touch) = crate::guest::touch_hook() {
+        return touch(pt, vaddr, access);
+    }
     let permitted = |pt: &dyn PageTable| pt.query(vaddr).is_ok_and(|t| t.flags.contains(access));
     if permitted(pt) {
         return true;

@@ -1,6 +1,7 @@
 //! Unit tests of VMO children (snapshots and slices), over the three machines of
 //! [`machine`]. Each machine checks at the end that every frame is free again, so
 //! every test also proves that shared frames are freed exactly once.
+#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 use super::tests::{machine, vmo};
 use super::*;
@@ -43,7 +44,7 @@ fn byte(v: &VmObject, offset: u64) -> u8 {
     b[0]
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshot_shares_frames_and_copies_only_what_is_written() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 4);
@@ -76,7 +77,7 @@ fn snapshot_shares_frames_and_copies_only_what_is_written() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn the_last_holder_of_a_shared_frame_takes_it_without_a_copy() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -96,7 +97,7 @@ fn the_last_holder_of_a_shared_frame_takes_it_without_a_copy() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshot_past_the_parent_end_reads_zeros_and_is_private() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -113,7 +114,7 @@ fn snapshot_past_the_parent_end_reads_zeros_and_is_private() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshots_of_snapshots_stay_isolated_whatever_closes_first() {
     machine(|hal, _, _| {
         let a = vmo(hal, 2);
@@ -135,7 +136,7 @@ fn snapshots_of_snapshots_stay_isolated_whatever_closes_first() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn stores_through_mappings_copy_on_write_on_both_sides() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 2);
@@ -181,7 +182,7 @@ fn stores_through_mappings_copy_on_write_on_both_sides() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn protect_cannot_open_a_shared_frame_for_writing() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 1);
@@ -212,7 +213,7 @@ fn protect_cannot_open_a_shared_frame_for_writing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn commit_zero_and_shrink_respect_sharing() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 3);
@@ -241,7 +242,7 @@ fn commit_zero_and_shrink_respect_sharing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn decommit_is_refused_in_a_copy_on_write_family() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -257,7 +258,7 @@ fn decommit_is_refused_in_a_copy_on_write_family() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn slices_share_pages_both_ways_and_through_mappings() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 4);
@@ -295,7 +296,7 @@ fn slices_share_pages_both_ways_and_through_mappings() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn slice_rules_and_a_snapshot_of_a_slice() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -371,3 +372,19 @@ fn a_copy_on_write_without_free_frames_fails_cleanly() {
     }
     assert_eq!(hal.free_count(), total, "frames leaked");
 }
+
+/// The tests above that run on any HAL, by name, for an embedder to run on its own
+/// machine (`crate::guest`).
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
+    snapshot_shares_frames_and_copies_only_what_is_written,
+    the_last_holder_of_a_shared_frame_takes_it_without_a_copy,
+    snapshot_past_the_parent_end_reads_zeros_and_is_private,
+    snapshots_of_snapshots_stay_isolated_whatever_closes_first,
+    stores_through_mappings_copy_on_write_on_both_sides,
+    protect_cannot_open_a_shared_frame_for_writing,
+    commit_zero_and_shrink_respect_sharing,
+    decommit_is_refused_in_a_copy_on_write_family,
+    slices_share_pages_both_ways_and_through_mappings,
+    slice_rules_and_a_snapshot_of_a_slice,
+];

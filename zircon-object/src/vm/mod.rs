@@ -9,7 +9,7 @@ pub use mapping::VmMapping;
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::VmObject;
 
-#[cfg(test)]
-mod child_tests;
-#[cfg(test)]
-mod tests;
+#[cfg(any(test, feature = "guest-tests"))]
+pub(crate) mod child_tests;
+#[cfg(any(test, feature = "guest-tests"))]
+pub(crate) mod tests;

@@ -1,5 +1,8 @@
 //! Unit tests of VMOs and the VMAR tree, over the model HAL. Every test ends by
-//! dropping its objects and checking that every frame is free again.
+//! dropping its objects and checking that every frame is free again. With the
+//! `guest-tests` feature the HAL-generic ones are built into the library too, for
+//! an embedder to run on its own machine (`crate::guest`).
+#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 use super::*;
 use crate::abi::*;
@@ -12,6 +15,7 @@ use kernel_hal::{Hal, MMUFlags, PhysMem, PAGE_SIZE};
 const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
 
+#[cfg(test)]
 /// Runs `f` over three fresh machines (the model HAL, the unix backend, and the
 /// bare-metal backend's real x86_64 page tables over simulated RAM) and checks frame
 /// accounting after each, so every behaviour is proven on every backend.
@@ -34,11 +38,25 @@ pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddre
     }
 }
 
+/// Runs `f` once over the machine the embedder passed to `crate::guest::run`, and
+/// checks that every frame it took is free again afterwards.
+#[cfg(not(test))]
+pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
+    let hal = crate::guest::hal();
+    let free = hal.free_count();
+    {
+        let aspace = AddressSpace::new(hal.clone()).unwrap();
+        let root = aspace.root_vmar();
+        f(&hal, &aspace, &root);
+    }
+    assert_eq!(hal.free_count(), free, "frames leaked");
+}
+
 pub(super) fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
     VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, 0).unwrap()
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn fresh_vmo_reads_zeros_and_commits_nothing() {
     machine(|hal, _, _| {
         let v = VmObject::new(hal.clone(), 10_000, 0).unwrap();
@@ -51,7 +69,7 @@ fn fresh_vmo_reads_zeros_and_commits_nothing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn write_commits_only_the_pages_it_touches() {
     machine(|hal, _, _| {
         let v = vmo(hal, 8);
@@ -69,7 +87,7 @@ fn write_commits_only_the_pages_it_touches() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn creation_rejects_unknown_options_and_huge_sizes() {
     machine(|hal, _, _| {
         assert_eq!(
@@ -84,7 +102,7 @@ fn creation_rejects_unknown_options_and_huge_sizes() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn resize_shrinks_frees_and_grows_zeroed() {
     machine(|hal, _, _| {
         let fixed = vmo(hal, 1);
@@ -106,7 +124,7 @@ fn resize_shrinks_frees_and_grows_zeroed() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn commit_decommit_and_zero_work_on_ranges() {
     machine(|hal, _, _| {
         let v = vmo(hal, 16);
@@ -135,7 +153,7 @@ fn commit_decommit_and_zero_work_on_ranges() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn allocate_places_specific_compact_and_random_regions() {
     machine(|_, _, root| {
         let flags = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
@@ -186,7 +204,7 @@ fn allocate_places_specific_compact_and_random_regions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn a_full_region_answers_no_resources() {
     machine(|_, _, root| {
         let r = root.allocate(ZX_VM_CAN_MAP_READ, 0, 0x4000).unwrap();
@@ -200,7 +218,7 @@ fn a_full_region_answers_no_resources() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn mapped_pages_fault_in_with_the_mapping_permissions() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
@@ -250,7 +268,7 @@ fn mapped_pages_fault_in_with_the_mapping_permissions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn map_checks_rights_and_options() {
     machine(|hal, _, root| {
         let v = vmo(hal, 1);
@@ -303,7 +321,7 @@ fn map_checks_rights_and_options() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn unmap_trims_splits_and_refuses_to_cut_regions() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 8);
@@ -372,7 +390,7 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn protect_splits_runs_and_is_all_or_nothing() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
@@ -426,7 +444,7 @@ fn protect_splits_runs_and_is_all_or_nothing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn shrinking_a_vmo_removes_its_pages_from_mappings() {
     machine(|hal, aspace, root| {
         let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, ZX_VMO_RESIZABLE).unwrap();
@@ -452,7 +470,7 @@ fn shrinking_a_vmo_removes_its_pages_from_mappings() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn destroy_kills_the_subtree_and_frees_its_range() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 1);
@@ -480,7 +498,7 @@ fn destroy_kills_the_subtree_and_frees_its_range() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn specific_overwrite_replaces_mappings_but_never_regions() {
     machine(|hal, _, root| {
         let v = vmo(hal, 4);
@@ -526,7 +544,7 @@ fn specific_overwrite_replaces_mappings_but_never_regions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn op_range_commits_maps_and_decommits() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
@@ -554,7 +572,7 @@ fn op_range_commits_maps_and_decommits() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn maps_report_is_depth_first_in_address_order() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 2);
@@ -591,7 +609,7 @@ fn maps_report_is_depth_first_in_address_order() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn read_faults_show_zeros_without_committing_and_stay_coherent() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 2);
@@ -622,7 +640,7 @@ fn read_faults_show_zeros_without_committing_and_stay_coherent() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 1);
@@ -641,7 +659,7 @@ fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn crowded_random_regions_still_find_their_last_holes() {
     machine(|hal, _, root| {
         let r = root
@@ -723,7 +741,7 @@ fn translations_go_even_when_the_page_table_cannot_split() {
     assert_eq!(model.free_count(), model.total_count());
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn op_range_reports_the_first_failure_in_address_order() {
     machine(|hal, _, root| {
         let v = vmo(hal, 2);
@@ -768,3 +786,29 @@ fn op_range_reports_the_first_failure_in_address_order() {
         assert_eq!(v.committed_pages(), 1);
     });
 }
+
+/// The tests above that run on any HAL, by name, for an embedder to run on its own
+/// machine (`crate::guest`).
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
+    fresh_vmo_reads_zeros_and_commits_nothing,
+    write_commits_only_the_pages_it_touches,
+    creation_rejects_unknown_options_and_huge_sizes,
+    resize_shrinks_frees_and_grows_zeroed,
+    commit_decommit_and_zero_work_on_ranges,
+    allocate_places_specific_compact_and_random_regions,
+    a_full_region_answers_no_resources,
+    mapped_pages_fault_in_with_the_mapping_permissions,
+    map_checks_rights_and_options,
+    unmap_trims_splits_and_refuses_to_cut_regions,
+    protect_splits_runs_and_is_all_or_nothing,
+    shrinking_a_vmo_removes_its_pages_from_mappings,
+    destroy_kills_the_subtree_and_frees_its_range,
+    specific_overwrite_replaces_mappings_but_never_regions,
+    op_range_commits_maps_and_decommits,
+    maps_report_is_depth_first_in_address_order,
+    read_faults_show_zeros_without_committing_and_stay_coherent,
+    uncached_vmos_are_reached_through_mappings_but_not_byte_io,
+    crowded_random_regions_still_find_their_last_holes,
+    op_range_reports_the_first_failure_in_address_order,
+];
