@@ -10,12 +10,15 @@ extern crate alloc;
 
 mod arch;
 mod checks;
+mod figures;
 mod guest_tests;
 mod memory;
+mod ring3;
 mod serial;
 mod smp;
 mod start;
 mod user;
+mod userprog;
 
 use alloc::sync::Arc;
 use checks::{check, check_with};
@@ -29,12 +32,14 @@ pub extern "sysv64" fn kernel_main(mbi: u32) -> ! {
     println!("zircon-boot: the kernel objects on a real MMU");
     let map = memory::MemoryMap::from_multiboot(mbi as usize);
     memory::init_heap();
+    arch::disable_pic();
     arch::init_idt();
     arch::init_cpu(0);
     kernel_hal_bare::cpu::enable_nx();
     let hal = memory::build_machine(&map, Arc::new(kernel_hal_bare::LocalTlb));
     boot_checks(&map, &hal);
     guest_tests::run(&hal);
+    ring3::run(&hal);
     checks::finish();
 }
 
