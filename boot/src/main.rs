@@ -15,6 +15,7 @@ mod guest_tests;
 mod memory;
 mod ring3;
 mod serial;
+mod shootdown;
 mod smp;
 mod start;
 mod user;
@@ -36,10 +37,18 @@ pub extern "sysv64" fn kernel_main(mbi: u32) -> ! {
     arch::init_idt();
     arch::init_cpu(0);
     kernel_hal_bare::cpu::enable_nx();
-    let hal = memory::build_machine(&map, Arc::new(kernel_hal_bare::LocalTlb));
+    let hal = memory::build_machine(&map, Arc::new(smp::IpiTlb));
     boot_checks(&map, &hal);
     guest_tests::run(&hal);
     ring3::run(&hal);
+    let online = smp::start_cpu1(&hal);
+    check(
+        "CPU 1 started (INIT-SIPI-SIPI) and runs on the kernel's root",
+        online,
+    );
+    if online {
+        shootdown::run(&hal);
+    }
     checks::finish();
 }
 

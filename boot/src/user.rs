@@ -118,6 +118,7 @@ extern "sysv64" fn syscall_entry() {
         "push rax",
         "mov rdi, rsp",
         "call {handler}",
+        "cli",
         "add rsp, 8",
         "pop rdi",
         "pop rsi",
@@ -199,7 +200,11 @@ fn current() -> Arc<Process> {
         .expect("a user thread runs on this CPU")
 }
 
+/// Serves a syscall, with interrupts on (so this CPU answers shootdowns while it
+/// waits for a lock another CPU holds during one); the entry turns them off again
+/// before it restores the user's stack.
 extern "sysv64" fn syscall_handler(frame: &mut SyscallFrame) -> i64 {
+    x86_64::instructions::interrupts::enable();
     let cpu = arch::cpu_id();
     match frame.rax {
         SYS_EXIT => resume_kernel(frame.rdi & !FAULTED),
@@ -221,8 +226,10 @@ extern "sysv64" fn syscall_handler(frame: &mut SyscallFrame) -> i64 {
 }
 
 /// A trap from ring 3: a page fault goes to the address space's fault path and
-/// is retried if resolved; anything unresolved ends the thread as a fault.
+/// is retried if resolved; anything unresolved ends the thread as a fault. The
+/// fault path runs with interrupts on, for the reason `syscall_handler` gives.
 pub fn on_user_trap(frame: &mut TrapFrame) {
+    x86_64::instructions::interrupts::enable();
     let cpu = arch::cpu_id();
     let mut fault = Fault {
         vector: frame.vector,
@@ -241,6 +248,7 @@ pub fn on_user_trap(frame: &mut TrapFrame) {
             match process.object().aspace().fault(addr as usize, info.access) {
                 Ok(()) => {
                     RESOLVED_FAULTS[cpu].fetch_add(1, Ordering::Relaxed);
+                    x86_64::instructions::interrupts::disable();
                     return;
                 }
                 Err(status) => fault.status = status,
@@ -277,7 +285,7 @@ pub fn user_text(hal: &Arc<BareHal>) -> Arc<VmObject> {
 
 /// Maps `vmo` at `addr` in `process` with `options` (permissions), using the
 /// object layer directly (the kernel sets processes up before they run).
-fn map_at(process: &Process, vmo: &Arc<VmObject>, addr: VirtAddr, len: usize, options: u32) {
+pub fn map_at(process: &Process, vmo: &Arc<VmObject>, addr: VirtAddr, len: usize, options: u32) {
     let root = process.object().root_vmar();
     let rights = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
     root.map(
@@ -339,6 +347,7 @@ pub fn run(
     let entry = program as *const () as u64;
     // The stack pointer as a `call` would leave it: 8 below a 16-byte boundary.
     let result = enter_user(entry, stack_top(cpu) as u64 - 8, arg);
+    x86_64::instructions::interrupts::disable();
     // SAFETY: the kernel space maps all the kernel uses, as every user space does.
     unsafe { hal.kernel_space().activate(cpu) };
     aspace.page_table().deactivate(cpu);

@@ -363,3 +363,40 @@ pub extern "sysv64" fn bad_pointers(kernel_addr: u64) -> ! {
     }
     exit(failed)
 }
+
+/// Where the shootdown tests map their target page and the page through which a
+/// looping thread shows it is running.
+pub const TARGET: usize = 0x6000_0000;
+/// See [`TARGET`].
+pub const HEARTBEAT: usize = 0x6100_0000;
+/// What the target page holds while it is mapped.
+pub const OLD: u64 = 0x01d0_01d0;
+
+/// Loads from `addr` in a loop, counting in [`HEARTBEAT`], until it faults; exits
+/// with the value if it ever reads anything but [`OLD`].
+#[link_section = ".user.text"]
+pub extern "sysv64" fn read_loop(addr: u64) -> ! {
+    expect_fault_at(addr as usize);
+    let mut beats: u64 = 0;
+    loop {
+        let value = load(addr as usize);
+        if value != OLD {
+            exit(value);
+        }
+        beats = beats.wrapping_add(1);
+        store(HEARTBEAT, beats);
+    }
+}
+
+/// Stores 1, 2, 3, ... to `addr` in a loop, mirroring each in [`HEARTBEAT`],
+/// until it faults.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn write_loop(addr: u64) -> ! {
+    expect_fault_at(addr as usize);
+    let mut value: u64 = 1;
+    loop {
+        store(addr as usize, value);
+        store(HEARTBEAT, value);
+        value = value.wrapping_add(1);
+    }
+}
