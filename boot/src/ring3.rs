@@ -120,12 +120,8 @@ pub fn run(hal: &Arc<BareHal>) {
         page_fault_as_expected(outcome, MMUFlags::READ, ZX_ERR_NOT_FOUND),
     );
 
-    let outcome = user::run(hal, &b, userprog::bad_pointers, kernel_text);
-    check_with(
-        "ring 3: wild, kernel and non-canonical pointers and huge lengths get a status and change nothing",
-        outcome == Outcome::Exited(0),
-        format_args!("{outcome:?}"),
-    );
+    bad_pointers(hal, &b, kernel_text);
+    more_faults(hal, &a, &b, kernel_text);
 
     let outcome = user::run(hal, &b, userprog::demand_paging, 4);
     check(
@@ -144,5 +140,123 @@ pub fn run(hal: &Arc<BareHal>) {
         "frame accounting is back to the start after both processes exit",
         free == free_at_start,
         format_args!("{free} free, {free_at_start} at the start"),
+    );
+}
+
+/// The bad-pointer program's checks, one per bit of its exit code.
+fn bad_pointers(hal: &Arc<BareHal>, process: &Arc<Process>, kernel_text: u64) {
+    let outcome = user::run(hal, process, userprog::bad_pointers, kernel_text);
+    let Outcome::Exited(failed) = outcome else {
+        check_with(
+            "ring 3: bad pointers in syscalls",
+            false,
+            format_args!("{outcome:?}"),
+        );
+        return;
+    };
+    let names = [
+        "zx_vmo_create with a wild out-pointer: INVALID_ARGS",
+        "zx_vmo_create with a kernel out-pointer: INVALID_ARGS",
+        "zx_vmo_create with a non-canonical out-pointer: INVALID_ARGS",
+        "zx_vmo_create with an out-pointer that wraps: INVALID_ARGS",
+        "zx_vmo_read into a wild buffer: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_write from a wild buffer: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_read into kernel text: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_write from kernel text: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_read into a non-canonical buffer: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_write from a non-canonical buffer: NOT_FOUND or INVALID_ARGS",
+        "zx_vmo_read of usize::MAX bytes: an error",
+        "zx_vmo_read of usize::MAX / 2 bytes: an error",
+        "zx_vmo_read of 1 TiB: an error",
+        "zx_vmar_map with a kernel out-pointer: INVALID_ARGS",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        check(
+            &alloc::format!("ring 3 syscall: {name}"),
+            failed & (1 << (8 + i)) == 0,
+        );
+    }
+    check(
+        "ring 3 syscall: after every bad call the VMO is unchanged",
+        failed & 1 == 0,
+    );
+}
+
+/// Faults on execution and forbidden instructions, and address-space changes
+/// seen through the real MMU.
+fn more_faults(hal: &Arc<BareHal>, a: &Arc<Process>, b: &Arc<Process>, kernel_text: u64) {
+    if let Outcome::Exited(page) = user::run(hal, a, userprog::publish_code_page, 0) {
+        let outcome = user::run(hal, a, userprog::execute_at, page);
+        check_with(
+            "ring 3: executing a read-write page is the process's fault (NX, ACCESS_DENIED)",
+            page_fault_as_expected(outcome, MMUFlags::EXECUTE, ZX_ERR_ACCESS_DENIED),
+            format_args!("{outcome:?}"),
+        );
+    } else {
+        check(
+            "ring 3: executing a read-write page is the process's fault (NX, ACCESS_DENIED)",
+            false,
+        );
+    }
+    let outcome = user::run(hal, a, userprog::execute_at, kernel_text);
+    check(
+        "ring 3: executing kernel text is the process's fault",
+        faulted(outcome).is_some_and(|f| f.vector == 14 && f.addr == kernel_text),
+    );
+    for (which, name, vector) in [
+        (0, "hlt", 13),
+        (1, "cli", 13),
+        (2, "ud2", 6),
+        (3, "a read of CR3", 13),
+    ] {
+        let outcome = user::run(hal, b, userprog::forbidden_instruction, which);
+        check(
+            &alloc::format!("ring 3: {name} is the process's fault (vector {vector})"),
+            faulted(outcome).is_some_and(|f| f.vector == vector),
+        );
+    }
+    let handle = user::run(hal, a, userprog::publish_a_handle, 0);
+    let Outcome::Exited(handle) = handle else {
+        check("ring 3: handle tables", false);
+        return;
+    };
+    let outcome = user::run(hal, b, userprog::handle_isolation, handle);
+    let failed = match outcome {
+        Outcome::Exited(bits) => bits,
+        Outcome::Faulted(_) => 7,
+    };
+    check(
+        "ring 3: an unknown syscall number answers BAD_SYSCALL",
+        failed & 1 == 0,
+    );
+    check(
+        "ring 3: a never-issued handle answers BAD_HANDLE",
+        failed & 2 == 0,
+    );
+    check(
+        "ring 3: the other process's handle value means nothing here (BAD_HANDLE)",
+        failed & 4 == 0,
+    );
+    let outcome = user::run(hal, a, userprog::load_past_shrink, 0);
+    check_with(
+        "ring 3: a load from a page cut off by zx_vmo_set_size is the process's fault",
+        faulted(outcome).is_some_and(|f| f.vector == 14 && f.addr == f.expected && f.status != 0),
+        format_args!("{outcome:?}"),
+    );
+    let outcome = user::run(hal, a, userprog::decommit_then_load, 0);
+    check(
+        "ring 3: after ZX_VMO_OP_DECOMMIT a load through the mapping reads zeros",
+        outcome == Outcome::Exited(0),
+    );
+    let outcome = user::run(hal, b, userprog::protect_round_trip, 0);
+    check(
+        "ring 3: protect read-only and back to read-write, and the next store lands",
+        outcome == Outcome::Exited(0),
+    );
+    let outcome = user::run(hal, b, userprog::load_after_destroy, 0);
+    check_with(
+        "ring 3: a load in a destroyed sub-region is the process's fault (NOT_FOUND)",
+        page_fault_as_expected(outcome, MMUFlags::READ, ZX_ERR_NOT_FOUND),
+        format_args!("{outcome:?}"),
     );
 }

@@ -44,7 +44,7 @@ pub enum Outcome {
 }
 
 /// An unresolved user fault, as reported to the process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Fault {
     /// The exception vector (14 for #PF, 13 for #GP, ...).
     pub vector: u64,
@@ -56,6 +56,16 @@ pub struct Fault {
     pub status: i32,
     /// What the thread said (through [`SYS_EXPECT`]) it would fault on.
     pub expected: u64,
+}
+
+impl core::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "vector {} at {:#x} ({:?}, status {}, announced {:#x})",
+            self.vector, self.addr, self.access, self.status, self.expected
+        )
+    }
 }
 
 /// The process running on each CPU.

@@ -400,3 +400,212 @@ pub extern "sysv64" fn write_loop(addr: u64) -> ! {
         value = value.wrapping_add(1);
     }
 }
+
+/// Calls `addr` (as code), which must fault: a page without EXECUTE, or kernel
+/// text.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn execute_at(addr: u64) -> ! {
+    expect_fault_at(addr as usize);
+    // SAFETY: a user call; whatever it hits, a fault goes to the kernel.
+    unsafe { core::arch::asm!("call {a}", a = in(reg) addr, clobber_abi("sysv64")) };
+    exit(1)
+}
+
+/// Maps a fresh read-write page, stores a `ret` in it, and exits with its
+/// address (for [`execute_at`]).
+#[link_section = ".user.text"]
+pub extern "sysv64" fn publish_code_page(_: u64) -> ! {
+    let (_, addr) = vmo_mapped(PAGE, RW, 1);
+    store(addr, 0xc3);
+    exit(addr as u64)
+}
+
+/// Runs an instruction ring 3 may not: 0 `hlt`, 1 `cli`, 2 `ud2`, else a load of
+/// CR3.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn forbidden_instruction(which: u64) -> ! {
+    // SAFETY: each traps in ring 3; the kernel ends the thread.
+    unsafe {
+        if which == 0 {
+            core::arch::asm!("hlt");
+        } else if which == 1 {
+            core::arch::asm!("cli");
+        } else if which == 2 {
+            core::arch::asm!("ud2");
+        } else {
+            core::arch::asm!("mov {r}, cr3", r = out(reg) _);
+        }
+    }
+    exit(1)
+}
+
+/// Handle and number checks: bit 0 an unknown syscall number is not
+/// BAD_SYSCALL, bit 1 a never-issued handle is not BAD_HANDLE, bit 2 the handle
+/// value `foreign` (another process's) is not BAD_HANDLE here.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn handle_isolation(foreign: u64) -> ! {
+    let mut failed = 0;
+    if zx(999, [0; 8]) != ZX_ERR_BAD_SYSCALL {
+        failed |= 1;
+    }
+    let mut size: u64 = 0;
+    if zx(
+        SYS_VMO_GET_SIZE,
+        [0x7fff_fff0, ptr(&mut size), 0, 0, 0, 0, 0, 0],
+    ) != ZX_ERR_BAD_HANDLE
+    {
+        failed |= 2;
+    }
+    let status = zx(
+        SYS_VMO_GET_SIZE,
+        [foreign as usize, ptr(&mut size), 0, 0, 0, 0, 0, 0],
+    );
+    if status != ZX_ERR_BAD_HANDLE {
+        failed |= 4;
+    }
+    exit(failed)
+}
+
+/// Creates a VMO and exits with its handle value (for [`handle_isolation`]).
+#[link_section = ".user.text"]
+pub extern "sysv64" fn publish_a_handle(_: u64) -> ! {
+    let (vmo, _) = vmo_mapped(PAGE, RW, 1);
+    exit(vmo as u64)
+}
+
+/// Stores to page 1 of a resizable two-page VMO, shrinks it to one page, then
+/// loads from page 1: the load must fault.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn load_past_shrink(_: u64) -> ! {
+    let mut vmo: u32 = 0;
+    let len = 2 * PAGE;
+    if zx(
+        SYS_VMO_CREATE,
+        [len, ZX_VMO_RESIZABLE as usize, ptr(&mut vmo), 0, 0, 0, 0, 0],
+    ) != ZX_OK
+    {
+        exit(1);
+    }
+    let mut addr: usize = 0;
+    let a = [
+        root_vmar() as usize,
+        RW as usize,
+        0,
+        vmo as usize,
+        0,
+        len,
+        ptr(&mut addr),
+        0,
+    ];
+    if zx(SYS_VMAR_MAP, a) != ZX_OK {
+        exit(2);
+    }
+    store(addr.wrapping_add(PAGE), 9);
+    if zx(SYS_VMO_SET_SIZE, [vmo as usize, PAGE, 0, 0, 0, 0, 0, 0]) != ZX_OK {
+        exit(3);
+    }
+    if load(addr) != 0 {
+        exit(4);
+    }
+    expect_fault_at(addr.wrapping_add(PAGE));
+    load(addr.wrapping_add(PAGE));
+    exit(5)
+}
+
+/// Stores to a page, decommits it, and loads it again: it must read zero.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn decommit_then_load(_: u64) -> ! {
+    let (vmo, addr) = vmo_mapped(PAGE, RW, 1);
+    store(addr, 0x1234);
+    let op = [
+        vmo as usize,
+        ZX_VMO_OP_DECOMMIT as usize,
+        0,
+        PAGE,
+        0,
+        0,
+        0,
+        0,
+    ];
+    if zx(SYS_VMO_OP_RANGE, op) != ZX_OK {
+        exit(3);
+    }
+    if load(addr) != 0 {
+        exit(4);
+    }
+    exit(0)
+}
+
+/// Protects a page read-only and back to read-write; the store after must land.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn protect_round_trip(_: u64) -> ! {
+    let (_, addr) = vmo_mapped(PAGE, RW, 1);
+    store(addr, 1);
+    let root = root_vmar() as usize;
+    if zx(
+        SYS_VMAR_PROTECT,
+        [root, ZX_VM_PERM_READ as usize, addr, PAGE, 0, 0, 0, 0],
+    ) != ZX_OK
+    {
+        exit(3);
+    }
+    if zx(
+        SYS_VMAR_PROTECT,
+        [root, RW as usize, addr, PAGE, 0, 0, 0, 0],
+    ) != ZX_OK
+    {
+        exit(4);
+    }
+    store(addr, 2);
+    if load(addr) != 2 {
+        exit(5);
+    }
+    exit(0)
+}
+
+/// Allocates a sub-region, maps a page in it, stores, destroys the sub-region,
+/// then loads: the load must fault.
+#[link_section = ".user.text"]
+pub extern "sysv64" fn load_after_destroy(_: u64) -> ! {
+    let mut region: u32 = 0;
+    let mut base: usize = 0;
+    let options = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE;
+    let a = [
+        root_vmar() as usize,
+        options as usize,
+        0,
+        16 * PAGE,
+        ptr(&mut region),
+        ptr(&mut base),
+        0,
+        0,
+    ];
+    if zx(SYS_VMAR_ALLOCATE, a) != ZX_OK {
+        exit(1);
+    }
+    let mut vmo: u32 = 0;
+    if zx(SYS_VMO_CREATE, [PAGE, 0, ptr(&mut vmo), 0, 0, 0, 0, 0]) != ZX_OK {
+        exit(2);
+    }
+    let mut addr: usize = 0;
+    let a = [
+        region as usize,
+        RW as usize,
+        0,
+        vmo as usize,
+        0,
+        PAGE,
+        ptr(&mut addr),
+        0,
+    ];
+    if zx(SYS_VMAR_MAP, a) != ZX_OK {
+        exit(3);
+    }
+    store(addr, 5);
+    if zx(SYS_VMAR_DESTROY, [region as usize, 0, 0, 0, 0, 0, 0, 0]) != ZX_OK {
+        exit(4);
+    }
+    expect_fault_at(addr);
+    load(addr);
+    exit(5)
+}
