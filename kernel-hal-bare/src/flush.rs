@@ -37,7 +37,7 @@ pub trait TlbShootdown: Send + Sync {
 /// flush; both act only on the address space loaded on this CPU, which is enough for
 /// one CPU without PCIDs (switching CR3 drops everything else). Built for any other
 /// target it does nothing, because no hardware walks the tables there: host tests
-/// use [`crate::sim::SimTlb`] instead.
+/// use `sim::SimTlb` (the `sim` feature) instead.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LocalTlb;
 

@@ -13,9 +13,9 @@
 //!
 //! The crate is `#![no_std]` (with `alloc`) and depends on `kernel-hal`, `x86_64`
 //! and `spin`. It never reads CR3, never switches address spaces and never takes a
-//! page fault itself: the embedder's trap handler calls the object layer. The
-//! [`sim`] module runs all of it on a host over a buffer standing in for RAM, with a
-//! software TLB.
+//! page fault itself: the embedder's trap handler calls the object layer. With the
+//! `sim` feature (for tests; kernel builds leave it out), the `sim` module runs all
+//! of it on a host over a buffer standing in for RAM, with a software TLB.
 
 #![no_std]
 
@@ -25,6 +25,7 @@ mod entry;
 mod flush;
 mod hal;
 mod mem;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod table;
 mod window;
