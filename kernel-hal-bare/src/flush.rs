@@ -84,7 +84,7 @@ impl CpuSet {
 /// PCIDs (switching CR3 drops everything else). It exists only where a CPU walks
 /// these tables (x86_64 with `target_os = "none"` or `"uefi"`); built for a host,
 /// where it could only do nothing, it does not compile: host tests use
-/// [`crate::sim::SimTlb`].
+/// `sim::SimTlb` (the `sim` feature).
 #[cfg(all(target_arch = "x86_64", any(target_os = "none", target_os = "uefi")))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LocalTlb;

@@ -46,7 +46,14 @@ impl core::fmt::Debug for BarePageTable {
 
 impl BarePageTable {
     /// Wraps `table`, whose tables come from `mem`, flushing through `tlb`.
-    pub fn new(
+    ///
+    /// # Safety
+    ///
+    /// `table` must have been made (by [`X86PageTable::new_kernel`] or
+    /// [`X86PageTable::new_user`]) with `mem` as its allocator, under those
+    /// functions' contract: the wrapper passes `mem` to every operation and frees the
+    /// table's frames to it.
+    pub unsafe fn new(
         table: X86PageTable,
         mem: Arc<BareMem>,
         tlb: Arc<dyn TlbShootdown>,
@@ -217,7 +224,9 @@ impl BareHal {
     ///
     /// [`kernel_hal::PagingError::NoMemory`]: fewer than 257 free frames.
     pub fn new(mem: Arc<BareMem>, tlb: Arc<dyn TlbShootdown>) -> PagingResult<BareHal> {
-        let kernel = X86PageTable::new_kernel(mem.window(), &*mem)?;
+        // SAFETY: `mem` was built (unsafely) over its window with frames nothing
+        // else uses, and it lives as long as the machine (the tables hold an `Arc`).
+        let kernel = unsafe { X86PageTable::new_kernel(mem.window(), &*mem) }?;
         Ok(Self::from_parts(mem, tlb, kernel))
     }
 
@@ -249,7 +258,11 @@ impl BareHal {
         tlb: Arc<dyn TlbShootdown>,
         kernel: X86PageTable,
     ) -> BareHal {
-        let kernel = BarePageTable::new(kernel, mem.clone(), tlb.clone());
+        // SAFETY: the callers made `kernel` over `mem`'s window, with `mem` as its
+        // allocator or (for a simulated machine) with its top two levels in frames
+        // outside `mem` that are never freed: a kernel space frees no table at drop
+        // and never empties its level-3 tables.
+        let kernel = unsafe { BarePageTable::new(kernel, mem.clone(), tlb.clone()) };
         BareHal { mem, tlb, kernel }
     }
 
@@ -279,13 +292,12 @@ impl BareHal {
     pub fn new_bare_address_space(&self) -> PagingResult<BarePageTable> {
         let table = {
             let kernel = self.kernel.table.lock();
-            X86PageTable::new_user(&kernel, &*self.mem)?
+            // SAFETY: the kernel space was made over `self.mem`'s window, which the
+            // new table's `Arc` keeps alive; `self.mem` is its allocator.
+            unsafe { X86PageTable::new_user(&kernel, &*self.mem) }?
         };
-        Ok(BarePageTable::new(
-            table,
-            self.mem.clone(),
-            self.tlb.clone(),
-        ))
+        // SAFETY: `table` was just made with `self.mem` as its allocator.
+        Ok(unsafe { BarePageTable::new(table, self.mem.clone(), self.tlb.clone()) })
     }
 }
 

@@ -16,9 +16,9 @@
 //! ([`BarePageTable::activate`], which also records the CPUs that have it loaded,
 //! so shootdowns go only there), and never takes a page fault itself: the
 //! embedder's trap handler decodes the error code ([`PageFaultInfo`]) and calls
-//! the object layer. [`cpu`] holds the few CPU settings the tables need. The
-//! [`sim`] module runs all of it on a host over a buffer standing in for RAM, with a
-//! software TLB.
+//! the object layer. [`cpu`] holds the few CPU settings the tables need. With the
+//! `sim` feature (for tests; kernel builds leave it out), the `sim` module runs all
+//! of it on a host over a buffer standing in for RAM, with a software TLB.
 
 #![no_std]
 
@@ -30,6 +30,7 @@ mod fault;
 mod flush;
 mod hal;
 mod mem;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod table;
 mod window;

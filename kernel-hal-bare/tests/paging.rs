@@ -785,9 +785,12 @@ fn the_inherent_api_batches_several_operations_into_one_flush() {
     use kernel_hal_bare::{Flush, X86PageTable};
     let m = SimMachine::new(16 << 20);
     let mem = m.hal().mem().clone();
-    let kernel = X86PageTable::new_kernel(mem.window(), &*mem).unwrap();
+    // SAFETY: `mem` is a simulated machine's allocator over its own window, alive
+    // (through `m`) for the whole test, and the only allocator these tables use.
+    let kernel = unsafe { X86PageTable::new_kernel(mem.window(), &*mem) }.unwrap();
     let start = mem.free_count();
-    let mut space = X86PageTable::new_user(&kernel, &*mem).unwrap();
+    // SAFETY: as above.
+    let mut space = unsafe { X86PageTable::new_user(&kernel, &*mem) }.unwrap();
     let mut flush = Flush::new(space.root());
     space
         .map(
