@@ -60,7 +60,7 @@ fn boot_checks(map: &memory::MemoryMap, hal: &Arc<BareHal>) {
         format_args!(
             "{} ranges, {} MiB of frames",
             map.count,
-            frames * 4096 >> 20
+            (frames * 4096) >> 20
         ),
     );
     check(

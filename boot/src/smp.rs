@@ -134,11 +134,10 @@ impl IpiTlb {
             serve_mailbox();
             core::hint::spin_loop();
         };
-        for cpu in 0..MAILBOXES.len() {
+        for (cpu, mailbox) in MAILBOXES.iter().enumerate() {
             if !targets.contains(cpu) {
                 continue;
             }
-            let mailbox = &MAILBOXES[cpu];
             match addrs {
                 None => mailbox.count.store(ALL, Ordering::Relaxed),
                 Some(addrs) => {
