@@ -84,9 +84,65 @@ fn faulted_at_target(outcome: Outcome, access: MMUFlags, status: i32) -> bool {
         if addr == TARGET as u64 && a == access && s == status)
 }
 
+/// Two processes at once, one on each CPU: both demand-page and copy-on-write
+/// through their own address spaces, and one's fault leaves the other running.
+fn side_by_side(hal: &Arc<BareHal>, text: &Arc<VmObject>) {
+    let free = hal.free_count();
+    let a = user::new_process(hal, text);
+    let b = user::new_process(hal, text);
+    let done = Arc::new(spin::Mutex::new(None));
+    {
+        let (hal, a, done) = (hal.clone(), a.clone(), done.clone());
+        smp::post(Box::new(move || {
+            let mut outcomes = [None; 3];
+            for (i, slot) in outcomes.iter_mut().enumerate() {
+                let program = if i == 1 {
+                    userprog::store_to_read_only
+                } else {
+                    userprog::demand_paging
+                };
+                *slot = Some(user::run(&hal, &a, program, 64));
+            }
+            *done.lock() = Some(outcomes);
+        }));
+    }
+    let mut mine = [None; 3];
+    for slot in mine.iter_mut() {
+        *slot = Some(user::run(hal, &b, userprog::copy_on_write, 0));
+    }
+    let start = rdtsc();
+    let theirs = loop {
+        if let Some(outcomes) = done.lock().take() {
+            break Some(outcomes);
+        }
+        if rdtsc() - start > 10 * PATIENCE {
+            break None;
+        }
+        core::hint::spin_loop();
+    };
+    check_with(
+        "two CPUs: two processes run at once, one per CPU, each in its own address space",
+        mine.iter().all(|o| *o == Some(Outcome::Exited(0)))
+            && theirs.is_some_and(|t| {
+                t[0] == Some(Outcome::Exited(0)) && t[2] == Some(Outcome::Exited(0))
+            }),
+        format_args!("CPU 0 {mine:?}, CPU 1 {theirs:?}"),
+    );
+    check(
+        "two CPUs: a fault in the process on CPU 1 leaves it and the process on CPU 0 running",
+        theirs.is_some_and(|t| matches!(t[1], Some(Outcome::Faulted(_)))),
+    );
+    drop((a, b));
+    check(
+        "two CPUs: frames back to the start after both processes exit",
+        hal.free_count() == free,
+    );
+}
+
 /// Runs the two-CPU checks (CPU 1 must be online).
 pub fn run(hal: &Arc<BareHal>) {
     let text = user::user_text(hal);
+    side_by_side(hal, &text);
     let process = user::new_process(hal, &text);
     let hal_dyn: Arc<dyn kernel_hal::Hal> = hal.clone();
     let heartbeat = VmObject::new(hal_dyn, PAGE_SIZE as u64, 0).expect("a VMO");
