@@ -152,6 +152,7 @@ extern "sysv64" fn syscall_entry() {
 #[unsafe(naked)]
 extern "sysv64" fn enter_user(entry: u64, stack: u64, arg: u64) -> u64 {
     core::arch::naked_asm!(
+        "cli",
         "push rbx",
         "push rbp",
         "push r12",

@@ -20,13 +20,13 @@
 extern crate alloc;
 
 /// `[(name, fn), ...]` for test functions named once each.
-#[cfg(feature = "guest-tests")]
+#[cfg(all(feature = "guest-tests", not(test)))]
 macro_rules! named_tests {
     ($($name:ident),* $(,)?) => {
         [$((stringify!($name), $name as fn())),*]
     };
 }
-#[cfg(feature = "guest-tests")]
+#[cfg(all(feature = "guest-tests", not(test)))]
 pub(crate) use named_tests;
 
 pub mod abi;
@@ -35,7 +35,7 @@ pub mod object;
 pub mod task;
 pub mod vm;
 
-#[cfg(feature = "guest-tests")]
+#[cfg(all(feature = "guest-tests", not(test)))]
 pub mod guest;
 #[cfg(any(test, feature = "guest-tests"))]
 mod testing;
