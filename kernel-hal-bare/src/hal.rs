@@ -5,16 +5,18 @@ use alloc::sync::{Arc, Weak};
 
 use kernel_hal::{
     CachePolicy, Hal, MMUFlags, PageFaultHandler, PageTable, PagingResult, PhysAddr, PhysMem,
-    Translation, VirtAddr,
+    TlbFlush, Translation, VirtAddr,
 };
 
 use crate::flush::{Flush, TlbShootdown};
 use crate::mem::BareMem;
 use crate::table::X86PageTable;
 
-/// One address space behind a lock, implementing [`kernel_hal::PageTable`]: every
-/// trait method applies its [`Flush`] batch (through the machine's
-/// [`TlbShootdown`] hook) before it returns, whether it succeeded or not.
+/// One address space behind a lock, implementing [`kernel_hal::PageTable`]: a
+/// deferred operation that succeeds returns what it owes as a [`TlbFlush`] token,
+/// which [`PageTable::flush`] later sends through the machine's [`TlbShootdown`]
+/// hook (one call per token) and then frees the page-table frames the changes
+/// emptied; one that fails flushes what it owes before it returns.
 ///
 /// Lock order: the table lock, then (briefly, inside) the frame allocator's lock.
 /// Dropping a user space flushes it and frees all its page-table frames; the
@@ -57,14 +59,22 @@ impl BarePageTable {
         self.root
     }
 
-    /// Runs `op` on the table under the lock with a fresh batch, and applies the
-    /// batch before unlocking.
-    fn with_flush<R>(&self, op: impl FnOnce(&mut X86PageTable, &BareMem, &mut Flush) -> R) -> R {
+    /// Runs `op` on the table under the lock with a fresh batch, and returns the
+    /// batch as a token; if `op` fails, applies the batch at once instead.
+    fn deferred<R>(
+        &self,
+        op: impl FnOnce(&mut X86PageTable, &BareMem, &mut Flush) -> PagingResult<R>,
+    ) -> PagingResult<(R, TlbFlush)> {
         let mut table = self.table.lock();
         let mut flush = Flush::new(self.root);
-        let result = op(&mut table, &self.mem, &mut flush);
-        flush.finish(&*self.tlb, &*self.mem);
-        result
+        match op(&mut table, &self.mem, &mut flush) {
+            Ok(value) => Ok((value, flush.into_token())),
+            Err(err) => {
+                drop(table);
+                flush.finish(&*self.tlb, &*self.mem);
+                Err(err)
+            }
+        }
     }
 }
 
@@ -81,27 +91,40 @@ impl PageTable for BarePageTable {
         self.table.lock().range()
     }
 
-    fn map(
+    fn map_deferred(
         &self,
         vaddr: VirtAddr,
         paddr: PhysAddr,
         len: usize,
         flags: MMUFlags,
         cache: CachePolicy,
-    ) -> PagingResult<()> {
-        self.with_flush(|table, mem, flush| table.map(vaddr, paddr, len, flags, cache, mem, flush))
+    ) -> PagingResult<TlbFlush> {
+        self.deferred(|table, mem, flush| table.map(vaddr, paddr, len, flags, cache, mem, flush))
+            .map(|((), token)| token)
     }
 
-    fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()> {
-        self.with_flush(|table, mem, flush| table.unmap(vaddr, len, mem, flush))
+    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush> {
+        self.deferred(|table, mem, flush| table.unmap(vaddr, len, mem, flush))
+            .map(|((), token)| token)
     }
 
-    fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize> {
-        self.with_flush(|table, mem, flush| table.clear(vaddr, len, mem, flush))
+    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)> {
+        self.deferred(|table, mem, flush| table.clear(vaddr, len, mem, flush))
     }
 
-    fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize> {
-        self.with_flush(|table, mem, flush| table.protect(vaddr, len, flags, mem, flush))
+    fn protect_deferred(
+        &self,
+        vaddr: VirtAddr,
+        len: usize,
+        flags: MMUFlags,
+    ) -> PagingResult<(usize, TlbFlush)> {
+        self.deferred(|table, mem, flush| table.protect(vaddr, len, flags, mem, flush))
+    }
+
+    fn flush(&self, flush: TlbFlush) {
+        if !flush.is_empty() {
+            Flush::from_token(self.root, flush).finish(&*self.tlb, &*self.mem);
+        }
     }
 
     fn query(&self, vaddr: VirtAddr) -> PagingResult<Translation> {

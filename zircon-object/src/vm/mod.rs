@@ -2,6 +2,7 @@
 
 mod child;
 pub mod mapping;
+mod shootdown;
 pub mod vmar;
 pub mod vmo;
 

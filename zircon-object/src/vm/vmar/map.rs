@@ -7,6 +7,7 @@ use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::KObjectBase;
 use crate::vm::mapping::{MappingInner, VmMapping, PERM_MASK};
+use crate::vm::shootdown::Sweep;
 use crate::vm::vmo::VmObject;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -275,6 +276,36 @@ impl VmAddressRegion {
         len: usize,
         dry_run: bool,
     ) -> ZxResult<VirtAddr> {
+        let mut sweep = Sweep::new(self.aspace.owed());
+        let result = self.map_swept(
+            &mut sweep,
+            options,
+            vmar_offset,
+            vmo,
+            vmo_rights,
+            vmar_rights,
+            vmo_offset,
+            len,
+            dry_run,
+        );
+        sweep.finish();
+        result
+    }
+
+    /// `map_impl`, owing the shootdown of anything it replaces to `sweep`.
+    #[allow(clippy::too_many_arguments)]
+    fn map_swept(
+        &self,
+        sweep: &mut Sweep,
+        options: u32,
+        vmar_offset: usize,
+        vmo: &Arc<VmObject>,
+        vmo_rights: zx_rights_t,
+        vmar_rights: zx_rights_t,
+        vmo_offset: u64,
+        len: usize,
+        dry_run: bool,
+    ) -> ZxResult<VirtAddr> {
         if vmo_rights & ZX_RIGHT_MAP == 0 {
             return Err(ZX_ERR_ACCESS_DENIED);
         }
@@ -342,7 +373,7 @@ impl VmAddressRegion {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
             if !covered.is_empty() && !dry_run {
-                self.unmap_mappings_locked(&mut state, base, size);
+                self.unmap_mappings_locked(&mut state, sweep, base, size);
             }
         }
 
@@ -377,7 +408,7 @@ impl VmAddressRegion {
         if options & ZX_VM_MAP_RANGE != 0 {
             let result = mapping.map_committed(self.aspace.page_table(), base, base + size);
             if let Err(err) = result {
-                self.remove_mapping_locked(&mut state, self.id, base);
+                self.remove_mapping_locked(&mut state, sweep, self.id, base);
                 return Err(err);
             }
         }
@@ -388,12 +419,13 @@ impl VmAddressRegion {
     pub(crate) fn remove_mapping_locked(
         &self,
         state: &mut AspaceState,
+        sweep: &mut Sweep,
         id: RegionId,
         base: VirtAddr,
     ) {
         if let Some(region) = state.regions.get_mut(&id) {
             if let Some(Child::Mapping { mapping, .. }) = region.remove_child(base) {
-                mapping.destroy(self.aspace.page_table());
+                mapping.destroy(sweep);
             }
         }
     }

@@ -25,6 +25,7 @@ pub use fault::vmar_op_right;
 pub use info::{MapsEntry, MapsEntryKind};
 
 use super::mapping::VmMapping;
+use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::{KObjectBase, KernelObject};
@@ -62,6 +63,8 @@ pub struct AddressSpace {
     id: usize,
     hal: Arc<dyn Hal>,
     page_table: Arc<dyn PageTable>,
+    /// The same page table, with the shootdown that changes to it owe.
+    owed: Arc<OwedFlush>,
     /// A frame of zeros that read faults on never-written pages map read-only, so
     /// that reading commits nothing. Freed when the address space goes.
     zero_frame: PhysAddr,
@@ -273,6 +276,7 @@ impl AddressSpace {
         let aspace = Arc::new(AddressSpace {
             id,
             hal,
+            owed: OwedFlush::new(page_table.clone()),
             page_table,
             zero_frame,
             base,
@@ -309,9 +313,10 @@ impl AddressSpace {
         &*self.page_table
     }
 
-    /// The page table, shared (mappings hold it to clear their translations).
-    pub(crate) fn page_table_arc(&self) -> &Arc<dyn PageTable> {
-        &self.page_table
+    /// The page table with the shootdown its changes owe (mappings hold it to
+    /// clear their translations).
+    pub(crate) fn owed(&self) -> &Arc<OwedFlush> {
+        &self.owed
     }
 
     /// The frame of zeros mapped read-only for never-written pages.
@@ -513,6 +518,7 @@ impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Take every translation down before the zero frame goes back: the tree and
         // its mappings go with the fields, and the page table with its last holder.
+        let mut sweep = Sweep::new(&self.owed);
         let mappings: Vec<Arc<VmMapping>> = self
             .state
             .get_mut()
@@ -525,8 +531,9 @@ impl Drop for AddressSpace {
             })
             .collect();
         for mapping in mappings {
-            mapping.destroy(&*self.page_table);
+            mapping.destroy(&mut sweep);
         }
+        sweep.finish();
         let _ = self.hal.free_frames(self.zero_frame, 1);
     }
 }

@@ -5,7 +5,7 @@ use super::walk::Visit;
 use super::{range_len, AspaceState, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::{clear_translations, mmu_flags, protect_translations};
+use crate::vm::mapping::mmu_flags;
 use core::ops::ControlFlow;
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr};
 
@@ -44,10 +44,14 @@ impl VmAddressRegion {
             return Err(ZX_ERR_INVALID_ARGS);
         }
         let len = range_len(len)?;
-        let state = self.aspace.state.lock();
-        state.live_region_covering(self.id, addr, len)?;
-        check(&state, self.id, addr, addr + len, perms, op_children)?;
-        self.apply(&state, self.id, addr, addr + len, perms);
+        {
+            let state = self.aspace.state.lock();
+            state.live_region_covering(self.id, addr, len)?;
+            check(&state, self.id, addr, addr + len, perms, op_children)?;
+            self.apply(&state, self.id, addr, addr + len, perms);
+        }
+        // One shootdown for every mapping changed, with the tree lock dropped.
+        self.aspace.owed().send();
         Ok(())
     }
 
@@ -61,7 +65,7 @@ impl VmAddressRegion {
         end: VirtAddr,
         perms: MMUFlags,
     ) {
-        let pt = self.aspace.page_table();
+        let owed = self.aspace.owed();
         let _: ControlFlow<()> = state.walk(id, start, end, |visit| {
             if let Visit::Mapping {
                 mapping, lo, hi, ..
@@ -72,9 +76,9 @@ impl VmAddressRegion {
                 }
                 mapping.inner.lock().set_perms(lo, hi, perms);
                 if perms.is_empty() {
-                    clear_translations(pt, lo, hi - lo);
+                    owed.clear(lo, hi - lo);
                 } else {
-                    protect_translations(pt, lo, hi - lo, mmu_flags(perms));
+                    owed.protect(lo, hi - lo, mmu_flags(perms));
                 }
             }
             ControlFlow::Continue(())
