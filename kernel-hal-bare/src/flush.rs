@@ -175,18 +175,16 @@ impl Flush {
 
     /// The batch a token owes, for the address space whose top-level table is at
     /// `root`.
-    pub fn from_token(root: PhysAddr, token: TlbFlush) -> Flush {
+    pub fn from_token(root: PhysAddr, mut token: TlbFlush) -> Flush {
         let mut flush = Flush::new(root);
-        let (pages, freed_tables) = token.into_parts();
-        match pages {
-            Some(pages) => {
-                for addr in pages {
-                    flush.page(addr);
-                }
+        if token.is_full_flush() {
+            flush.flush_everything();
+        } else {
+            for &addr in token.pages() {
+                flush.page(addr);
             }
-            None => flush.flush_everything(),
         }
-        flush.freed_tables = freed_tables;
+        flush.freed_tables = token.take_freed_tables();
         flush
     }
 

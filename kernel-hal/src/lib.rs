@@ -188,20 +188,28 @@ pub const TLB_FLUSH_PAGE_LIMIT: usize = 32;
 /// `-D warnings`). A backend without a TLB to keep coherent (the unix emulation)
 /// returns empty tokens, and its `flush` does nothing.
 #[must_use = "stale translations stay cached until this is passed to `PageTable::flush`"]
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct TlbFlush {
-    /// Addresses whose translations changed (at most `TLB_FLUSH_PAGE_LIMIT`);
-    /// ignored once `all` is set.
-    pages: Vec<VirtAddr>,
+    /// Addresses whose translations changed: the first `count` entries; ignored
+    /// once `all` is set. Inline, so that recording allocates nothing.
+    pages: [VirtAddr; TLB_FLUSH_PAGE_LIMIT],
+    count: usize,
     all: bool,
     freed_tables: Vec<PhysAddr>,
+}
+
+impl Default for TlbFlush {
+    fn default() -> TlbFlush {
+        TlbFlush::new()
+    }
 }
 
 impl TlbFlush {
     /// A token that owes nothing.
     pub const fn new() -> TlbFlush {
         TlbFlush {
-            pages: Vec::new(),
+            pages: [0; TLB_FLUSH_PAGE_LIMIT],
+            count: 0,
             all: false,
             freed_tables: Vec::new(),
         }
@@ -209,7 +217,7 @@ impl TlbFlush {
 
     /// Whether the token owes nothing (flushing it sends no shootdown).
     pub fn is_empty(&self) -> bool {
-        !self.all && self.pages.is_empty() && self.freed_tables.is_empty()
+        !self.all && self.count == 0 && self.freed_tables.is_empty()
     }
 
     /// Whether the token flushes the whole address space.
@@ -222,7 +230,7 @@ impl TlbFlush {
         if self.all {
             &[]
         } else {
-            &self.pages
+            &self.pages[..self.count]
         }
     }
 
@@ -236,17 +244,18 @@ impl TlbFlush {
         if self.all {
             return;
         }
-        if self.pages.len() == TLB_FLUSH_PAGE_LIMIT {
+        if self.count == TLB_FLUSH_PAGE_LIMIT {
             self.set_full_flush();
         } else {
-            self.pages.push(addr);
+            self.pages[self.count] = addr;
+            self.count += 1;
         }
     }
 
     /// Records that the whole address space must be flushed.
     pub fn set_full_flush(&mut self) {
         self.all = true;
-        self.pages = Vec::new();
+        self.count = 0;
     }
 
     /// Records a page-table frame to return to the allocator after the flush.
@@ -256,27 +265,26 @@ impl TlbFlush {
 
     /// Adds everything `other` owes to this token (both must come from the same
     /// address space).
-    pub fn merge(&mut self, other: TlbFlush) {
-        let TlbFlush {
-            pages,
-            all,
-            mut freed_tables,
-        } = other;
-        if all {
+    pub fn merge(&mut self, mut other: TlbFlush) {
+        if other.all {
             self.set_full_flush();
         } else {
-            for addr in pages {
+            for &addr in &other.pages[..other.count] {
                 self.add_page(addr);
             }
         }
-        self.freed_tables.append(&mut freed_tables);
+        if self.freed_tables.is_empty() {
+            self.freed_tables = core::mem::take(&mut other.freed_tables);
+        } else {
+            self.freed_tables.append(&mut other.freed_tables);
+        }
     }
 
-    /// Takes the token apart, for a backend's [`PageTable::flush`]: the pages to
-    /// invalidate (`None` for the whole address space) and the frames to free after.
-    pub fn into_parts(self) -> (Option<Vec<VirtAddr>>, Vec<PhysAddr>) {
-        let pages = (!self.all).then_some(self.pages);
-        (pages, self.freed_tables)
+    /// Takes the page-table frames out of the token, for a backend's
+    /// [`PageTable::flush`], which frees them once it has invalidated
+    /// [`pages`](Self::pages) (or everything).
+    pub fn take_freed_tables(&mut self) -> Vec<PhysAddr> {
+        core::mem::take(&mut self.freed_tables)
     }
 }
 
@@ -583,7 +591,7 @@ mod tests {
         }
         assert!(a.is_full_flush());
         assert!(a.pages().is_empty());
-        let (pages, freed) = a.into_parts();
-        assert_eq!((pages, freed), (None, alloc::vec![0x9000]));
+        assert_eq!(a.take_freed_tables(), alloc::vec![0x9000]);
+        assert!(!a.is_empty(), "a full flush is still owed");
     }
 }
