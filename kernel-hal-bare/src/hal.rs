@@ -234,6 +234,7 @@ pub struct BareHal {
     mem: Arc<BareMem>,
     tlb: Arc<dyn TlbShootdown>,
     kernel: BarePageTable,
+    placement_seed: AtomicU64,
 }
 
 impl core::fmt::Debug for BareHal {
@@ -292,7 +293,19 @@ impl BareHal {
         // outside `mem` that are never freed: a kernel space frees no table at drop
         // and never empties its level-3 tables.
         let kernel = unsafe { BarePageTable::new(kernel, mem.clone(), tlb.clone()) };
-        BareHal { mem, tlb, kernel }
+        BareHal {
+            mem,
+            tlb,
+            kernel,
+            placement_seed: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets the entropy that seeds the random placement of regions and mappings in
+    /// address spaces created afterwards ([`Hal::placement_seed`]; 0 until set).
+    /// An embedder passes a value from a hardware source (RDRAND, a boot-time seed).
+    pub fn set_placement_seed(&self, seed: u64) {
+        self.placement_seed.store(seed, Ordering::Relaxed);
     }
 
     /// Allows or forbids 1 GiB entries (allowed by default) in the kernel space and
@@ -371,6 +384,10 @@ impl PhysMem for BareHal {
 impl Hal for BareHal {
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
         Ok(Box::new(self.new_bare_address_space()?))
+    }
+
+    fn placement_seed(&self) -> u64 {
+        self.placement_seed.load(Ordering::Relaxed)
     }
 }
 

@@ -567,6 +567,15 @@ pub trait Hal: PhysMem {
     /// [`PagingError::NoMemory`]: no memory (frames for the top-level table, or host
     /// address space for the window) for another address space.
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>>;
+
+    /// Entropy for the random placement of regions and mappings (Zircon's ASLR):
+    /// the object layer seeds each new address space's generator from this value
+    /// and the address space's id. The default, 0, makes placements depend on the
+    /// id alone (reproducible, and guessable); an embedder that wants unguessable
+    /// placements returns a fresh random value from a hardware source on each call.
+    fn placement_seed(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg(test)]

@@ -269,6 +269,7 @@ impl AddressSpace {
             let _ = hal.free_frames(zero_frame, 1);
             return Err(ZX_ERR_INTERNAL);
         }
+        let seed = hal.placement_seed();
         let (base, size) = page_table.user_range();
         let mut regions = HashMap::new();
         regions.insert(ROOT_ID, Region::new(base, size, ROOT_FLAGS, None));
@@ -284,7 +285,7 @@ impl AddressSpace {
             state: Mutex::new(AspaceState {
                 regions,
                 next_id: ROOT_ID + 1,
-                rng: Xoshiro256PlusPlus::seed_from_u64(id as u64 ^ 0x005E_ED0F_A5FA_CE00),
+                rng: Xoshiro256PlusPlus::seed_from_u64(placement_seed(seed, id)),
             }),
         });
         let handler: alloc::sync::Weak<dyn PageFaultHandler> = Arc::downgrade(&aspace) as _;
@@ -293,7 +294,8 @@ impl AddressSpace {
     }
 
     /// Reseeds the generator that places non-specific, non-compact allocations, so
-    /// that a test can reproduce a placement.
+    /// that a test can reproduce a placement. (A new address space seeds it from the
+    /// HAL's [`placement_seed`](kernel_hal::Hal::placement_seed) and its id.)
     pub fn seed_placement(&self, seed: u64) {
         self.state.lock().rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     }
@@ -398,6 +400,16 @@ impl AspaceState {
             }
         }
     }
+}
+
+/// The seed of an address space's placement generator: the embedder's entropy
+/// mixed with the address space's id (a splitmix64 step), so that address spaces
+/// made from one seed still place differently.
+fn placement_seed(entropy: u64, id: usize) -> u64 {
+    let mut z = entropy ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A handle's view of a region: the kernel object that VMAR handles refer to.
@@ -541,5 +553,17 @@ impl Drop for AddressSpace {
 impl PageFaultHandler for AddressSpace {
     fn handle_page_fault(&self, vaddr: VirtAddr, access: MMUFlags) -> bool {
         self.fault(vaddr, access).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::placement_seed;
+
+    #[test]
+    fn the_embedders_entropy_and_the_id_both_change_the_seed() {
+        assert_eq!(placement_seed(7, 3), placement_seed(7, 3));
+        assert_ne!(placement_seed(7, 3), placement_seed(8, 3));
+        assert_ne!(placement_seed(7, 3), placement_seed(7, 4));
     }
 }
