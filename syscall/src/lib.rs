@@ -66,7 +66,7 @@ impl Process {
         let self_handle =
             inner.add_handle(Handle::new(inner.clone(), ZX_DEFAULT_PROCESS_RIGHTS))?;
         let root = inner.root_vmar().clone();
-        let root_rights = root.default_rights();
+        let root_rights = vmar::vmar_default_rights(&root);
         let root_vmar_handle = inner.add_handle(Handle::new(root, root_rights))?;
         Ok(Process {
             inner,

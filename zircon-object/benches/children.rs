@@ -21,12 +21,9 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, VmAddressRegion, VmObject};
+use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms};
 
 const PAGES: [usize; 3] = [1, 64, 1024];
-const RIGHTS: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 
 fn machine() -> Arc<dyn Hal> {
     Arc::new(
@@ -70,7 +67,7 @@ fn faulting(hal: &Arc<dyn Hal>) -> Faulting {
     let root = aspace.root_vmar();
     let vmo = committed(hal, 1);
     let addr = root
-        .map(RW, 0, &vmo, RIGHTS, root.default_rights(), 0, PAGE_SIZE)
+        .map(&vmo, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
         .unwrap();
     Faulting {
         aspace,
@@ -109,7 +106,7 @@ fn plain_page(f: &Faulting) -> (Arc<VmObject>, usize) {
     let root = f.aspace.root_vmar();
     let plain = VmObject::new(f.vmo.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
     let addr = root
-        .map(RW, 0, &plain, RIGHTS, root.default_rights(), 0, PAGE_SIZE)
+        .map(&plain, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
         .unwrap();
     (plain, addr)
 }

@@ -12,12 +12,11 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_bare::BareHal;
-use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, VmAddressRegion, VmObject};
+use zircon_object::vm::{
+    AddressSpace, AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms,
+};
 
 const MAPPINGS: usize = 1_000;
-const RIGHTS: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 
 /// A region holding `MAPPINGS` adjacent one-page mappings of one VMO, each page
 /// written (so each has a translation); returns the region and its address space.
@@ -26,26 +25,16 @@ fn setup(hal: &Arc<dyn Hal>) -> (Arc<AddressSpace>, Arc<VmAddressRegion>, Arc<Vm
     let root = aspace.root_vmar();
     let size = MAPPINGS * PAGE_SIZE;
     let region = root
-        .allocate(
-            ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC,
-            0,
-            size,
-        )
+        .allocate(&AllocateRequest::new(size, VmPerms::READ_WRITE))
         .expect("region");
     let vmo = VmObject::new(hal.clone(), size as u64, 0).expect("vmo");
     for i in 0..MAPPINGS {
         let offset = i * PAGE_SIZE;
-        region
-            .map(
-                RW | ZX_VM_SPECIFIC,
-                offset,
-                &vmo,
-                RIGHTS,
-                region.default_rights(),
-                offset as u64,
-                PAGE_SIZE,
-            )
-            .expect("map");
+        let request = MapRequest {
+            placement: Placement::At(offset),
+            ..MapRequest::new(offset as u64, PAGE_SIZE, VmPerms::READ_WRITE)
+        };
+        region.map(&vmo, &request).expect("map");
         aspace
             .fault(region.addr() + offset, MMUFlags::WRITE)
             .expect("fault");
@@ -70,10 +59,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("protect 1,000 mappings (read-only and back)", |b| {
         b.iter(|| {
             region
-                .protect(ZX_VM_PERM_READ, region.addr(), size, false)
+                .protect(VmPerms::READ, region.addr(), size, false)
                 .expect("protect");
             region
-                .protect(RW, region.addr(), size, false)
+                .protect(VmPerms::READ_WRITE, region.addr(), size, false)
                 .expect("protect");
         })
     });

@@ -11,12 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use kernel_hal::{Hal, MMUFlags, PageTable, PagingResult, PhysAddr, PhysMem, PAGE_SIZE};
 use kernel_hal_bare::sim::{SimFault, SimMachine};
-use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, VmAddressRegion, VmObject};
+use zircon_object::vm::{
+    AddressSpace, AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms,
+};
 
 const N: usize = 64;
-const RIGHTS: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 const USER_READ: MMUFlags = MMUFlags::READ.union(MMUFlags::USER);
 const USER_WRITE: MMUFlags = MMUFlags::WRITE.union(MMUFlags::USER);
 
@@ -75,7 +74,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(perms: u32) -> Setup {
+    fn new(perms: VmPerms) -> Setup {
         let machine = Arc::new(Machine {
             sim: SimMachine::new(32 << 20),
             roots: Mutex::new(Vec::new()),
@@ -85,27 +84,17 @@ impl Setup {
         let root = *machine.roots.lock().unwrap().last().expect("a root");
         let region = aspace
             .root_vmar()
-            .allocate(
-                ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC,
-                0,
-                N * PAGE_SIZE,
-            )
+            .allocate(&AllocateRequest::new(N * PAGE_SIZE, VmPerms::READ_WRITE))
             .expect("region");
         let vmo = VmObject::new(hal, (N * PAGE_SIZE) as u64, 0).expect("vmo");
         for i in 0..N {
             let offset = i * PAGE_SIZE;
-            let rights = region.default_rights();
-            region
-                .map(
-                    perms | ZX_VM_SPECIFIC,
-                    offset,
-                    &vmo,
-                    RIGHTS,
-                    rights,
-                    offset as u64,
-                    PAGE_SIZE,
-                )
-                .expect("map");
+            let request = MapRequest {
+                max_perms: VmPerms::READ_WRITE,
+                placement: Placement::At(offset),
+                ..MapRequest::new(offset as u64, PAGE_SIZE, perms)
+            };
+            region.map(&vmo, &request).expect("map");
         }
         Setup {
             machine,
@@ -141,7 +130,7 @@ impl Setup {
 
 #[test]
 fn one_unmap_over_many_mappings_sends_one_shootdown() {
-    let s = Setup::new(RW);
+    let s = Setup::new(VmPerms::READ_WRITE);
     s.touch_all(MMUFlags::WRITE);
     let before = s.shootdowns();
     s.region
@@ -159,11 +148,11 @@ fn one_unmap_over_many_mappings_sends_one_shootdown() {
 
 #[test]
 fn one_protect_over_many_mappings_sends_one_shootdown() {
-    let s = Setup::new(RW);
+    let s = Setup::new(VmPerms::READ_WRITE);
     s.touch_all(MMUFlags::WRITE);
     let before = s.shootdowns();
     s.region
-        .protect(ZX_VM_PERM_READ, s.region.addr(), N * PAGE_SIZE, false)
+        .protect(VmPerms::READ, s.region.addr(), N * PAGE_SIZE, false)
         .expect("protect");
     assert_eq!(s.shootdowns() - before, 1);
     for i in 0..N {
@@ -178,16 +167,16 @@ fn one_protect_over_many_mappings_sends_one_shootdown() {
 
 #[test]
 fn granting_write_over_read_only_zero_pages_sends_one_shootdown() {
-    let s = Setup::new(RW);
+    let s = Setup::new(VmPerms::READ_WRITE);
     s.region
-        .protect(ZX_VM_PERM_READ, s.region.addr(), N * PAGE_SIZE, false)
+        .protect(VmPerms::READ, s.region.addr(), N * PAGE_SIZE, false)
         .expect("read-only");
     // Reads map the shared zero frame, read-only, into every page.
     s.touch_all(MMUFlags::READ);
     let zero = s.translate(0, USER_READ).expect("mapped");
     let before = s.shootdowns();
     s.region
-        .protect(RW, s.region.addr(), N * PAGE_SIZE, false)
+        .protect(VmPerms::READ_WRITE, s.region.addr(), N * PAGE_SIZE, false)
         .expect("protect");
     assert_eq!(s.shootdowns() - before, 1);
     for i in 0..N {
@@ -205,7 +194,7 @@ fn granting_write_over_read_only_zero_pages_sends_one_shootdown() {
 
 #[test]
 fn destroying_a_region_of_many_mappings_sends_one_shootdown() {
-    let s = Setup::new(RW);
+    let s = Setup::new(VmPerms::READ_WRITE);
     s.touch_all(MMUFlags::WRITE);
     let before = s.shootdowns();
     s.region.destroy().expect("destroy");
@@ -217,7 +206,7 @@ fn destroying_a_region_of_many_mappings_sends_one_shootdown() {
 
 #[test]
 fn frames_come_back_once_everything_is_dropped() {
-    let s = Setup::new(RW);
+    let s = Setup::new(VmPerms::READ_WRITE);
     s.touch_all(MMUFlags::WRITE);
     let machine = s.machine.clone();
     drop(s);

@@ -2,11 +2,13 @@
 
 mod child;
 pub mod mapping;
+mod request;
 mod shootdown;
 pub mod vmar;
 pub mod vmo;
 
 pub use mapping::VmMapping;
+pub use request::{AllocateRequest, MapRequest, Placement, VmPerms, VmarOp};
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::VmObject;
 

@@ -21,10 +21,10 @@ mod protect;
 mod unmap;
 mod walk;
 
-pub use fault::vmar_op_right;
 pub use info::{MapsEntry, MapsEntryKind};
 
 use super::mapping::VmMapping;
+use super::request::{AllocateRequest, VmPerms};
 use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
 use crate::error::ZxResult;
@@ -42,13 +42,6 @@ use spin::Mutex;
 
 /// Names a region within its address space.
 pub(crate) type RegionId = u64;
-
-/// The flags a region can have: `ZX_VM_CAN_MAP_*` and `ZX_VM_COMPACT`.
-pub const VMAR_FLAGS_MASK: u32 = ZX_VM_CAN_MAP_SPECIFIC
-    | ZX_VM_CAN_MAP_READ
-    | ZX_VM_CAN_MAP_WRITE
-    | ZX_VM_CAN_MAP_EXECUTE
-    | ZX_VM_COMPACT;
 
 /// The root region's flags.
 const ROOT_FLAGS: u32 =
@@ -445,9 +438,22 @@ impl VmAddressRegion {
         self.size
     }
 
-    /// The region's `ZX_VM_CAN_MAP_*` / `ZX_VM_COMPACT` flags.
-    pub fn flags(&self) -> u32 {
-        self.flags
+    /// What the region lets its mappings (and sub-regions) have.
+    pub fn perms(&self) -> VmPerms {
+        VmPerms::from_bits_truncate(flags_to_perms(self.flags).bits())
+    }
+
+    /// Whether the region allows placements other than [`Placement::Anywhere`]
+    /// inside it.
+    ///
+    /// [`Placement::Anywhere`]: crate::vm::Placement::Anywhere
+    pub fn can_map_specific(&self) -> bool {
+        self.flags & ZX_VM_CAN_MAP_SPECIFIC != 0
+    }
+
+    /// Whether the region places its children at the lowest free address.
+    pub fn is_compact(&self) -> bool {
+        self.flags & ZX_VM_COMPACT != 0
     }
 
     /// The address space the region belongs to.
@@ -464,37 +470,27 @@ impl VmAddressRegion {
     pub fn is_root(&self) -> bool {
         self.id == ROOT_ID
     }
-
-    /// The rights a new handle to this region gets: `ZX_DEFAULT_VMAR_RIGHTS` plus
-    /// READ / WRITE / EXECUTE for each `CAN_MAP_*` flag.
-    pub fn default_rights(&self) -> zx_rights_t {
-        let mut rights = ZX_DEFAULT_VMAR_RIGHTS;
-        if self.flags & ZX_VM_CAN_MAP_READ != 0 {
-            rights |= ZX_RIGHT_READ;
-        }
-        if self.flags & ZX_VM_CAN_MAP_WRITE != 0 {
-            rights |= ZX_RIGHT_WRITE;
-        }
-        if self.flags & ZX_VM_CAN_MAP_EXECUTE != 0 {
-            rights |= ZX_RIGHT_EXECUTE;
-        }
-        rights
-    }
 }
 
-/// The permissions a handle's rights allow: R, W, X for READ, WRITE, EXECUTE.
-pub fn rights_to_perms(rights: zx_rights_t) -> MMUFlags {
-    let mut perms = MMUFlags::empty();
-    if rights & ZX_RIGHT_READ != 0 {
-        perms |= MMUFlags::READ;
+/// A region's internal flags (`ZX_VM_CAN_MAP_*`, `ZX_VM_COMPACT`) for a request.
+pub(crate) fn region_flags(request: &AllocateRequest) -> u32 {
+    let mut flags = 0;
+    for (perm, bit) in [
+        (VmPerms::READ, ZX_VM_CAN_MAP_READ),
+        (VmPerms::WRITE, ZX_VM_CAN_MAP_WRITE),
+        (VmPerms::EXECUTE, ZX_VM_CAN_MAP_EXECUTE),
+    ] {
+        if request.perms.contains(perm) {
+            flags |= bit;
+        }
     }
-    if rights & ZX_RIGHT_WRITE != 0 {
-        perms |= MMUFlags::WRITE;
+    if request.can_map_specific {
+        flags |= ZX_VM_CAN_MAP_SPECIFIC;
     }
-    if rights & ZX_RIGHT_EXECUTE != 0 {
-        perms |= MMUFlags::EXECUTE;
+    if request.compact {
+        flags |= ZX_VM_COMPACT;
     }
-    perms
+    flags
 }
 
 /// The length of a range operation (`unmap`, `protect`, `op_range`): `len`
