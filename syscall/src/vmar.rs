@@ -313,7 +313,11 @@ impl Process {
         let addr = child.addr();
         let rights = vmar_default_rights(&child);
         let undo = |err| {
-            let _ = child.destroy();
+            // Only a racing destroy of the new region (BAD_STATE) can beat this
+            // one, and the outcome is the same.
+            if let Err(destroyed) = child.destroy() {
+                debug_assert_eq!(destroyed, ZX_ERR_BAD_STATE);
+            }
             Err(err)
         };
         let value = match self.install_handle(Handle::new(child.clone(), rights), child_vmar) {
@@ -321,7 +325,11 @@ impl Process {
             Err(err) => return undo(err),
         };
         if let Err(err) = self.out_usize(child_addr, addr) {
-            drop(self.inner.remove_handle(value));
+            // The handle goes with the region; if another thread closed it first,
+            // there is nothing left to remove.
+            if let Ok(handle) = self.inner.remove_handle(value) {
+                drop(handle);
+            }
             return undo(err);
         }
         Ok(())
@@ -419,8 +427,12 @@ impl Process {
         if let Err(err) = self.out_usize(mapped_addr, addr) {
             // The mapping was just made in this region, so unmapping its exact range
             // removes it and nothing else.
+            // It fails only if another thread destroyed the region first, which
+            // took the mapping with it.
             let size = kernel_hal::page_round_up(len).unwrap_or(len);
-            let _ = region.unmap(addr, size, false);
+            if let Err(unmapped) = region.unmap(addr, size, false) {
+                debug_assert_eq!(unmapped, ZX_ERR_BAD_STATE);
+            }
             return Err(err);
         }
         Ok(())

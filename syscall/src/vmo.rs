@@ -206,7 +206,7 @@ impl Process {
                     {
                         bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
                     }
-                    if let Err(err) = self.write_memory(buffer, &bytes) {
+                    if let Err(err) = self.copy_out(buffer, &bytes) {
                         vmo.undo_lock();
                         return Err(err);
                     }

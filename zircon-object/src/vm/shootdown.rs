@@ -20,6 +20,7 @@
 //! [`Sweep`] has flushed), so the VMO reaches it either way.
 
 use super::mapping::VmMapping;
+use crate::error::invariant;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use kernel_hal::{MMUFlags, PageTable, TlbFlush};
@@ -61,8 +62,9 @@ impl OwedFlush {
                 let hi = (vaddr + len).next_multiple_of(SPAN).min(base + size);
                 // A clear of whole 1 GiB entries splits nothing, so cannot fail
                 // for want of memory; the range lies inside the address space.
-                if let Ok((_, token)) = pt.clear_deferred(lo, hi - lo) {
-                    owed.merge(token);
+                match pt.clear_deferred(lo, hi - lo) {
+                    Ok((_, token)) => owed.merge(token),
+                    Err(err) => invariant(Err::<(), _>(err), "clear whole 1 GiB entries"),
                 }
             }
         }

@@ -241,7 +241,7 @@ fn collect_pieces(
     end: VirtAddr,
 ) -> alloc::vec::Vec<Piece> {
     let mut out = alloc::vec::Vec::new();
-    let _ = state.walk(id, start, end, |visit| match visit {
+    let _: ControlFlow<()> = state.walk(id, start, end, |visit| match visit {
         Visit::Mapping {
             mapping,
             lo,

@@ -27,7 +27,7 @@ use super::mapping::VmMapping;
 use super::request::{AllocateRequest, VmPerms};
 use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
-use crate::error::ZxResult;
+use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -258,9 +258,9 @@ impl AddressSpace {
         let page_table: Arc<dyn PageTable> =
             Arc::from(hal.new_address_space().map_err(|_| ZX_ERR_NO_MEMORY)?);
         let zero_frame = hal.alloc_frame().map_err(|_| ZX_ERR_NO_MEMORY)?;
-        if hal.zero(zero_frame, PAGE_SIZE).is_err() {
-            let _ = hal.free_frames(zero_frame, 1);
-            return Err(ZX_ERR_INTERNAL);
+        if let Err(err) = hal.zero(zero_frame, PAGE_SIZE) {
+            invariant(hal.free_frames(zero_frame, 1), "free the zero frame");
+            return Err(err.into());
         }
         let seed = hal.placement_seed();
         let (base, size) = page_table.user_range();
@@ -542,7 +542,10 @@ impl Drop for AddressSpace {
             mapping.destroy(&mut sweep);
         }
         sweep.finish();
-        let _ = self.hal.free_frames(self.zero_frame, 1);
+        invariant(
+            self.hal.free_frames(self.zero_frame, 1),
+            "free the zero frame",
+        );
     }
 }
 

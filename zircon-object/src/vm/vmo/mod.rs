@@ -6,7 +6,7 @@ mod range;
 
 use super::mapping::VmMapping;
 use crate::abi::*;
-use crate::error::ZxResult;
+use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
@@ -156,7 +156,7 @@ fn free_frames(hal: &dyn Hal, mut frames: Vec<PhysAddr>) {
         }
         // The frames came from this HAL and each was owned once by this VMO, so
         // freeing cannot fail; an error here would be a HAL bug we cannot repair.
-        let _ = hal.free_frames(start, count);
+        invariant(hal.free_frames(start, count), "free a VMO's frames");
         i += count;
     }
 }
