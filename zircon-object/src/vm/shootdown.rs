@@ -21,10 +21,10 @@
 
 use super::mapping::VmMapping;
 use crate::error::invariant;
+use crate::sync::Mutex;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use kernel_hal::{MMUFlags, PageTable, TlbFlush};
-use spin::Mutex;
 
 /// One address space's page table and the invalidations its changes owe.
 ///

@@ -29,6 +29,7 @@ use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
 use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
+use crate::sync::TreeMutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -38,7 +39,6 @@ use hashbrown::HashMap;
 use kernel_hal::{Hal, MMUFlags, PageFaultHandler, PageTable, PhysAddr, VirtAddr, PAGE_SIZE};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use spin::Mutex;
 
 /// Names a region within its address space.
 pub(crate) type RegionId = u64;
@@ -64,7 +64,7 @@ pub struct AddressSpace {
     base: VirtAddr,
     size: usize,
     /// The tree. Lock order: this lock, then any VMO's lock, then any mapping's.
-    pub(crate) state: Mutex<AspaceState>,
+    pub(crate) state: TreeMutex<AspaceState>,
 }
 
 /// The tree of one address space.
@@ -275,7 +275,7 @@ impl AddressSpace {
             zero_frame,
             base,
             size,
-            state: Mutex::new(AspaceState {
+            state: TreeMutex::new(AspaceState {
                 regions,
                 next_id: ROOT_ID + 1,
                 rng: Xoshiro256PlusPlus::seed_from_u64(placement_seed(seed, id)),
