@@ -22,7 +22,7 @@ pub const MAX_VMO_SIZE: u64 = 1 << 48;
 
 /// `size` rounded up to whole pages, or `ZX_ERR_OUT_OF_RANGE` if that overflows or
 /// exceeds [`MAX_VMO_SIZE`].
-pub fn vmo_size_for(size: u64) -> ZxResult<usize> {
+pub(crate) fn vmo_size_for(size: u64) -> ZxResult<usize> {
     let rounded = size
         .checked_add(PAGE_SIZE as u64 - 1)
         .ok_or(ZX_ERR_OUT_OF_RANGE)?
