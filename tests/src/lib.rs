@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kernel_hal::{Hal, PhysMem};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
 use zircon_object::object::KernelObjectExt;
-use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp};
+use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
 
 /// Size of the scratch area every test process starts with.
@@ -45,7 +45,7 @@ pub fn new_process() -> TestProcess {
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
         SCRATCH_SIZE as u64,
-        0,
+        VmoOptions::empty(),
     )
     .expect("scratch VMO");
     vmo.set_name(b"scratch");

@@ -14,6 +14,7 @@ use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_bare::BareHal;
 use zircon_object::vm::{
     AddressSpace, AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms,
+    VmoOptions,
 };
 
 const MAPPINGS: usize = 1_000;
@@ -27,7 +28,7 @@ fn setup(hal: &Arc<dyn Hal>) -> (Arc<AddressSpace>, Arc<VmAddressRegion>, Arc<Vm
     let region = root
         .allocate(&AllocateRequest::new(size, VmPerms::READ_WRITE))
         .expect("region");
-    let vmo = VmObject::new(hal.clone(), size as u64, 0).expect("vmo");
+    let vmo = VmObject::new(hal.clone(), size as u64, VmoOptions::empty()).expect("vmo");
     for i in 0..MAPPINGS {
         let offset = i * PAGE_SIZE;
         let request = MapRequest {

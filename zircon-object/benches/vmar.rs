@@ -14,7 +14,7 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms};
+use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms, VmoOptions};
 
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
 
@@ -38,7 +38,7 @@ fn setup(n: usize) -> Setup {
     let aspace = AddressSpace::new(hal.clone()).expect("address space");
     aspace.seed_placement(7);
     let root = aspace.root_vmar();
-    let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, 0).expect("vmo");
+    let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::empty()).expect("vmo");
     for _ in 0..n {
         root.map(&vmo, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
             .expect("map");
@@ -76,7 +76,12 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("map_unmap_one_page", n), &s, |b, s| {
             b.iter(|| map_unmap(s))
         });
-        let page = VmObject::new(s.aspace.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
+        let page = VmObject::new(
+            s.aspace.hal().clone(),
+            PAGE_SIZE as u64,
+            VmoOptions::empty(),
+        )
+        .unwrap();
         let addr = s
             .root
             .map(&page, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
@@ -112,7 +117,12 @@ fn summary() {
         .iter()
         .map(|&n| {
             let s = setup(n);
-            let page = VmObject::new(s.aspace.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
+            let page = VmObject::new(
+                s.aspace.hal().clone(),
+                PAGE_SIZE as u64,
+                VmoOptions::empty(),
+            )
+            .unwrap();
             let addr = s
                 .root
                 .map(&page, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))

@@ -9,7 +9,7 @@ use kernel_hal_unix::UnixHal;
 use zircon_object::abi::*;
 use zircon_object::vm::{
     AddressSpace, AllocateRequest, MapRequest, MapsEntryKind, Placement, VmAddressRegion, VmObject,
-    VmPerms, VmarOp,
+    VmPerms, VmarOp, VmoOptions,
 };
 
 const DEPTH: usize = 10_000;
@@ -50,7 +50,8 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
     on_small_stack(move || {
         let root = aspace.root_vmar();
         let rw = VmPerms::READ_WRITE;
-        let vmo = VmObject::new(aspace.hal().clone(), SIZE as u64, 0).expect("a VMO");
+        let vmo =
+            VmObject::new(aspace.hal().clone(), SIZE as u64, VmoOptions::empty()).expect("a VMO");
         let at_bottom = MapRequest {
             placement: Placement::At(0),
             ..MapRequest::new(0, SIZE, rw)

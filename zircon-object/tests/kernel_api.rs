@@ -8,7 +8,7 @@ use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_bare::BareHal;
 use zircon_object::abi::{ZX_ERR_ACCESS_DENIED, ZX_ERR_NOT_FOUND};
 use zircon_object::vm::{
-    AddressSpace, AllocateRequest, MapRequest, Placement, VmObject, VmPerms, VmarOp,
+    AddressSpace, AllocateRequest, MapRequest, Placement, VmObject, VmPerms, VmarOp, VmoOptions,
 };
 
 const RX: VmPerms = VmPerms::READ.union(VmPerms::EXECUTE);
@@ -23,7 +23,8 @@ fn a_kernel_lays_out_an_image_a_vdso_and_a_guarded_stack() {
 
         // An ELF image: text (R+X), rodata (R) and data (R+W) from one VMO, placed
         // next to each other in a compact region of their own.
-        let image = VmObject::new(hal.clone(), 3 * PAGE_SIZE as u64, 0).expect("image VMO");
+        let image = VmObject::new(hal.clone(), 3 * PAGE_SIZE as u64, VmoOptions::empty())
+            .expect("image VMO");
         image.write(0, b"\x90\x90\xc3").expect("code");
         image.write(PAGE_SIZE as u64, b"rodata").expect("rodata");
         let region = root
@@ -59,7 +60,8 @@ fn a_kernel_lays_out_an_image_a_vdso_and_a_guarded_stack() {
             .expect("data is writable");
 
         // A vDSO: mapped R+X with R+X as its maximum, so nobody can make it writable.
-        let vdso = VmObject::new(hal.clone(), PAGE_SIZE as u64, 0).expect("vDSO VMO");
+        let vdso =
+            VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::empty()).expect("vDSO VMO");
         let vdso_addr = root
             .map(&vdso, &MapRequest::new(0, PAGE_SIZE, RX))
             .expect("vDSO");
@@ -71,8 +73,12 @@ fn a_kernel_lays_out_an_image_a_vdso_and_a_guarded_stack() {
         // A kernel stack: 4 pages above a 1-page guard that stays unmapped, committed
         // and mapped up front so that it never faults.
         let stack_pages = 4;
-        let stack_vmo =
-            VmObject::new(hal.clone(), (stack_pages * PAGE_SIZE) as u64, 0).expect("stack VMO");
+        let stack_vmo = VmObject::new(
+            hal.clone(),
+            (stack_pages * PAGE_SIZE) as u64,
+            VmoOptions::empty(),
+        )
+        .expect("stack VMO");
         let stack_region = root
             .allocate(&AllocateRequest::new(
                 (stack_pages + 1) * PAGE_SIZE,

@@ -13,6 +13,7 @@ use kernel_hal::{Hal, MMUFlags, PageTable, PagingResult, PhysAddr, PhysMem, PAGE
 use kernel_hal_bare::sim::{SimFault, SimMachine};
 use zircon_object::vm::{
     AddressSpace, AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms,
+    VmoOptions,
 };
 
 const N: usize = 64;
@@ -86,7 +87,7 @@ impl Setup {
             .root_vmar()
             .allocate(&AllocateRequest::new(N * PAGE_SIZE, VmPerms::READ_WRITE))
             .expect("region");
-        let vmo = VmObject::new(hal, (N * PAGE_SIZE) as u64, 0).expect("vmo");
+        let vmo = VmObject::new(hal, (N * PAGE_SIZE) as u64, VmoOptions::empty()).expect("vmo");
         for i in 0..N {
             let offset = i * PAGE_SIZE;
             let request = MapRequest {

@@ -369,7 +369,7 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
             parent.create_slice(0, u64::MAX).err(),
             Some(ZX_ERR_OUT_OF_RANGE)
         );
-        let resizable = VmObject::new(hal.clone(), P, ZX_VMO_RESIZABLE).unwrap();
+        let resizable = VmObject::new(hal.clone(), P, VmoOptions::RESIZABLE).unwrap();
         assert_eq!(
             resizable.create_slice(0, P).err(),
             Some(ZX_ERR_NOT_SUPPORTED)

@@ -34,13 +34,13 @@ pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddre
 }
 
 pub(super) fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
-    VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, 0).unwrap()
+    VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, VmoOptions::empty()).unwrap()
 }
 
 #[test]
 fn fresh_vmo_reads_zeros_and_commits_nothing() {
     machine(|hal, _, _| {
-        let v = VmObject::new(hal.clone(), 10_000, 0).unwrap();
+        let v = VmObject::new(hal.clone(), 10_000, VmoOptions::empty()).unwrap();
         assert_eq!(v.size(), 3 * PAGE_SIZE);
         assert_eq!(v.content_size(), 10_000);
         let mut buf = vec![0xffu8; 5000];
@@ -72,14 +72,15 @@ fn write_commits_only_the_pages_it_touches() {
 fn creation_rejects_unknown_options_and_huge_sizes() {
     machine(|hal, _, _| {
         assert_eq!(
-            VmObject::new(hal.clone(), 0, 1).err(),
-            Some(ZX_ERR_INVALID_ARGS)
-        );
-        assert_eq!(
-            VmObject::new(hal.clone(), u64::MAX, 0).err(),
+            VmObject::new(hal.clone(), u64::MAX, VmoOptions::empty()).err(),
             Some(ZX_ERR_OUT_OF_RANGE)
         );
-        assert_eq!(VmObject::new(hal.clone(), 0, 0).unwrap().size(), 0);
+        assert_eq!(
+            VmObject::new(hal.clone(), 0, VmoOptions::empty())
+                .unwrap()
+                .size(),
+            0
+        );
     });
 }
 
@@ -88,7 +89,7 @@ fn resize_shrinks_frees_and_grows_zeroed() {
     machine(|hal, _, _| {
         let fixed = vmo(hal, 1);
         assert_eq!(fixed.set_size(0), Err(ZX_ERR_UNAVAILABLE));
-        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, ZX_VMO_RESIZABLE).unwrap();
+        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, VmoOptions::RESIZABLE).unwrap();
         v.write(0, &[7u8; 4 * PAGE_SIZE]).unwrap();
         assert_eq!(v.committed_pages(), 4);
         v.set_size(PAGE_SIZE as u64 + 10).unwrap();
@@ -535,7 +536,7 @@ fn protect_splits_runs_and_is_all_or_nothing() {
 #[test]
 fn shrinking_a_vmo_removes_its_pages_from_mappings() {
     machine(|hal, aspace, root| {
-        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, ZX_VMO_RESIZABLE).unwrap();
+        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, VmoOptions::RESIZABLE).unwrap();
         let addr = root
             .map(
                 &v,

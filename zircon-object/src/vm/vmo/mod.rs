@@ -16,6 +16,18 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 
+bitflags::bitflags! {
+    /// How a VMO behaves ([`VmObject::new`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct VmoOptions: u32 {
+        /// The size may change after creation.
+        const RESIZABLE = 1 << 0;
+        /// The VMO may be locked and unlocked, and mapped only by mappings that
+        /// allow faults.
+        const DISCARDABLE = 1 << 1;
+    }
+}
+
 /// The largest size a VMO may have: 2^48 bytes. Creation is lazy, so a large VMO
 /// costs nothing until its pages are committed.
 pub const MAX_VMO_SIZE: u64 = 1 << 48;
@@ -163,21 +175,17 @@ fn free_frames(hal: &dyn Hal, mut frames: Vec<PhysAddr>) {
 
 impl VmObject {
     /// Creates a VMO of `size` bytes rounded up to pages, all zero, nothing
-    /// committed. `options` are `ZX_VMO_RESIZABLE` and `ZX_VMO_DISCARDABLE`.
+    /// committed, with `options`.
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_INVALID_ARGS`: an unknown option bit.
-    /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
-    pub fn new(hal: Arc<dyn Hal>, size: u64, options: u32) -> ZxResult<Arc<VmObject>> {
-        if options & !(ZX_VMO_RESIZABLE | ZX_VMO_DISCARDABLE) != 0 {
-            return Err(ZX_ERR_INVALID_ARGS);
-        }
+    /// `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
+    pub fn new(hal: Arc<dyn Hal>, size: u64, options: VmoOptions) -> ZxResult<Arc<VmObject>> {
         let rounded = vmo_size_for(size)?;
         Ok(Arc::new(VmObject::build(
             hal,
-            options & ZX_VMO_RESIZABLE != 0,
-            options & ZX_VMO_DISCARDABLE != 0,
+            options.contains(VmoOptions::RESIZABLE),
+            options.contains(VmoOptions::DISCARDABLE),
             VmoInner::new(rounded, size),
         )))
     }
