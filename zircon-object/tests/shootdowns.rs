@@ -72,6 +72,7 @@ struct Setup {
     aspace: Arc<AddressSpace>,
     root: PhysAddr,
     region: Arc<VmAddressRegion>,
+    vmo: Arc<VmObject>,
 }
 
 impl Setup {
@@ -102,6 +103,7 @@ impl Setup {
             aspace,
             root,
             region,
+            vmo,
         }
     }
 
@@ -191,6 +193,26 @@ fn granting_write_over_read_only_zero_pages_sends_one_shootdown() {
         .fault(s.page(0), MMUFlags::WRITE)
         .expect("a write now commits a page");
     assert_ne!(s.translate(0, USER_WRITE), Ok(zero));
+}
+
+#[test]
+fn a_snapshot_of_a_vmo_behind_many_mappings_sends_one_shootdown() {
+    let s = Setup::new(VmPerms::READ_WRITE);
+    s.touch_all(MMUFlags::WRITE);
+    let before = s.shootdowns();
+    let snapshot = s
+        .vmo
+        .create_snapshot(0, (N * PAGE_SIZE) as u64, false, false)
+        .expect("snapshot");
+    assert_eq!(s.shootdowns() - before, 1);
+    for i in 0..N {
+        assert_eq!(
+            s.translate(i, USER_WRITE),
+            Err(SimFault::NotPresent(s.page(i))),
+            "no writable translation of shared page {i} is left in the TLB"
+        );
+    }
+    drop(snapshot);
 }
 
 #[test]

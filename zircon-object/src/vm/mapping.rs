@@ -165,20 +165,21 @@ impl VmMapping {
         (inner.base, inner.size, inner.vmo_offset)
     }
 
-    /// Removes the translations of VMO bytes `[start, end)` from this mapping and
-    /// flushes them, together with anything else its address space owes (see
-    /// [`shootdown`](super::shootdown)), so that the VMO may free the frames
-    /// right after. Called by the VMO, with its lock held, when pages leave it.
-    pub(crate) fn clear_vmo_range(&self, start: usize, end: usize) {
+    /// Removes the translations of VMO bytes `[start, end)` from this mapping,
+    /// owing the flush, and returns its address space's owed shootdown, which the
+    /// caller sends (once per address space) before the VMO frees any frame (see
+    /// [`shootdown`](super::shootdown)). Called by the VMO, with its lock held, when
+    /// pages leave it. A destroyed mapping still registered has nothing to clear,
+    /// but its address space may still owe the flush of its translations.
+    pub(crate) fn clear_vmo_range(&self, start: usize, end: usize) -> Arc<OwedFlush> {
         let inner = self.inner.lock();
         let lo = start.max(inner.vmo_offset);
         let hi = end.min(inner.vmo_offset.saturating_add(inner.size));
         if !inner.dead && lo < hi {
             let vaddr = inner.base + (lo - inner.vmo_offset);
-            self.owed.clear_now(vaddr, hi - lo);
-        } else {
-            self.owed.send();
+            self.owed.clear(vaddr, hi - lo);
         }
+        self.owed.clone()
     }
 
     /// Maps the VMO pages behind `[start, end)` (inside the mapping) that are

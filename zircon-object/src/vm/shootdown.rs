@@ -13,8 +13,8 @@
 //! Why that is safe: a frame may be reused only once no CPU can still reach it
 //! through a stale TLB entry. Frames leave a VMO only under the VMO's lock, after
 //! the VMO has taken its pages out of every mapping registered with it, and that
-//! step sends the owed token of each such mapping's address space first
-//! ([`OwedFlush::clear_now`]). A translation taken away by an operation that has not
+//! step sends the owed token of each such mapping's address space first (once per
+//! address space, in `VmoInner::unmap_from_mappings`). A translation taken away by an operation that has not
 //! sent its shootdown yet is therefore either in an owed token that the VMO sends, or
 //! belongs to a mapping still registered (a removed one stays registered until its
 //! [`Sweep`] has flushed), so the VMO reaches it either way.
@@ -83,13 +83,6 @@ impl OwedFlush {
         if result.is_err() {
             self.clear(vaddr, len);
         }
-    }
-
-    /// [`clear`](Self::clear), then sends everything owed: for the VMO's paths,
-    /// which free frames right after.
-    pub(crate) fn clear_now(&self, vaddr: usize, len: usize) {
-        self.clear(vaddr, len);
-        self.send();
     }
 
     /// Sends everything owed, as one shootdown, if anything is. Holds the owed
