@@ -188,28 +188,22 @@ pub const TLB_FLUSH_PAGE_LIMIT: usize = 32;
 /// `-D warnings`). A backend without a TLB to keep coherent (the unix emulation)
 /// returns empty tokens, and its `flush` does nothing.
 #[must_use = "stale translations stay cached until this is passed to `PageTable::flush`"]
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct TlbFlush {
-    /// Addresses whose translations changed: the first `count` entries; ignored
-    /// once `all` is set. Inline, so that recording allocates nothing.
-    pages: [VirtAddr; TLB_FLUSH_PAGE_LIMIT],
-    count: usize,
+    /// Addresses whose translations changed (at most `TLB_FLUSH_PAGE_LIMIT`);
+    /// empty once `all` is set. A `Vec` rather than an inline array keeps the token
+    /// small (it is returned through every deferred call) and allocates nothing
+    /// while empty.
+    pages: Vec<VirtAddr>,
     all: bool,
     freed_tables: Vec<PhysAddr>,
-}
-
-impl Default for TlbFlush {
-    fn default() -> TlbFlush {
-        TlbFlush::new()
-    }
 }
 
 impl TlbFlush {
     /// A token that owes nothing.
     pub const fn new() -> TlbFlush {
         TlbFlush {
-            pages: [0; TLB_FLUSH_PAGE_LIMIT],
-            count: 0,
+            pages: Vec::new(),
             all: false,
             freed_tables: Vec::new(),
         }
@@ -217,7 +211,7 @@ impl TlbFlush {
 
     /// Whether the token owes nothing (flushing it sends no shootdown).
     pub fn is_empty(&self) -> bool {
-        !self.all && self.count == 0 && self.freed_tables.is_empty()
+        !self.all && self.pages.is_empty() && self.freed_tables.is_empty()
     }
 
     /// Whether the token flushes the whole address space.
@@ -227,11 +221,7 @@ impl TlbFlush {
 
     /// The single pages to invalidate (empty once the token is a full flush).
     pub fn pages(&self) -> &[VirtAddr] {
-        if self.all {
-            &[]
-        } else {
-            &self.pages[..self.count]
-        }
+        &self.pages
     }
 
     /// The page-table frames to free after the flush.
@@ -244,18 +234,17 @@ impl TlbFlush {
         if self.all {
             return;
         }
-        if self.count == TLB_FLUSH_PAGE_LIMIT {
+        if self.pages.len() == TLB_FLUSH_PAGE_LIMIT {
             self.set_full_flush();
         } else {
-            self.pages[self.count] = addr;
-            self.count += 1;
+            self.pages.push(addr);
         }
     }
 
     /// Records that the whole address space must be flushed.
     pub fn set_full_flush(&mut self) {
         self.all = true;
-        self.count = 0;
+        self.pages = Vec::new();
     }
 
     /// Records a page-table frame to return to the allocator after the flush.
@@ -268,8 +257,10 @@ impl TlbFlush {
     pub fn merge(&mut self, mut other: TlbFlush) {
         if other.all {
             self.set_full_flush();
+        } else if self.pages.is_empty() && !self.all {
+            self.pages = core::mem::take(&mut other.pages);
         } else {
-            for &addr in &other.pages[..other.count] {
+            for &addr in &other.pages {
                 self.add_page(addr);
             }
         }
