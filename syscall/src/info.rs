@@ -121,7 +121,7 @@ impl Process {
         let fit = (buffer_size / record_size).min(records.len());
         if fit > 0 {
             let bytes: Vec<u8> = records[..fit].concat();
-            self.write_memory(buffer, &bytes)?;
+            self.copy_out(buffer, &bytes)?;
         }
         put_counts(fit, records.len())
     }
@@ -260,7 +260,7 @@ impl Process {
                     if !h.object.has_name() {
                         return Err(ZX_ERR_WRONG_TYPE);
                     }
-                    self.write_memory(value, &h.object.name().bytes())
+                    self.copy_out(value, &h.object.name().bytes())
                 }
                 ZX_PROP_VMO_CONTENT_SIZE => {
                     if value_size < 8 {
@@ -301,7 +301,7 @@ impl Process {
                     }
                     let mut name = [0u8; ZX_MAX_NAME_LEN - 1];
                     let len = value_size.min(name.len());
-                    self.read_memory(value, &mut name[..len])?;
+                    self.copy_in(value, &mut name[..len])?;
                     h.object.set_name(&name[..len]);
                     Ok(())
                 }
@@ -311,7 +311,7 @@ impl Process {
                     }
                     let vmo = h.object.downcast::<VmObject>().ok_or(ZX_ERR_WRONG_TYPE)?;
                     let mut bytes = [0u8; 8];
-                    self.read_memory(value, &mut bytes)?;
+                    self.copy_in(value, &mut bytes)?;
                     vmo.set_content_size(u64::from_le_bytes(bytes))
                 }
                 _ => Err(ZX_ERR_INVALID_ARGS),

@@ -40,7 +40,7 @@ impl Process {
                     .aspace()
                     .read_debug(addr, &mut chunk[..n])
                     .map_err(|_| ZX_ERR_NO_MEMORY)?;
-                self.write_memory(buffer.wrapping_add(at), &chunk[..n])
+                self.copy_out(buffer.wrapping_add(at), &chunk[..n])
             })?;
             if actual != 0 {
                 self.out_usize(actual, done)?;
@@ -69,7 +69,7 @@ impl Process {
             let target = self.debug_target(process, buffer_size)?;
             let mut chunk = vec![0u8; PAGE_SIZE];
             let done = self.transfer(vaddr, buffer_size, |addr, n, at| {
-                self.read_memory(buffer.wrapping_add(at), &mut chunk[..n])?;
+                self.copy_in(buffer.wrapping_add(at), &mut chunk[..n])?;
                 target
                     .aspace()
                     .write_debug(addr, &chunk[..n])

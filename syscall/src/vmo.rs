@@ -5,7 +5,7 @@ use alloc::vec;
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
 use zircon_object::object::{Handle, KernelObjectExt};
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{VmObject, VmoOptions};
 
 /// Largest chunk `zx_vmo_read`/`write` moves through the kernel's bounce buffer.
 const CHUNK: usize = 64 * 1024;
@@ -23,7 +23,13 @@ impl Process {
     /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
     pub fn zx_vmo_create(&self, size: u64, options: u32, out: usize) -> zx_status_t {
         status((|| {
-            let vmo = VmObject::new(self.inner.aspace().hal().clone(), size, options)?;
+            if options & !(ZX_VMO_RESIZABLE | ZX_VMO_DISCARDABLE) != 0 {
+                return Err(ZX_ERR_INVALID_ARGS);
+            }
+            let mut typed = VmoOptions::empty();
+            typed.set(VmoOptions::RESIZABLE, options & ZX_VMO_RESIZABLE != 0);
+            typed.set(VmoOptions::DISCARDABLE, options & ZX_VMO_DISCARDABLE != 0);
+            let vmo = VmObject::new(self.inner.aspace().hal().clone(), size, typed)?;
             let mut rights = ZX_DEFAULT_VMO_RIGHTS;
             if vmo.is_resizable() {
                 rights |= ZX_RIGHT_RESIZE;
@@ -206,7 +212,7 @@ impl Process {
                     {
                         bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
                     }
-                    if let Err(err) = self.write_memory(buffer, &bytes) {
+                    if let Err(err) = self.copy_out(buffer, &bytes) {
                         vmo.undo_lock();
                         return Err(err);
                     }

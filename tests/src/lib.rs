@@ -14,9 +14,8 @@ use std::sync::Arc;
 
 use kernel_hal::{Hal, PhysMem};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::abi::*;
 use zircon_object::object::KernelObjectExt;
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
 
 /// Size of the scratch area every test process starts with.
@@ -43,27 +42,18 @@ pub fn new_process() -> TestProcess {
     })
     .expect("host memory for an emulated machine");
     let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
-    let rw = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
         SCRATCH_SIZE as u64,
-        0,
+        VmoOptions::empty(),
     )
     .expect("scratch VMO");
     vmo.set_name(b"scratch");
     let root = process.object().root_vmar();
     let scratch = root
-        .map(
-            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-            0,
-            &vmo,
-            rw,
-            root.default_rights(),
-            0,
-            SCRATCH_SIZE,
-        )
+        .map(&vmo, &MapRequest::new(0, SCRATCH_SIZE, VmPerms::READ_WRITE))
         .expect("scratch mapping");
-    root.op_range(ZX_VMAR_OP_COMMIT, scratch, SCRATCH_SIZE, true)
+    root.op_range(VmarOp::Commit, scratch, SCRATCH_SIZE, true)
         .expect("scratch committed");
     TestProcess {
         process: Some(process),

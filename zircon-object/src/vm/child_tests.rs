@@ -10,8 +10,6 @@ use crate::testing::touch;
 use alloc::sync::Arc;
 use kernel_hal::{Hal, MMUFlags, PagingError, PAGE_SIZE};
 
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
 const P: u64 = PAGE_SIZE as u64;
 
 /// A load through the page table, as the CPU would do it: faults the page in if
@@ -141,7 +139,13 @@ fn stores_through_mappings_copy_on_write_on_both_sides() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 2);
         let pa = root
-            .map(RW, 0, &parent, ALL, ALL, 0, 2 * PAGE_SIZE)
+            .map(
+                &parent,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
             .unwrap();
         store(hal, aspace, pa, 1);
         store(hal, aspace, pa + PAGE_SIZE, 2);
@@ -151,7 +155,15 @@ fn stores_through_mappings_copy_on_write_on_both_sides() {
         assert!(pt
             .query(pa)
             .map_or(true, |t| !t.flags.contains(MMUFlags::WRITE)));
-        let ca = root.map(RW, 0, &child, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let ca = root
+            .map(
+                &child,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         // A load of a shared page maps the shared frame read-only.
         assert_eq!(load(hal, aspace, ca), 1);
         let shared = pt.query(ca).unwrap();
@@ -189,19 +201,33 @@ fn protect_cannot_open_a_shared_frame_for_writing() {
         parent.write(0, &[4]).unwrap();
         let child = parent.create_snapshot(0, P, false, false).unwrap();
         let ca = root
-            .map(ZX_VM_PERM_READ, 0, &child, ALL, ALL, 0, PAGE_SIZE)
+            .map(
+                &child,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ)
+                },
+            )
             .unwrap();
         assert_eq!(load(hal, aspace, ca), 4);
-        root.protect(RW, ca, PAGE_SIZE, true).unwrap();
+        root.protect(VmPerms::READ_WRITE, ca, PAGE_SIZE, true)
+            .unwrap();
         store(hal, aspace, ca, 5);
         assert_eq!((byte(&parent, 0), byte(&child, 0)), (4, 5));
         // MAP_RANGE maps shared pages read-only too.
         let parent_map = root
-            .map(RW | ZX_VM_MAP_RANGE, 0, &parent, ALL, ALL, 0, PAGE_SIZE)
+            .map(
+                &parent,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    populate: true,
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
             .unwrap();
         let grandchild = parent.create_snapshot(0, P, false, false).unwrap();
         let pt = aspace.page_table();
-        root.op_range(ZX_VMAR_OP_MAP_RANGE, parent_map, PAGE_SIZE, false)
+        root.op_range(VmarOp::MapRange, parent_map, PAGE_SIZE, false)
             .unwrap();
         assert!(!pt
             .query(parent_map)
@@ -302,7 +328,15 @@ fn slices_share_pages_both_ways_and_through_mappings() {
         assert_eq!(slice.num_children(), 1);
         assert_eq!(parent.num_children(), 1);
         // Mappings of the slice show the root's pages, and stores reach the root.
-        let sa = root.map(RW, 0, &slice, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let sa = root
+            .map(
+                &slice,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         assert_eq!(load(hal, aspace, sa), 3);
         store(hal, aspace, sa + PAGE_SIZE + 1, 9);
         assert_eq!(byte(&parent, 2 * P + 1), 9);
@@ -336,7 +370,7 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
             parent.create_slice(0, u64::MAX).err(),
             Some(ZX_ERR_OUT_OF_RANGE)
         );
-        let resizable = VmObject::new(hal.clone(), P, ZX_VMO_RESIZABLE).unwrap();
+        let resizable = VmObject::new(hal.clone(), P, VmoOptions::RESIZABLE).unwrap();
         assert_eq!(
             resizable.create_slice(0, P).err(),
             Some(ZX_ERR_NOT_SUPPORTED)
