@@ -3,15 +3,13 @@
 //! checking each status against the line's expectation.
 
 use crate::calls::{self, CallSpec, Omit, Ty};
-use crate::info::{
-    HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
-    MAPS_V1_RECORD_SIZE, VMAR_RECORD_SIZE, VMO_RECORD_SIZE, VMO_V1_RECORD_SIZE,
-};
+use crate::info::MapEntry;
 use crate::script::{EvalError, Expr, Script, ScriptError, Statement, Target};
 use crate::session::{MapsReport, Session, INFO_SIZE, STAGE_SIZE};
 use crate::{fmt, info, maps, status};
 use std::collections::HashMap;
 use std::io::{self, Write};
+use zircon_syscall::records::info_record_size;
 use zircon_syscall::signature::Word;
 use zircon_syscall::*;
 
@@ -467,10 +465,13 @@ fn describe_info(
     actual: Option<usize>,
     read: &dyn Fn(u64) -> Option<Vec<u8>>,
 ) -> Option<String> {
-    let records = |size: usize| -> Option<Vec<u8>> { read(actual?.saturating_mul(size) as u64) };
+    let size = info_record_size(topic)?;
+    // The topic's one record, if the buffer held all of it.
+    let one = || read(size as u64).filter(|b| b.len() == size);
+    let records = || read(actual?.saturating_mul(size) as u64);
     match topic {
         ZX_INFO_HANDLE_BASIC => {
-            let h = HandleBasic::decode(&read(HANDLE_BASIC_RECORD_SIZE as u64)?)?;
+            let h = HandleBasic::read_from(&one()?);
             Some(format!(
                 "koid {}, type {}, rights {:#x}",
                 h.koid,
@@ -479,25 +480,19 @@ fn describe_info(
             ))
         }
         ZX_INFO_VMAR => {
-            let v = VmarInfo::decode(&read(VMAR_RECORD_SIZE as u64)?)?;
+            let v = VmarInfo::read_from(&one()?);
             Some(format!(
                 "base {:#x}, len {:#x} ({})",
                 v.base,
                 v.len,
-                fmt::size(v.len)
+                fmt::size(v.len as u64)
             ))
         }
         ZX_INFO_VMO | ZX_INFO_VMO_V1 | ZX_INFO_VMO_V2 => {
-            let v = VmoInfo::decode(&read(VMO_V1_RECORD_SIZE as u64)?)?;
-            Some(describe_vmo(&v))
+            Some(describe_vmo(&VmoInfo::read_from(&one()?)))
         }
         ZX_INFO_PROCESS_MAPS | ZX_INFO_PROCESS_MAPS_V1 => {
-            let size = if topic == ZX_INFO_PROCESS_MAPS {
-                MAPS_RECORD_SIZE
-            } else {
-                MAPS_V1_RECORD_SIZE
-            };
-            let entries = MapEntry::decode_all(&records(size)?, size);
+            let entries = MapEntry::decode_all(&records()?, topic);
             let avail = entries.len();
             Some(
                 maps::render(&MapsReport { entries, avail })
@@ -506,16 +501,9 @@ fn describe_info(
             )
         }
         ZX_INFO_PROCESS_VMOS | ZX_INFO_PROCESS_VMOS_V1 | ZX_INFO_PROCESS_VMOS_V2 => {
-            let size = match topic {
-                ZX_INFO_PROCESS_VMOS_V1 => VMO_V1_RECORD_SIZE,
-                ZX_INFO_PROCESS_VMOS_V2 => 120,
-                _ => VMO_RECORD_SIZE,
-            };
-            let bytes = records(size)?;
-            let lines: Vec<String> = bytes
+            let lines: Vec<String> = records()?
                 .chunks_exact(size)
-                .filter_map(VmoInfo::decode)
-                .map(|v| describe_vmo(&v))
+                .map(|r| describe_vmo(&VmoInfo::read_from(r)))
                 .collect();
             Some(lines.join("\n"))
         }
@@ -532,7 +520,7 @@ fn describe_vmo(v: &VmoInfo) -> String {
     format!(
         "vmo koid {} {} size {} committed {} mappings {} children {} flags {:#x} rights {:#x} (via {via})",
         v.koid,
-        fmt::quoted_bytes(v.name.as_bytes()),
+        fmt::quoted_bytes(v.name()),
         fmt::size(v.size_bytes),
         fmt::size(v.committed_bytes),
         v.num_mappings,

@@ -225,7 +225,9 @@ fn op_range_commit_across_two_mappings_commits_both_vmos() {
     );
     let m = mappings_in(&p, base, base + 4 * PAGE);
     assert_eq!(
-        m.iter().map(|e| e.committed_pages).collect::<Vec<_>>(),
+        m.iter()
+            .map(|e| e.mapping.committed_pages)
+            .collect::<Vec<_>>(),
         vec![1, 1]
     );
 }

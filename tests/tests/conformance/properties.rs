@@ -36,7 +36,7 @@ fn name_set_is_name_got_and_reported_by_info() {
     let v = vmo(&p, PAGE);
     assert_eq!(set_name(&p, v, b"heap"), ZX_OK);
     assert_eq!(get_name(&p, v), b"heap");
-    assert_eq!(vmo_info(&p, v).name, b"heap");
+    assert_eq!(vmo_info(&p, v).name(), b"heap");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn raw_read_of_a_never_written_page_is_zero() {
     let v = vmo(&p, 2 * PAGE);
     let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, 2 * PAGE);
     assert_eq!(raw_read(a + PAGE + 5), 0);
-    assert_eq!(mappings_in(&p, a, a + 1)[0].committed_pages, 0);
+    assert_eq!(mappings_in(&p, a, a + 1)[0].mapping.committed_pages, 0);
 }
 
 #[test]

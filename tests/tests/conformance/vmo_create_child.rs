@@ -313,12 +313,12 @@ fn the_name_is_copied_only_through_a_handle_with_get_property() {
     let v = vmo(&p, PAGE);
     set_name(&p, v, b"parent-name");
     let c = make(&p, v, SNAP, 0, P);
-    assert_eq!(vmo_info(&p, c).name, b"parent-name");
+    assert_eq!(vmo_info(&p, c).name(), b"parent-name");
     let s = make(&p, v, SLICE, 0, P);
-    assert_eq!(vmo_info(&p, s).name, b"parent-name");
+    assert_eq!(vmo_info(&p, s).name(), b"parent-name");
     let blind = dup(&p, v, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ);
     let c = make(&p, blind, SNAP, 0, P);
-    assert_eq!(vmo_info(&p, c).name, b"");
+    assert_eq!(vmo_info(&p, c).name(), b"");
 }
 
 #[test]

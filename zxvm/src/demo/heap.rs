@@ -25,7 +25,7 @@ pub(super) fn heap_in_placeholder(d: &mut Demo) -> Step<()> {
         .map_err(|st| d.broken("ZX_INFO_VMAR", st))?;
     d.check(
         "ZX_INFO_VMAR reports the reservation's base and 1 GiB",
-        info.base == base && info.len == GIB,
+        info.base as u64 == base && info.len as u64 == GIB,
         || format!("{info:?}"),
     );
     let ph_koid = d.koid(placeholder)?;
