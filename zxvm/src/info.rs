@@ -32,7 +32,7 @@ impl EntryKind {
 }
 
 /// The mapping-only fields of a `ZX_INFO_PROCESS_MAPS` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MappingInfo {
     /// Current protection, as `ZX_VM_PERM_*` bits.
     pub mmu_flags: u32,

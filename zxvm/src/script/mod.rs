@@ -218,38 +218,235 @@ pub struct Arg {
 pub enum Target {
     /// A syscall of the surface.
     Syscall(&'static CallSpec),
-    /// `dispatch(number, args...)`: the raw entry by syscall number, as a fuzzer uses it.
+    /// One of zxvm's own calls.
+    Builtin(Builtin),
+}
+
+/// zxvm's own calls, besides the syscalls (see [`BUILTINS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// The raw entry by syscall number, as a fuzzer uses it.
     Dispatch,
-    /// `read_memory(addr, len)`: the kernel's copy from user memory; prints the bytes.
+    /// The kernel's copy from user memory; prints the bytes.
     ReadMemory,
-    /// `write_memory(addr, "bytes")`: the kernel's copy into user memory.
+    /// The kernel's copy into user memory.
     WriteMemory,
-    /// `check_memory(addr, "bytes")`: reads and compares; a difference fails the run.
+    /// Reads through the kernel's copy and compares.
     CheckMemory,
-    /// `maps()`: prints the address-space tree at this point.
+    /// A store through a plain pointer, as user code makes it.
+    Poke,
+    /// A load through a plain pointer, compared.
+    Peek,
+    /// One store through a pointer at every stride.
+    Touch,
+    /// The VMO's bytes at every stride.
+    CheckStride,
+    /// `ZX_INFO_VMO` committed pages and mappings.
+    CheckVmo,
+    /// How many mappings of a VMO the map shows.
+    CheckMappings,
+    /// One mapping of a VMO, as the map shows it.
+    CheckMapping,
+    /// `ZX_INFO_VMAR` base and size.
+    CheckVmar,
+    /// No mapping overlaps a range.
+    CheckUnmapped,
+    /// A handle's object and rights.
+    CheckHandle,
+    /// The map equals the one the last `maps()` printed.
+    CheckMapsUnchanged,
+    /// Prints the address-space tree.
     Maps,
 }
 
-/// The built-in (non-syscall) calls: name, fewest and most arguments, and what
-/// they do, for the README and for error messages.
-const BUILTINS: &[(&str, usize, usize, &str)] = &[
-    ("dispatch", 1, 9, "dispatch(number, [arg0, ... arg7])"),
-    ("read_memory", 2, 2, "read_memory(addr, len)"),
-    ("write_memory", 2, 2, "write_memory(addr, \"bytes\")"),
-    ("check_memory", 2, 2, "check_memory(addr, \"bytes\")"),
-    ("maps", 0, 0, "maps()"),
+/// One row of [`BUILTINS`].
+pub type BuiltinRow = (
+    Builtin,
+    &'static str,
+    usize,
+    usize,
+    Option<usize>,
+    &'static str,
+);
+
+/// The built-in calls: which, name, fewest and most arguments, the argument that
+/// must be a string literal, and the signature for the README and error messages.
+/// A line calling a `check_*` built-in is a check: it fails the run when it does not
+/// hold.
+pub const BUILTINS: &[BuiltinRow] = &[
+    (
+        Builtin::Dispatch,
+        "dispatch",
+        1,
+        9,
+        None,
+        "dispatch(number, [arg0, ... arg7])",
+    ),
+    (
+        Builtin::ReadMemory,
+        "read_memory",
+        2,
+        2,
+        None,
+        "read_memory(addr, len)",
+    ),
+    (
+        Builtin::WriteMemory,
+        "write_memory",
+        2,
+        2,
+        Some(1),
+        "write_memory(addr, \"bytes\")",
+    ),
+    (
+        Builtin::CheckMemory,
+        "check_memory",
+        2,
+        2,
+        Some(1),
+        "check_memory(addr, \"bytes\")",
+    ),
+    (
+        Builtin::Poke,
+        "poke",
+        2,
+        2,
+        Some(1),
+        "poke(addr, \"bytes\")",
+    ),
+    (
+        Builtin::Peek,
+        "peek",
+        2,
+        2,
+        Some(1),
+        "peek(addr, \"bytes\")",
+    ),
+    (
+        Builtin::Touch,
+        "touch",
+        3,
+        4,
+        None,
+        "touch(addr, len, stride, [first])",
+    ),
+    (
+        Builtin::CheckStride,
+        "check_stride",
+        5,
+        5,
+        None,
+        "check_stride(vmo, offset, len, stride, first)",
+    ),
+    (
+        Builtin::CheckVmo,
+        "check_vmo",
+        2,
+        3,
+        None,
+        "check_vmo(vmo, committed_pages, [num_mappings])",
+    ),
+    (
+        Builtin::CheckMappings,
+        "check_mappings",
+        2,
+        2,
+        None,
+        "check_mappings(vmo, count)",
+    ),
+    (
+        Builtin::CheckMapping,
+        "check_mapping",
+        7,
+        7,
+        None,
+        "check_mapping(vmo, index, base, size, perms, vmo_offset, committed_pages)",
+    ),
+    (
+        Builtin::CheckVmar,
+        "check_vmar",
+        3,
+        3,
+        None,
+        "check_vmar(vmar, base, len)",
+    ),
+    (
+        Builtin::CheckUnmapped,
+        "check_unmapped",
+        2,
+        2,
+        None,
+        "check_unmapped(addr, len)",
+    ),
+    (
+        Builtin::CheckHandle,
+        "check_handle",
+        3,
+        3,
+        None,
+        "check_handle(handle, same_object_as, rights)",
+    ),
+    (
+        Builtin::CheckMapsUnchanged,
+        "check_maps_unchanged",
+        0,
+        0,
+        None,
+        "check_maps_unchanged()",
+    ),
+    (Builtin::Maps, "maps", 0, 0, None, "maps()"),
 ];
+
+impl Builtin {
+    /// Its row of [`BUILTINS`].
+    fn row(
+        self,
+    ) -> &'static (
+        Builtin,
+        &'static str,
+        usize,
+        usize,
+        Option<usize>,
+        &'static str,
+    ) {
+        BUILTINS
+            .iter()
+            .find(|b| b.0 == self)
+            .expect("every builtin is listed")
+    }
+
+    /// The built-in called `name`.
+    pub fn by_name(name: &str) -> Option<Builtin> {
+        BUILTINS.iter().find(|b| b.1 == name).map(|b| b.0)
+    }
+
+    /// Whether argument `i` must be a string literal.
+    pub fn string_arg(self, i: usize) -> bool {
+        self.row().4 == Some(i)
+    }
+
+    /// The name of argument `i`, from its signature.
+    pub fn param(self, i: usize) -> &'static str {
+        let sig = self.row().5;
+        let inner = &sig[sig.find('(').map_or(0, |p| p + 1)..sig.rfind(')').unwrap_or(sig.len())];
+        inner
+            .split(", ")
+            .nth(i)
+            .map_or("arg", |p| p.trim_matches(|c| c == '[' || c == ']'))
+    }
+
+    /// Whether a line calling it is a check.
+    pub fn is_check(self) -> bool {
+        self.row().1.starts_with("check_") || self == Builtin::Peek
+    }
+}
 
 impl Target {
     /// The name the line used.
     pub fn name(&self) -> &'static str {
         match self {
             Target::Syscall(spec) => spec.name,
-            Target::Dispatch => "dispatch",
-            Target::ReadMemory => "read_memory",
-            Target::WriteMemory => "write_memory",
-            Target::CheckMemory => "check_memory",
-            Target::Maps => "maps",
+            Target::Builtin(b) => b.row().1,
         }
     }
 }
@@ -313,11 +510,25 @@ pub struct Statement {
     pub expect: Expect,
 }
 
+impl Statement {
+    /// Whether the line is a check: a `check_*` built-in, or a call expected to
+    /// fail.
+    pub fn is_check(&self) -> bool {
+        match self.target {
+            Target::Builtin(b) if b.is_check() => true,
+            _ => matches!(&self.expect, Expect::OneOf(list) if !list.contains(&0)),
+        }
+    }
+}
+
 /// A parsed script.
 #[derive(Clone, Debug)]
 pub struct Script {
     /// Its statements, in order (blank and comment-only lines left out).
     pub statements: Vec<Statement>,
+    /// Step titles: comment lines starting `## `, with their line numbers; a run
+    /// prints each before the statements that follow it.
+    pub headings: Vec<(usize, String)>,
 }
 
 /// Parses a whole script and checks it.
@@ -326,10 +537,15 @@ pub struct Script {
 /// Every error found, in line order (at most one per line).
 pub fn parse(source: &str) -> Result<Script, Vec<ScriptError>> {
     let mut statements = Vec::new();
+    let mut headings = Vec::new();
     let mut errors = Vec::new();
     let mut bound: Vec<String> = PREDEFINED.iter().map(|s| s.to_string()).collect();
     for (index, text) in source.lines().enumerate() {
         let line = index + 1;
+        if let Some(title) = text.trim().strip_prefix("## ") {
+            headings.push((line, title.trim().to_string()));
+            continue;
+        }
         match parser::parse_line(line, text, &bound) {
             Ok(Some(statement)) => {
                 for b in &statement.bindings {
@@ -346,7 +562,10 @@ pub fn parse(source: &str) -> Result<Script, Vec<ScriptError>> {
         }
     }
     if errors.is_empty() {
-        Ok(Script { statements })
+        Ok(Script {
+            statements,
+            headings,
+        })
     } else {
         Err(errors)
     }
