@@ -57,6 +57,7 @@ impl BareMem {
     }
 
     /// Keeps `backing` alive as long as this value (for windows onto host memory).
+    #[cfg(feature = "sim")]
     pub(crate) fn with_backing(mut self, backing: Arc<dyn Any + Send + Sync>) -> BareMem {
         self._backing = Some(backing);
         self

@@ -89,12 +89,23 @@ impl SimRam {
         false
     }
 
-    /// The window onto this RAM: physical `[0, len)` at the buffer. Valid while this
-    /// value lives (a [`BareMem`] built by [`SimMachine`] keeps it alive).
-    pub fn window(&self) -> PhysWindow {
+    /// The window onto this RAM: physical `[0, len)` at the buffer.
+    ///
+    /// # Safety
+    ///
+    /// The window is a plain address: it must not be used once this RAM is dropped
+    /// (a [`BareMem`] built by [`SimMachine`] keeps the RAM alive for its own copy),
+    /// and whoever uses it takes on [`PhysWindow::new`]'s contract.
+    ///
+    /// ```compile_fail,E0133
+    /// // A window that outlives its RAM can no longer be had without `unsafe`.
+    /// let window = kernel_hal_bare::sim::SimRam::new(1 << 20).window();
+    /// ```
+    pub unsafe fn window(&self) -> PhysWindow {
         // SAFETY: `[base, base + bytes)` lies inside the allocation (which has a spare
-        // page for the rounding), is page-aligned, readable and writable, and lives
-        // as long as `self`; frames are handed out only by the allocator built over it.
+        // page for the rounding), is page-aligned, readable and writable while `self`
+        // lives, which the caller promises to respect; frames are handed out only by
+        // the allocator built over it.
         unsafe { PhysWindow::new(self.base, self.bytes) }
     }
 }
@@ -280,16 +291,17 @@ impl SimMachine {
             .iter()
             .map(|&(start, end)| (start, end.min(bytes)))
             .collect();
-        // SAFETY: the simulated RAM is used by nothing but this machine, and the
-        // two allocators manage disjoint parts of it.
-        let (mem, table_mem) = unsafe {
-            (
-                BareMem::new(ram.window(), &usable),
-                BareMem::new(ram.window(), &[(bytes, bytes + tables)]),
-            )
+        // SAFETY: the simulated RAM is used by nothing but this machine and lives as
+        // long as it (`mem` keeps it alive); the two allocators manage disjoint parts
+        // of it; the kernel space's tables come from `table_mem`, whose frames the
+        // table never frees, and its later tables from `mem` (see `from_parts`).
+        let (mem, kernel) = unsafe {
+            let window = ram.window();
+            let table_mem = BareMem::new(window, &[(bytes, bytes + tables)]);
+            let kernel = X86PageTable::new_kernel(window, &table_mem)
+                .expect("the reserved frames hold the kernel space");
+            (BareMem::new(window, &usable), kernel)
         };
-        let kernel = X86PageTable::new_kernel(ram.window(), &table_mem)
-            .expect("the reserved frames hold the kernel space");
         let mem = Arc::new(mem.with_backing(ram.clone()));
         let hal = BareHal::from_parts(mem, tlb.clone(), kernel);
         SimMachine {

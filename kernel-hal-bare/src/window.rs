@@ -8,7 +8,7 @@ use x86_64::structures::paging::PageTable as HwTable;
 ///
 /// On bare metal the embedder maps all of physical memory at some kernel address
 /// (a "direct map") and passes that address as the offset; in host tests the offset
-/// points at a large host buffer that stands in for RAM (see [`crate::sim`]).
+/// points at a large host buffer that stands in for RAM (the `sim` feature).
 /// Everything this crate does to physical memory, page tables included, goes
 /// through a window; it is `Copy` and carries no ownership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

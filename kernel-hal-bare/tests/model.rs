@@ -184,7 +184,8 @@ fn check_tree(
     space: &BarePageTable,
     model: &Model,
 ) -> Result<(), TestCaseError> {
-    let window = machine.ram().window();
+    // SAFETY: used only while `machine` (which owns the RAM) is borrowed.
+    let window = unsafe { machine.ram().window() };
     let table = |pa: u64| -> &HwTable {
         // SAFETY: `pa` comes from a present non-leaf entry of the tree, so it is a
         // page-table frame inside the page-aligned simulated RAM; the test thread is

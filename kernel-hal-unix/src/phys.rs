@@ -5,9 +5,19 @@
 //! it memory only for pages that are written. Address spaces map ranges of the same
 //! file, so a write through a user mapping is seen at once through [`PhysMem::read`]
 //! and the other way round.
+//!
+//! # Memory other threads may store to
+//!
+//! The bytes of the memfd are external memory, like a device's: any thread may load
+//! and store them through a window mapping at any time, outside Rust's knowledge.
+//! So every access through the host view is a relaxed atomic access (8 bytes at a
+//! time where the alignment allows, single bytes at the edges), never a plain
+//! `memcpy` that would race with those stores. An aligned 8-byte value stored by
+//! one access is read by [`PhysMem::read`] whole, old or new, never torn.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use kernel_hal::frame::FrameAllocator;
@@ -25,7 +35,7 @@ pub(crate) struct PhysicalMemory {
 }
 
 // SAFETY: `host` points at a shared mapping owned by this value; every access
-// through it is a bounds-checked raw byte copy that never creates a Rust reference
+// through it is a bounds-checked atomic access that never creates a Rust reference
 // to the bytes, so sharing it between threads is like sharing memory with a device.
 unsafe impl Send for PhysicalMemory {}
 // SAFETY: as for `Send`; the only mutable state besides the bytes is behind a Mutex.
@@ -110,33 +120,97 @@ impl PhysicalMemory {
 
     pub(crate) fn read(&self, paddr: PhysAddr, buf: &mut [u8]) -> PagingResult<()> {
         let src = self.host_range(paddr, buf.len())?;
-        // SAFETY: `src..src + len` lies inside the host view (checked above), which is
-        // a separate mapping from `buf`, so the ranges cannot overlap.
-        unsafe { std::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+        let head = head_len(src, buf.len());
+        let words = (buf.len() - head) / 8;
+        for (i, byte) in buf.iter_mut().enumerate().take(head) {
+            // SAFETY: inside the host view (checked above), which lives as long as
+            // `self`; atomics of one byte need no alignment.
+            *byte = unsafe { AtomicU8::from_ptr(src.add(i)) }.load(Ordering::Relaxed);
+        }
+        for w in 0..words {
+            let at = head + 8 * w;
+            // SAFETY: inside the host view; `src + at` is 8-byte aligned (`head_len`).
+            let word = unsafe { AtomicU64::from_ptr(src.add(at).cast()) }.load(Ordering::Relaxed);
+            buf[at..at + 8].copy_from_slice(&word.to_ne_bytes());
+        }
+        let tail = head + 8 * words;
+        for (i, byte) in buf.iter_mut().enumerate().skip(tail) {
+            // SAFETY: as for the head.
+            *byte = unsafe { AtomicU8::from_ptr(src.add(i)) }.load(Ordering::Relaxed);
+        }
         Ok(())
     }
 
     pub(crate) fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()> {
         let dst = self.host_range(paddr, buf.len())?;
-        // SAFETY: as in `read`, with the roles of the two ranges swapped.
-        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), dst, buf.len()) };
+        // SAFETY: `dst..dst + len` lies inside the host view (checked above).
+        unsafe { store_bytes(dst, buf.len(), |i| buf[i]) };
         Ok(())
     }
 
     pub(crate) fn zero(&self, paddr: PhysAddr, len: usize) -> PagingResult<()> {
         let dst = self.host_range(paddr, len)?;
-        // SAFETY: `dst..dst + len` lies inside the writable host view.
-        unsafe { std::ptr::write_bytes(dst, 0, len) };
+        // SAFETY: `dst..dst + len` lies inside the host view (checked above).
+        unsafe { store_bytes(dst, len, |_| 0) };
         Ok(())
     }
 
     pub(crate) fn copy(&self, dst: PhysAddr, src: PhysAddr, len: usize) -> PagingResult<()> {
         let to = self.host_range(dst, len)?;
         let from = self.host_range(src, len)?;
-        // SAFETY: both ranges lie inside the host view; `copy` allows overlap, so a
-        // caller breaking the no-overlap rule gets memmove, not undefined behaviour.
-        unsafe { std::ptr::copy(from, to, len) };
+        if to.cast_const() < from.wrapping_add(len).cast_const() && from < to.wrapping_add(len) {
+            // Overlapping ranges (the trait forbids them): a byte-wise memmove, still
+            // well defined.
+            let order: Box<dyn Iterator<Item = usize>> = if to < from {
+                Box::new(0..len)
+            } else {
+                Box::new((0..len).rev())
+            };
+            for i in order {
+                // SAFETY: both bytes lie inside the host view.
+                let byte = unsafe { AtomicU8::from_ptr(from.add(i)) }.load(Ordering::Relaxed);
+                // SAFETY: as above.
+                unsafe { AtomicU8::from_ptr(to.add(i)) }.store(byte, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+        // Page-sized chunks through a buffer, each side atomically.
+        let mut chunk = [0u8; PAGE_SIZE];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(PAGE_SIZE);
+            self.read(src + done, &mut chunk[..n])?;
+            self.write(dst + done, &chunk[..n])?;
+            done += n;
+        }
         Ok(())
+    }
+}
+
+/// How many bytes from `ptr` (at most `len`) come before the first 8-byte boundary.
+fn head_len(ptr: *const u8, len: usize) -> usize {
+    ptr.align_offset(8).min(len)
+}
+
+/// Stores `byte(i)` at `dst + i` for `i < len`, as relaxed atomic stores (8 bytes at
+/// a time between the edges).
+///
+/// # Safety
+///
+/// `[dst, dst + len)` must lie inside live, writable memory that is only ever
+/// accessed atomically or by other threads' plain host stores through mappings.
+unsafe fn store_bytes(dst: *mut u8, len: usize, byte: impl Fn(usize) -> u8) {
+    let head = head_len(dst, len);
+    let words = (len - head) / 8;
+    for i in (0..head).chain(head + 8 * words..len) {
+        // SAFETY: inside the range the caller vouches for.
+        unsafe { AtomicU8::from_ptr(dst.add(i)) }.store(byte(i), Ordering::Relaxed);
+    }
+    for w in 0..words {
+        let at = head + 8 * w;
+        let word = u64::from_ne_bytes(core::array::from_fn(|k| byte(at + k)));
+        // SAFETY: inside the range; `dst + at` is 8-byte aligned (`head_len`).
+        unsafe { AtomicU64::from_ptr(dst.add(at).cast()) }.store(word, Ordering::Relaxed);
     }
 }
 

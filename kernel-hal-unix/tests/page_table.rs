@@ -52,6 +52,47 @@ fn mapped_frames_agree_through_host_pointers_and_physical_memory() {
     assert_eq!(hal.free_count(), start_free);
 }
 
+/// Physical-memory copies treat frames as memory other threads store to: an
+/// aligned 8-byte value stored through a window mapping is read whole (old or
+/// new), and the copies race with those stores only through atomics.
+#[test]
+fn physical_reads_racing_stores_through_a_mapping_see_whole_words() {
+    let hal = small_hal();
+    let space = Space::new(&hal, Policy::Refuse);
+    let frame = hal.alloc_frame().unwrap();
+    let vaddr = space.base();
+    space
+        .pt
+        .map(vaddr, frame, PAGE_SIZE, RW, CachePolicy::Cached)
+        .unwrap();
+    const PATTERNS: [u64; 2] = [0x1111_1111_1111_1111, 0xEEEE_EEEE_EEEE_EEEE];
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let word = vaddr + 64;
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: `word` is 8-byte aligned inside a read-write mapping that
+                // stays in place until this thread is joined.
+                unsafe { std::sync::atomic::AtomicU64::from_ptr(word as *mut u64) }
+                    .store(PATTERNS[i % 2], std::sync::atomic::Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    for _ in 0..200_000 {
+        let mut bytes = [0u8; 8];
+        hal.read(frame + 64, &mut bytes).unwrap();
+        let seen = u64::from_ne_bytes(bytes);
+        assert!(seen == 0 || PATTERNS.contains(&seen), "torn read {seen:#x}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    space.pt.unmap(vaddr, PAGE_SIZE).unwrap();
+    hal.free_frames(frame, 1).unwrap();
+}
+
 #[test]
 fn physical_zero_and_copy_work_on_frames() {
     let hal = small_hal();

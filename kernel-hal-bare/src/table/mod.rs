@@ -122,7 +122,25 @@ impl X86PageTable {
     /// # Errors
     ///
     /// [`PagingError::NoMemory`]: fewer than 257 free frames.
-    pub fn new_kernel<M: PhysMem + ?Sized>(
+    ///
+    /// # Safety
+    ///
+    /// The table reaches its frames through `window` and takes frames from `mem`
+    /// (and from whatever `mem` is passed to its methods later), without being able
+    /// to check either. For as long as the table (or a user space made from it)
+    /// lives, `window` must stay valid ([`PhysWindow::new`]'s contract), and every
+    /// such `mem` must be one allocator whose frames lie inside `window`, are used
+    /// by nothing else, and are handed out at most once until freed. A `PhysMem`
+    /// that gave a frame out twice would make two tables alias.
+    ///
+    /// ```compile_fail,E0133
+    /// # use kernel_hal_bare::{BareMem, PhysWindow, X86PageTable};
+    /// # fn f(mem: &BareMem, window: PhysWindow) {
+    /// // Any window with any allocator: only an `unsafe` block can vouch for them.
+    /// let table = X86PageTable::new_kernel(window, mem);
+    /// # }
+    /// ```
+    pub unsafe fn new_kernel<M: PhysMem + ?Sized>(
         window: PhysWindow,
         mem: &M,
     ) -> PagingResult<X86PageTable> {
@@ -181,7 +199,13 @@ impl X86PageTable {
     /// # Errors
     ///
     /// [`PagingError::NoMemory`]: no frame for the top-level table.
-    pub fn new_user<M: PhysMem + ?Sized>(
+    ///
+    /// # Safety
+    ///
+    /// As for [`new_kernel`](Self::new_kernel): `mem` (and every `mem` passed to the
+    /// new table's methods) must be the allocator the kernel space was made with,
+    /// and its window must outlive the new table.
+    pub unsafe fn new_user<M: PhysMem + ?Sized>(
         kernel: &X86PageTable,
         mem: &M,
     ) -> PagingResult<X86PageTable> {

@@ -20,7 +20,8 @@ pub struct Walked {
 /// `OffsetPageTable` walker over the machine's RAM. Entries the hardware would not
 /// use (not present) count as unmapped.
 pub fn walk(machine: &SimMachine, root: PhysAddr, vaddr: VirtAddr) -> Option<Walked> {
-    let window = machine.ram().window();
+    // SAFETY: used only while `machine` (which owns the RAM) is borrowed.
+    let window = unsafe { machine.ram().window() };
     let l4 = (window.offset() + root) as *mut PageTable;
     // SAFETY: `root` is a page-table frame inside the simulated RAM, which is
     // page-aligned host memory; the test is the only thread using the machine and

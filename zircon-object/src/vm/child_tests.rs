@@ -257,6 +257,33 @@ fn decommit_is_refused_in_a_copy_on_write_family() {
     });
 }
 
+/// A snapshot created while a decommit waits for the VMO's lock must stop it: the
+/// decommit checks for copy-on-write relatives under the lock, not only before.
+#[test]
+fn decommit_racing_a_snapshot_is_refused_once_it_holds_the_lock() {
+    extern crate std;
+    let hal: Arc<dyn Hal> = crate::testing::ModelHal::new(64);
+    let parent = vmo(&hal, 1);
+    parent.commit(0, P).unwrap();
+    let guard = parent.inner.lock();
+    let racer = {
+        let parent = parent.clone();
+        std::thread::spawn(move || parent.decommit(0, P))
+    };
+    // Let the decommit pass its early check and wait for the lock, then do what
+    // `create_snapshot` does under that lock: count a snapshot.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    parent
+        .cow_children
+        .fetch_add(1, core::sync::atomic::Ordering::AcqRel);
+    drop(guard);
+    assert_eq!(racer.join().unwrap(), Err(ZX_ERR_NOT_SUPPORTED));
+    assert_eq!(parent.committed_pages(), 1, "the page of the snapshot went");
+    parent
+        .cow_children
+        .fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
+}
+
 #[test]
 fn slices_share_pages_both_ways_and_through_mappings() {
     machine(|hal, aspace, root| {

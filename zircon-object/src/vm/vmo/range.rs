@@ -56,6 +56,11 @@ impl VmObject {
             drop(inner);
             return root.decommit(offset + shift as u64, len);
         }
+        // Snapshots are counted under this lock, so one made since the check above
+        // shows now; without this the decommit would free frames it shares.
+        if self.in_cow_family() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let (first, end) = (
             (offset as usize) >> PAGE_SHIFT,
             ((offset + len) as usize) >> PAGE_SHIFT,
