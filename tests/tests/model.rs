@@ -1,6 +1,7 @@
 //! Model-based test of one address space: random sequences of VMAR, VMO and handle
-//! calls run against the real syscalls and against a small reference model of ABI
-//! sections 5 and 6 (`/work/shared/zircon-vm-abi.md`). After every step both must
+//! calls run against the real syscalls and against a small reference model of
+//! `docs/ABI.md` sections 5 and 6 (section and step numbers in this file refer to
+//! it). After every step both must
 //! agree on the call's status, on the `ZX_INFO_PROCESS_MAPS` listing of the test
 //! region, and on the bytes `read_memory` sees (or its refusal) on every page of the
 //! test region, and, where readable, the same bytes through a host pointer (the real

@@ -303,7 +303,7 @@ pub fn assert_one_of(status: i32, allowed: &[i32]) {
 }
 
 /// A handle value that was live once and is closed now: never valid again soon, since
-/// freed values are not reused at once (ABI spec 9.3).
+/// freed values are not reused at once (docs/ABI.md §9.3).
 pub fn closed_handle(p: &TestProcess) -> u32 {
     let h = vmo(p, 0);
     assert_eq!(p.zx_handle_close(h), ZX_OK);

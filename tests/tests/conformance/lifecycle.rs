@@ -1,5 +1,5 @@
 //! How mappings, regions and VMOs outlive each other and how the reports follow them
-//! (ABI spec 5.1, 10.4-10.6, 14).
+//! (docs/ABI.md §5.1, 10.4-10.6, 14).
 
 use crate::helpers::*;
 

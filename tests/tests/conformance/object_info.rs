@@ -1,4 +1,4 @@
-//! `zx_object_get_info` (ABI spec 10).
+//! `zx_object_get_info` (docs/ABI.md §10).
 
 use crate::helpers::*;
 

@@ -1,5 +1,5 @@
 //! Where non-specific requests land, and copies that must touch no more user memory
-//! than the record they write (ABI spec 5.4, 10, 11).
+//! than the record they write (docs/ABI.md §5.4, 10, 11).
 
 use crate::helpers::*;
 

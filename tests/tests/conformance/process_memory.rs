@@ -1,5 +1,5 @@
 //! `zx_process_read_memory` / `zx_process_write_memory` and the kernel's user-copy
-//! helpers `read_memory` / `write_memory` (issue 4, ABI spec 1.4, 5.5).
+//! helpers `read_memory` / `write_memory` (docs/ABI.md §1.4, §5.5).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_object_get_property` / `zx_object_set_property` (ABI spec 11).
+//! `zx_object_get_property` / `zx_object_set_property` (docs/ABI.md §11).
 
 use crate::helpers::*;
 

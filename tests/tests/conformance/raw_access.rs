@@ -1,6 +1,6 @@
 //! Permitted raw accesses through mappings (on the unix backend user addresses are host
 //! addresses, demand-paged) stay coherent with the kernel's view after every change to
-//! the VMO or the mapping (ABI spec 5.5, 8.4, 8.5).
+//! the VMO or the mapping (docs/ABI.md §5.5, 8.4, 8.5).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmar_map` (ABI spec 6.2, 5.2, 5.5).
+//! `zx_vmar_map` (docs/ABI.md §6.2, 5.2, 5.5).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmar_protect` (ABI spec 6.4, 5.2).
+//! `zx_vmar_protect` (docs/ABI.md §6.4, 5.2).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmar_unmap` (ABI spec 6.3).
+//! `zx_vmar_unmap` (docs/ABI.md §6.3).
 
 use crate::helpers::*;
 

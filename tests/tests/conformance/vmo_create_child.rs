@@ -1,4 +1,4 @@
-//! `zx_vmo_create_child` (ABI spec 7, 8.7, 8.5 and 8.10 for children, 9.1, 10.4).
+//! `zx_vmo_create_child` (docs/ABI.md §7, 8.7, 8.5 and 8.10 for children, 9.1, 10.4).
 //!
 //! Snapshots (both kinds, true snapshots here) and slices are built; references are
 //! not, and answer `NOT_SUPPORTED` after their argument checks. Raw accesses go

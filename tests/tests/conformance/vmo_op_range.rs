@@ -1,4 +1,4 @@
-//! `zx_vmo_op_range` (ABI spec 8.5).
+//! `zx_vmo_op_range` (docs/ABI.md §8.5).
 
 use crate::helpers::*;
 
