@@ -175,7 +175,11 @@ impl Process {
                     let r = vmo_record(&vmo, Some(h.rights), size);
                     self.write_records(&[r], size, true, buffer, buffer_size, actual, avail)
                 }
-                ZX_INFO_PROCESS_MAPS_V1 | ZX_INFO_PROCESS_MAPS_V2 => {
+                ZX_INFO_PROCESS_MAPS_V1
+                | ZX_INFO_PROCESS_MAPS_V2
+                | ZX_INFO_PROCESS_VMOS_V1
+                | ZX_INFO_PROCESS_VMOS_V2
+                | ZX_INFO_PROCESS_VMOS_V3 => {
                     let process = h
                         .object
                         .clone()
@@ -183,18 +187,12 @@ impl Process {
                         .ok_or(ZX_ERR_WRONG_TYPE)?;
                     inspect()?;
                     let size = record_size(topic);
-                    let records = maps_records(&process, size);
-                    self.write_records(&records, size, false, buffer, buffer_size, actual, avail)
-                }
-                ZX_INFO_PROCESS_VMOS_V1 | ZX_INFO_PROCESS_VMOS_V2 | ZX_INFO_PROCESS_VMOS_V3 => {
-                    let process = h
-                        .object
-                        .clone()
-                        .downcast::<task::Process>()
-                        .ok_or(ZX_ERR_WRONG_TYPE)?;
-                    inspect()?;
-                    let size = record_size(topic);
-                    let records = vmos_records(&process, size);
+                    let records =
+                        if matches!(topic, ZX_INFO_PROCESS_MAPS_V1 | ZX_INFO_PROCESS_MAPS_V2) {
+                            maps_records(&process, size)
+                        } else {
+                            vmos_records(&process, size)
+                        };
                     self.write_records(&records, size, false, buffer, buffer_size, actual, avail)
                 }
                 _ => Err(ZX_ERR_NOT_SUPPORTED),
@@ -255,6 +253,8 @@ impl Process {
     /// - `ZX_ERR_BAD_HANDLE`; `ZX_ERR_ACCESS_DENIED` without `ZX_RIGHT_SET_PROPERTY`.
     /// - `ZX_ERR_BUFFER_TOO_SMALL`: `value_size` below 8 for the content size.
     /// - `ZX_ERR_WRONG_TYPE`: the property does not apply to the object.
+    // get_property and set_property share their signature and first checks
+    // (`property_handle`); the bodies differ per direction.
     pub fn zx_object_set_property(
         &self,
         handle: zx_handle_t,

@@ -117,6 +117,8 @@ macro_rules! record {
     };
 }
 
+// The `record!` entries below look alike by design: each is one record's field list,
+// the single definition its layout has.
 record! {
     /// `zx_info_handle_basic_t` (`ZX_INFO_HANDLE_BASIC`): what a handle names.
     struct HandleBasic: zx_info_handle_basic_t {

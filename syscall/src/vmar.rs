@@ -150,6 +150,8 @@ impl Process {
     ) -> ZxResult {
         let (region, vmar_rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
         let (vmo, vmo_rights) = self.inner.get_object::<VmObject>(vmo, 0)?;
+        // (`check_map` below and `map` after it take the same arguments on purpose: the
+        // dry run must see exactly the request that would be made.)
         // An overwrite cannot be undone once it has replaced mappings, so a copy-out
         // that would fail is found first, and the request answered as if it had been
         // tried last (every other check still comes before it).

@@ -69,6 +69,8 @@ impl Process {
         })())
     }
 
+    // zx_vmo_read and zx_vmo_write mirror each other (the right, the direction of the
+    // copy); their shared checks live in `VmObject::check_io`.
     /// Writes `buffer_size` bytes from user memory at `buffer` into the VMO at byte
     /// `offset`, committing the pages touched.
     ///

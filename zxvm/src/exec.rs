@@ -330,6 +330,8 @@ impl<'a, W: Write> Runner<'a, W> {
         status
     }
 
+    // `syscall` and `builtin` share a parameter shape (the line, its values, where
+    // to put notes), nothing more.
     /// Runs a built-in; a check that does not hold sets `failed`.
     fn builtin(
         &mut self,

@@ -399,16 +399,7 @@ pub const BUILTINS: &[BuiltinRow] = &[
 
 impl Builtin {
     /// Its row of [`BUILTINS`].
-    fn row(
-        self,
-    ) -> &'static (
-        Builtin,
-        &'static str,
-        usize,
-        usize,
-        Option<usize>,
-        &'static str,
-    ) {
+    fn row(self) -> &'static BuiltinRow {
         BUILTINS
             .iter()
             .find(|b| b.0 == self)

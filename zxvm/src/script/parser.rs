@@ -39,6 +39,13 @@ impl Parser<'_> {
             .map_or("the end of the line".into(), Tok::describe)
     }
 
+    /// The token just taken, for a message about it.
+    fn found_before(&self) -> String {
+        self.tokens
+            .get(self.pos.wrapping_sub(1))
+            .map_or("the end of the line".into(), |t| t.0.describe())
+    }
+
     fn expect(&mut self, want: Tok, what: &str) -> Result<usize, ScriptError> {
         if self.peek() == Some(&want) {
             let col = self.col();
@@ -138,12 +145,7 @@ impl Parser<'_> {
                 _ => {
                     return Err(self.error(
                         col,
-                        format!(
-                            "expected a `$name` or `_`, found {}",
-                            self.tokens
-                                .get(self.pos - 1)
-                                .map_or("the end of the line".into(), |t| t.0.describe())
-                        ),
+                        format!("expected a `$name` or `_`, found {}", self.found_before()),
                     ))
                 }
             }
@@ -188,9 +190,7 @@ impl Parser<'_> {
                         col,
                         format!(
                             "expected a status name (like `ZX_OK`) or `*` after `->`, found {}",
-                            self.tokens
-                                .get(self.pos - 1)
-                                .map_or("the end of the line".into(), |t| t.0.describe())
+                            self.found_before()
                         ),
                     ))
                 }
