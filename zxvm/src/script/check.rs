@@ -3,7 +3,7 @@
 //! error messages carry.
 
 use super::parser::Parser;
-use super::{Arg, Builtin, EvalError, Expr, ScriptError, Target, BUILTINS};
+use super::{Arg, Builtin, EvalError, Expr, ScriptError, Target};
 use crate::calls::Ty;
 
 /// ` (did you mean `X`?)` when a known name is close to `name`, else empty.
@@ -57,15 +57,12 @@ pub(super) fn check_arity(
                 .collect();
             (spec.accepts(n), allowed, spec.signature())
         }
-        Target::Builtin(builtin) => {
-            let &(_, _, min, max, _, sig) = BUILTINS
-                .iter()
-                .find(|b| b.0 == builtin)
-                .expect("every builtin is listed");
+        Target::Builtin(b) => {
+            let (min, max) = (b.min_args(), b.max_args());
             (
                 (min..=max).contains(&n),
                 (min..=max).collect(),
-                sig.to_string(),
+                b.signature().to_string(),
             )
         }
     };

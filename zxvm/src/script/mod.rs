@@ -259,176 +259,94 @@ pub enum Builtin {
     Maps,
 }
 
-/// One row of [`BUILTINS`].
-pub type BuiltinRow = (
-    Builtin,
-    &'static str,
-    usize,
-    usize,
-    Option<usize>,
-    &'static str,
-);
-
-/// The built-in calls: which, name, fewest and most arguments, the argument that
-/// must be a string literal, and the signature for the README and error messages.
-/// A line calling a `check_*` built-in is a check: it fails the run when it does not
-/// hold.
-pub const BUILTINS: &[BuiltinRow] = &[
+/// The built-in calls with their signatures, which say everything else: the name,
+/// the arguments (those in brackets may be left off), and the one written as a
+/// string literal (`"bytes"`). The README and error messages show the signatures.
+/// A line calling a `check_*` built-in, or `peek`, is a check: it fails the run when
+/// it does not hold.
+pub const BUILTINS: &[(Builtin, &str)] = &[
     (
         Builtin::Dispatch,
-        "dispatch",
-        1,
-        9,
-        None,
-        "dispatch(number, [arg0, ... arg7])",
+        "dispatch(number, [arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7])",
     ),
-    (
-        Builtin::ReadMemory,
-        "read_memory",
-        2,
-        2,
-        None,
-        "read_memory(addr, len)",
-    ),
-    (
-        Builtin::WriteMemory,
-        "write_memory",
-        2,
-        2,
-        Some(1),
-        "write_memory(addr, \"bytes\")",
-    ),
-    (
-        Builtin::CheckMemory,
-        "check_memory",
-        2,
-        2,
-        Some(1),
-        "check_memory(addr, \"bytes\")",
-    ),
-    (
-        Builtin::Poke,
-        "poke",
-        2,
-        2,
-        Some(1),
-        "poke(addr, \"bytes\")",
-    ),
-    (
-        Builtin::Peek,
-        "peek",
-        2,
-        2,
-        Some(1),
-        "peek(addr, \"bytes\")",
-    ),
-    (
-        Builtin::Touch,
-        "touch",
-        3,
-        4,
-        None,
-        "touch(addr, len, stride, [first])",
-    ),
+    (Builtin::ReadMemory, "read_memory(addr, len)"),
+    (Builtin::WriteMemory, "write_memory(addr, \"bytes\")"),
+    (Builtin::CheckMemory, "check_memory(addr, \"bytes\")"),
+    (Builtin::Poke, "poke(addr, \"bytes\")"),
+    (Builtin::Peek, "peek(addr, \"bytes\")"),
+    (Builtin::Touch, "touch(addr, len, stride, [first])"),
     (
         Builtin::CheckStride,
-        "check_stride",
-        5,
-        5,
-        None,
         "check_stride(vmo, offset, len, stride, first)",
     ),
     (
         Builtin::CheckVmo,
-        "check_vmo",
-        2,
-        3,
-        None,
         "check_vmo(vmo, committed_pages, [num_mappings])",
     ),
-    (
-        Builtin::CheckMappings,
-        "check_mappings",
-        2,
-        2,
-        None,
-        "check_mappings(vmo, count)",
-    ),
+    (Builtin::CheckMappings, "check_mappings(vmo, count)"),
     (
         Builtin::CheckMapping,
-        "check_mapping",
-        7,
-        7,
-        None,
         "check_mapping(vmo, index, base, size, perms, vmo_offset, committed_pages)",
     ),
-    (
-        Builtin::CheckVmar,
-        "check_vmar",
-        3,
-        3,
-        None,
-        "check_vmar(vmar, base, len)",
-    ),
-    (
-        Builtin::CheckUnmapped,
-        "check_unmapped",
-        2,
-        2,
-        None,
-        "check_unmapped(addr, len)",
-    ),
+    (Builtin::CheckVmar, "check_vmar(vmar, base, len)"),
+    (Builtin::CheckUnmapped, "check_unmapped(addr, len)"),
     (
         Builtin::CheckHandle,
-        "check_handle",
-        3,
-        3,
-        None,
         "check_handle(handle, same_object_as, rights)",
     ),
-    (
-        Builtin::CheckMapsUnchanged,
-        "check_maps_unchanged",
-        0,
-        0,
-        None,
-        "check_maps_unchanged()",
-    ),
-    (Builtin::Maps, "maps", 0, 0, None, "maps()"),
+    (Builtin::CheckMapsUnchanged, "check_maps_unchanged()"),
+    (Builtin::Maps, "maps()"),
 ];
 
 impl Builtin {
-    /// Its row of [`BUILTINS`].
-    fn row(self) -> &'static BuiltinRow {
-        BUILTINS
-            .iter()
-            .find(|b| b.0 == self)
-            .expect("every builtin is listed")
+    /// Its signature, from [`BUILTINS`].
+    pub fn signature(self) -> &'static str {
+        BUILTINS.iter().find(|b| b.0 == self).map_or("", |b| b.1)
+    }
+
+    /// Its name: the signature up to `(`.
+    pub fn name(self) -> &'static str {
+        let sig = self.signature();
+        &sig[..sig.find('(').unwrap_or(sig.len())]
     }
 
     /// The built-in called `name`.
     pub fn by_name(name: &str) -> Option<Builtin> {
-        BUILTINS.iter().find(|b| b.1 == name).map(|b| b.0)
+        BUILTINS.iter().map(|b| b.0).find(|b| b.name() == name)
     }
 
-    /// Whether argument `i` must be a string literal.
-    pub fn string_arg(self, i: usize) -> bool {
-        self.row().4 == Some(i)
+    /// Its parameters as the signature writes them.
+    fn params(self) -> impl Iterator<Item = &'static str> {
+        let sig = self.signature();
+        let inner = &sig[self.name().len() + 1..sig.len().saturating_sub(1)];
+        inner.split(", ").filter(|p| !p.is_empty())
     }
 
-    /// The name of argument `i`, from its signature.
+    /// The fewest arguments: those before the first bracket.
+    pub fn min_args(self) -> usize {
+        self.params().take_while(|p| !p.starts_with('[')).count()
+    }
+
+    /// The most arguments.
+    pub fn max_args(self) -> usize {
+        self.params().count()
+    }
+
+    /// The name of argument `i`.
     pub fn param(self, i: usize) -> &'static str {
-        let sig = self.row().5;
-        let inner = &sig[sig.find('(').map_or(0, |p| p + 1)..sig.rfind(')').unwrap_or(sig.len())];
-        inner
-            .split(", ")
+        self.params()
             .nth(i)
             .map_or("arg", |p| p.trim_matches(|c| c == '[' || c == ']'))
     }
 
+    /// Whether argument `i` must be a string literal.
+    pub fn string_arg(self, i: usize) -> bool {
+        self.params().nth(i).is_some_and(|p| p.starts_with('"'))
+    }
+
     /// Whether a line calling it is a check.
     pub fn is_check(self) -> bool {
-        self.row().1.starts_with("check_") || self == Builtin::Peek
+        self.name().starts_with("check_") || self == Builtin::Peek
     }
 }
 
@@ -437,7 +355,7 @@ impl Target {
     pub fn name(&self) -> &'static str {
         match self {
             Target::Syscall(spec) => spec.name,
-            Target::Builtin(b) => b.row().1,
+            Target::Builtin(b) => b.name(),
         }
     }
 }

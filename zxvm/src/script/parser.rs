@@ -245,7 +245,7 @@ pub(super) fn parse_line(
         let known = calls::CALLS
             .iter()
             .map(|c| c.name)
-            .chain(BUILTINS.iter().map(|b| b.1));
+            .chain(BUILTINS.iter().map(|b| b.0.name()));
         let hint = suggest(&name, known);
         p.error(target_col, format!("unknown call `{name}`{hint}"))
     })?;
