@@ -15,6 +15,8 @@ use zircon_syscall::*;
 
 /// The most bytes `read_memory` copies in one line.
 const MAX_READ: u64 = 1 << 20;
+/// The most strides `touch` and `check_stride` visit in one line.
+const MAX_STEPS: u64 = 1 << 16;
 /// The most bytes of a buffer printed after a call.
 const SHOW_BYTES: usize = 64;
 
@@ -204,6 +206,18 @@ impl<'a, W: Write> Runner<'a, W> {
             Ok(values) => values,
             Err(e) => return Ok(Err(e)),
         };
+        let steps = match s.target {
+            Target::Builtin(Builtin::Touch) => args[1].div_ceil(args[2].max(1)),
+            Target::Builtin(Builtin::CheckStride) => args[2].div_ceil(args[3].max(1)),
+            _ => 0,
+        };
+        if steps > MAX_STEPS {
+            return Ok(Err(ScriptError {
+                line: s.line,
+                col: s.target_col,
+                message: format!("`{}` visits at most {MAX_STEPS} strides", s.target.name()),
+            }));
+        }
         if matches!(s.target, Target::Builtin(Builtin::ReadMemory)) && args[1] > MAX_READ {
             return Ok(Err(ScriptError {
                 line: s.line,
@@ -400,7 +414,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     self.permitted(addr, len, ZX_VM_PERM_WRITE)?;
                     let first = a.get(3).copied().unwrap_or(1);
                     for i in 0..len.div_ceil(stride) {
-                        poke((addr + i * stride) as usize, (first + i) as u8);
+                        poke((addr + i * stride) as usize, first.wrapping_add(i) as u8);
                     }
                     notes.push(format!(
                         "wrote {} bytes through a pointer, one every {}",
@@ -413,17 +427,21 @@ impl<'a, W: Write> Runner<'a, W> {
                         (a[0] as u32, a[1], a[2], a[3].max(1), a[4]);
                     let buf = self.session.stage_addr();
                     for i in 0..len.div_ceil(stride) {
-                        let status = p.zx_vmo_read(vmo, buf, offset + i * stride, 1);
+                        let status = p.zx_vmo_read(vmo, buf, offset.wrapping_add(i * stride), 1);
                         if status != ZX_OK {
                             return Err(status);
                         }
                         let got = self.session.read_bytes(buf, 1)?[0];
-                        let want = if first == 0 { 0 } else { (first + i) as u8 };
+                        let want = if first == 0 {
+                            0
+                        } else {
+                            first.wrapping_add(i) as u8
+                        };
                         if got != want {
                             check(false, &|| {
                                 format!(
                                     "byte at {:#x} is {got}, expected {want}",
-                                    offset + i * stride
+                                    offset.wrapping_add(i * stride)
                                 )
                             });
                             break;
