@@ -137,7 +137,7 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Value(ValueKind::Property) => Property,
         Arg::Value(ValueKind::VmarOp | ValueKind::VmoOp) => Op,
         Arg::Value(_) => Small,
-        Arg::Offset => Offset,
+        Arg::Offset | Arg::Plain => Offset,
         Arg::Len => Size,
         Arg::Addr => Addr,
         Arg::In(_) | Arg::Out(_) | Arg::InOut(_) | Arg::OutWord(_) => Ptr,
