@@ -343,6 +343,8 @@ impl BareHal {
     }
 }
 
+// Delegates to `BareMem` method by method, as `UnixHal` delegates to its memfd: the
+// impls look alike because the trait is the same, not because logic repeats.
 impl PhysMem for BareHal {
     fn alloc_frame(&self) -> PagingResult<PhysAddr> {
         self.mem.alloc_frame()

@@ -396,6 +396,9 @@ impl SimMachine {
         Ok(())
     }
 
+    // `read` and `write` walk pages alike but differ in access kind, buffer mutability
+    // and the memory call they make; one generic walker would need a closure per page
+    // and read worse than the two loops.
     /// Writes `buf` at `vaddr` as a user-mode (`user`) or kernel access.
     ///
     /// # Errors

@@ -58,6 +58,8 @@ impl Run {
 
 /// The host protection for `flags`. `USER` has no host meaning; on x86_64 a writable
 /// or executable page is also readable.
+// One bit test per permission, like the bare backend's entry encoding and the test
+// model: each maps MMU flags to its own target's bits.
 fn host_protection(flags: MMUFlags) -> libc::c_int {
     let mut prot = libc::PROT_NONE;
     if flags.contains(MMUFlags::READ) {
@@ -273,6 +275,8 @@ impl UnixPageTable {
     /// After a failed `MAP_FIXED` mapping, makes sure the range is still reserved:
     /// if the host left a hole, it is reserved again (`MAP_FIXED_NOREPLACE` fails
     /// harmlessly where the old reservation is still in place).
+    // The same `mmap` call as `reserve_fixed` but with `MAP_FIXED_NOREPLACE`: it must
+    // never replace what is there, so it cannot share that function.
     fn repair_reservation(&self, vaddr: VirtAddr, len: usize) {
         // SAFETY: `MAP_FIXED_NOREPLACE` never replaces an existing mapping; where the
         // range is a hole in our own window, reserving it is what the record says.

@@ -311,6 +311,9 @@ pub trait PageFaultHandler: Send + Sync {
 /// whatever it owed itself. All methods take `&self`; an
 /// implementation serialises its own updates, so the object layer may call it from
 /// any thread (and, on the unix backend, from the fault handler).
+// Each backend (kernel-hal-bare, kernel-hal-unix, zircon-object's test model) restates
+// these method signatures in its impl, as Rust requires; those repeats are not code
+// said twice.
 pub trait PageTable: Send + Sync {
     /// The virtual range `[base, base + size)` this address space may use for user
     /// mappings. The root VMAR covers exactly this range. `base` is never 0.

@@ -69,6 +69,8 @@ impl Process {
     /// - `ZX_ERR_INVALID_ARGS`: `rights` would add a right, or `out` is bad (the
     ///   original is gone in both cases).
     /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
+    // duplicate and replace share their signature and the rights rule
+    // (`derive_rights`); they differ in what happens to the original handle.
     pub fn zx_handle_replace(
         &self,
         handle: zx_handle_t,

@@ -22,11 +22,13 @@ mod handle;
 mod info;
 mod numbers;
 mod process;
+pub mod records;
 pub mod signature;
 mod vmar;
 mod vmo;
 
 pub use numbers::*;
+pub use records::{HandleBasic, Layout, MapsEntry, MapsMapping, VmarInfo, VmoInfo};
 pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;
 // The statuses as the ABI's `i32` values (the object layer's `ZX_ERR_*` are typed

@@ -49,6 +49,8 @@ impl Process {
         })())
     }
 
+    // The read and write calls mirror each other; their shared steps are helpers
+    // (`debug_target`, `transfer`), what is left is the direction of the copy.
     /// Writes up to `buffer_size` bytes from this process's memory at `buffer` into
     /// `process`'s memory at `vaddr`, page by page, stopping at the first page that
     /// is not mapped; writes the count to `actual` (optional). Mapping protection is

@@ -1,5 +1,6 @@
 //! `zx_vmo_*`: create, byte I/O, size, range ops, children, cache policy.
 
+use crate::records::Layout;
 use crate::{status, Process};
 use alloc::vec;
 use kernel_hal::CachePolicy;
@@ -74,6 +75,8 @@ impl Process {
         })())
     }
 
+    // zx_vmo_read and zx_vmo_write mirror each other (the right, the direction of the
+    // copy); their shared checks live in `VmObject::check_io`.
     /// Writes `buffer_size` bytes from user memory at `buffer` into the VMO at byte
     /// `offset`, committing the pages touched.
     ///
@@ -196,22 +199,11 @@ impl Process {
                 ZX_VMO_OP_LOCK => {
                     read_or_write()?;
                     let state = vmo.lock_range(offset, size)?;
-                    if buffer_size < core::mem::size_of::<zx_vmo_lock_state_t>() {
+                    if buffer_size < <zx_vmo_lock_state_t as Layout>::SIZE {
                         vmo.undo_lock();
                         return Err(ZX_ERR_INVALID_ARGS);
                     }
-                    let mut bytes = [0u8; 32];
-                    for (i, v) in [
-                        state.offset,
-                        state.size,
-                        state.discarded_offset,
-                        state.discarded_size,
-                    ]
-                    .iter()
-                    .enumerate()
-                    {
-                        bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-                    }
+                    let bytes = state.to_bytes();
                     if let Err(err) = self.copy_out(buffer, &bytes) {
                         vmo.undo_lock();
                         return Err(err);

@@ -124,6 +124,8 @@ impl AddressSpace {
     /// # Errors
     ///
     /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end).
+    // The user-copy entry points all go through `walk_user`; what repeats is only
+    // the call shape, each passes its own access kind and per-chunk work.
     pub fn read_debug(&self, vaddr: VirtAddr, buf: &mut [u8]) -> ZxResult {
         self.walk_user(
             vaddr,
@@ -230,6 +232,8 @@ impl VmAddressRegion {
 /// the range no mapping covers.
 type Piece = Option<(Arc<VmMapping>, VirtAddr, VirtAddr, bool)>;
 
+// Collects the pieces with the same walk `protect` validates with; each closure
+// keeps its own outcome, so the walks cannot be one function.
 /// The pieces covering `[start, end)` of region `id`, at any depth, in address
 /// order, up to and including the first gap (`None`): the op walks them in this
 /// order and stops at the first failure, so a gap is reported only once the pieces

@@ -153,6 +153,8 @@ impl GapTree {
         t
     }
 
+    // The two rotations mirror each other (left and right swapped), as in every
+    // balanced tree.
     /// Lifts `t`'s left child above it; returns the new subtree root.
     fn rotate_right(&mut self, t: u32) -> u32 {
         let l = self.nodes[t as usize].left;

@@ -145,6 +145,8 @@ impl VmAddressRegion {
         self.map_impl(vmo, request, false)
     }
 
+    // `map` and `check_map` repeat one parameter list on purpose: both are thin names
+    // for `map_impl`, which holds the logic once (only its dry-run flag differs).
     /// Runs every check of [`map`](Self::map), in the same order, and changes
     /// nothing. Returns the base a specific mapping would get (for a non-specific
     /// one, a base it could get): a caller that must know whether a replacing map

@@ -529,6 +529,8 @@ pub(crate) fn range_len(len: usize) -> ZxResult<usize> {
     }
 }
 
+// This and `rights_to_perms` above translate three bits each, from two different
+// families (`CAN_MAP_*` flags and `ZX_RIGHT_*` rights).
 /// The permissions a region's `CAN_MAP_*` flags allow.
 pub(crate) fn flags_to_perms(flags: u32) -> MMUFlags {
     let mut perms = MMUFlags::empty();
