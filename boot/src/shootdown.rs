@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use kernel_hal::{MMUFlags, PhysMem, PAGE_SIZE};
 use kernel_hal_bare::BareHal;
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{VmObject, VmPerms, VmoOptions};
 use zircon_syscall::*;
 
 use crate::checks::{check, check_with};
@@ -43,7 +43,7 @@ struct Rig {
 impl Rig {
     fn new_vmo(&self, value: u64) -> Arc<VmObject> {
         let hal: Arc<dyn kernel_hal::Hal> = self.hal.clone();
-        let vmo = VmObject::new(hal, PAGE_SIZE as u64, 0).expect("a VMO");
+        let vmo = VmObject::new(hal, PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
         vmo.write(0, &value.to_le_bytes()).expect("its first word");
         vmo
     }
@@ -145,13 +145,13 @@ pub fn run(hal: &Arc<BareHal>) {
     side_by_side(hal, &text);
     let process = user::new_process(hal, &text);
     let hal_dyn: Arc<dyn kernel_hal::Hal> = hal.clone();
-    let heartbeat = VmObject::new(hal_dyn, PAGE_SIZE as u64, 0).expect("a VMO");
+    let heartbeat = VmObject::new(hal_dyn, PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
     user::map_at(
         &process,
         &heartbeat,
         HEARTBEAT,
         PAGE_SIZE,
-        ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+        VmPerms::READ_WRITE,
     );
     let rig = Rig {
         hal: hal.clone(),
@@ -166,13 +166,7 @@ pub fn run(hal: &Arc<BareHal>) {
     let (mut good, mut reused, mut first_bad) = (0, 0, None);
     for _ in 0..ITERATIONS {
         let vmo = rig.new_vmo(OLD);
-        user::map_at(
-            &rig.process,
-            &vmo,
-            TARGET,
-            PAGE_SIZE,
-            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-        );
+        user::map_at(&rig.process, &vmo, TARGET, PAGE_SIZE, VmPerms::READ_WRITE);
         rig.start(userprog::read_loop);
         let frame = rig.process.object().aspace().page_table().query(TARGET);
         let status = rig.process.zx_vmar_unmap(root, TARGET, PAGE_SIZE);
@@ -210,13 +204,7 @@ pub fn run(hal: &Arc<BareHal>) {
     let (mut good, mut first_bad) = (0, None);
     for _ in 0..ITERATIONS {
         let vmo = rig.new_vmo(0);
-        user::map_at(
-            &rig.process,
-            &vmo,
-            TARGET,
-            PAGE_SIZE,
-            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-        );
+        user::map_at(&rig.process, &vmo, TARGET, PAGE_SIZE, VmPerms::READ_WRITE);
         rig.start(userprog::write_loop);
         let status = rig
             .process
@@ -252,13 +240,7 @@ pub fn run(hal: &Arc<BareHal>) {
 
     // A space no other CPU has loaded needs no IPI.
     let vmo = rig.new_vmo(OLD);
-    user::map_at(
-        &rig.process,
-        &vmo,
-        TARGET,
-        PAGE_SIZE,
-        ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-    );
+    user::map_at(&rig.process, &vmo, TARGET, PAGE_SIZE, VmPerms::READ_WRITE);
     let mut byte = [0u8];
     let _ = rig.process.read_memory(TARGET, &mut byte);
     let before = smp::IPIS_SENT.load(Ordering::SeqCst);

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel_hal::{MMUFlags, VirtAddr, PAGE_SIZE};
 use kernel_hal_bare::{BareHal, PageFaultInfo};
 use x86_64::registers::model_specific::Msr;
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{MapRequest, Placement, VmObject, VmPerms, VmoOptions};
 use zircon_syscall::*;
 
 use crate::arch::{self, TrapFrame, CPUS, KERNEL_CS, USER_CS, USER_SS};
@@ -262,7 +262,7 @@ pub fn on_user_trap(frame: &mut TrapFrame) {
                     x86_64::instructions::interrupts::disable();
                     return;
                 }
-                Err(status) => fault.status = status,
+                Err(status) => fault.status = status.into(),
             }
         }
     }
@@ -289,26 +289,21 @@ pub fn user_text(hal: &Arc<BareHal>) -> Arc<VmObject> {
     // mapping, `len` bytes long.
     let bytes = unsafe { core::slice::from_raw_parts(load, len) };
     let hal: Arc<dyn kernel_hal::Hal> = hal.clone();
-    let vmo = VmObject::new(hal, len as u64, 0).expect("a VMO for the user text");
+    let vmo = VmObject::new(hal, len as u64, VmoOptions::empty()).expect("a VMO for the user text");
     vmo.write(0, bytes).expect("user text copied");
     vmo
 }
 
 /// Maps `vmo` at `addr` in `process` with `options` (permissions), using the
 /// object layer directly (the kernel sets processes up before they run).
-pub fn map_at(process: &Process, vmo: &Arc<VmObject>, addr: VirtAddr, len: usize, options: u32) {
+pub fn map_at(process: &Process, vmo: &Arc<VmObject>, addr: VirtAddr, len: usize, perms: VmPerms) {
     let root = process.object().root_vmar();
-    let rights = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
-    root.map(
-        options | ZX_VM_SPECIFIC,
-        addr - root.addr(),
-        vmo,
-        rights,
-        root.default_rights(),
-        0,
-        len,
-    )
-    .expect("a fixed mapping in a fresh process");
+    let request = MapRequest {
+        placement: Placement::At(addr - root.addr()),
+        ..MapRequest::new(0, len, perms)
+    };
+    root.map(vmo, &request)
+        .expect("a fixed mapping in a fresh process");
 }
 
 /// A new process on `hal` with the user programs at [`USER_TEXT`] and a stack
@@ -321,16 +316,17 @@ pub fn new_process(hal: &Arc<BareHal>, text: &Arc<VmObject>) -> Arc<Process> {
         text,
         USER_TEXT,
         text.size(),
-        ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE,
+        VmPerms::READ | VmPerms::EXECUTE,
     );
     for cpu in 0..CPUS.len() {
-        let stack = VmObject::new(dyn_hal.clone(), USER_STACK_SIZE as u64, 0).expect("a stack");
+        let stack = VmObject::new(dyn_hal.clone(), USER_STACK_SIZE as u64, VmoOptions::empty())
+            .expect("a stack");
         map_at(
             &process,
             &stack,
             stack_top(cpu) - USER_STACK_SIZE,
             USER_STACK_SIZE,
-            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+            VmPerms::READ_WRITE,
         );
     }
     process
