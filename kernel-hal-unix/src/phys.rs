@@ -144,14 +144,14 @@ impl PhysicalMemory {
     pub(crate) fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()> {
         let dst = self.host_range(paddr, buf.len())?;
         // SAFETY: `dst..dst + len` lies inside the host view (checked above).
-        unsafe { store_bytes(dst, buf.len(), |i| buf[i]) };
+        unsafe { store_bytes(dst, buf.len(), Some(buf)) };
         Ok(())
     }
 
     pub(crate) fn zero(&self, paddr: PhysAddr, len: usize) -> PagingResult<()> {
         let dst = self.host_range(paddr, len)?;
         // SAFETY: `dst..dst + len` lies inside the host view (checked above).
-        unsafe { store_bytes(dst, len, |_| 0) };
+        unsafe { store_bytes(dst, len, None) };
         Ok(())
     }
 
@@ -174,6 +174,27 @@ impl PhysicalMemory {
             }
             return Ok(());
         }
+        if (to as usize) % 8 == (from as usize) % 8 {
+            // Same alignment on both sides: word by word, each side atomically.
+            let head = head_len(to, len);
+            let words = (len - head) / 8;
+            for i in (0..head).chain(head + 8 * words..len) {
+                // SAFETY: both bytes lie inside the host view.
+                let byte = unsafe { AtomicU8::from_ptr(from.add(i)) }.load(Ordering::Relaxed);
+                // SAFETY: as above.
+                unsafe { AtomicU8::from_ptr(to.add(i)) }.store(byte, Ordering::Relaxed);
+            }
+            for w in 0..words {
+                let at = head + 8 * w;
+                // SAFETY: both words lie inside the host view, 8-byte aligned (same
+                // offset from an 8-byte boundary on both sides, `head_len`).
+                let word =
+                    unsafe { AtomicU64::from_ptr(from.add(at).cast()) }.load(Ordering::Relaxed);
+                // SAFETY: as above.
+                unsafe { AtomicU64::from_ptr(to.add(at).cast()) }.store(word, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
         // Page-sized chunks through a buffer, each side atomically.
         let mut chunk = [0u8; PAGE_SIZE];
         let mut done = 0;
@@ -192,25 +213,36 @@ fn head_len(ptr: *const u8, len: usize) -> usize {
     ptr.align_offset(8).min(len)
 }
 
-/// Stores `byte(i)` at `dst + i` for `i < len`, as relaxed atomic stores (8 bytes at
-/// a time between the edges).
+/// Stores `src[i]` (or zero, for `None`) at `dst + i` for `i < len`, as relaxed
+/// atomic stores (8 bytes at a time between the edges).
 ///
 /// # Safety
 ///
 /// `[dst, dst + len)` must lie inside live, writable memory that is only ever
-/// accessed atomically or by other threads' plain host stores through mappings.
-unsafe fn store_bytes(dst: *mut u8, len: usize, byte: impl Fn(usize) -> u8) {
+/// accessed atomically or by other threads' plain host stores through mappings;
+/// `src`, if given, holds at least `len` bytes.
+unsafe fn store_bytes(dst: *mut u8, len: usize, src: Option<&[u8]>) {
     let head = head_len(dst, len);
     let words = (len - head) / 8;
+    let byte = |i: usize| src.map_or(0, |s| s[i]);
     for i in (0..head).chain(head + 8 * words..len) {
         // SAFETY: inside the range the caller vouches for.
         unsafe { AtomicU8::from_ptr(dst.add(i)) }.store(byte(i), Ordering::Relaxed);
     }
-    for w in 0..words {
-        let at = head + 8 * w;
-        let word = u64::from_ne_bytes(core::array::from_fn(|k| byte(at + k)));
-        // SAFETY: inside the range; `dst + at` is 8-byte aligned (`head_len`).
-        unsafe { AtomicU64::from_ptr(dst.add(at).cast()) }.store(word, Ordering::Relaxed);
+    let word_at = |w: usize| {
+        // SAFETY: inside the range; `dst + head` is 8-byte aligned (`head_len`).
+        unsafe { AtomicU64::from_ptr(dst.add(head + 8 * w).cast()) }
+    };
+    match src {
+        Some(src) => {
+            let body = src[head..head + 8 * words].chunks_exact(8);
+            for (w, chunk) in body.enumerate() {
+                // `chunks_exact(8)` yields 8-byte slices only.
+                let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+                word_at(w).store(word, Ordering::Relaxed);
+            }
+        }
+        None => (0..words).for_each(|w| word_at(w).store(0, Ordering::Relaxed)),
     }
 }
 

@@ -968,3 +968,43 @@ pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
     crowded_random_regions_still_find_their_last_holes,
     op_range_reports_the_first_failure_in_address_order,
 ];
+
+#[test]
+fn a_write_into_recycled_frames_shows_zeros_around_it_and_its_bytes_whole() {
+    machine(|hal, _, _| {
+        // Dirty frames go back to the HAL, then a fresh VMO gets them again.
+        let dirty = VmObject::new(hal.clone(), 8 * PAGE_SIZE as u64, VmoOptions::empty()).unwrap();
+        dirty.write(0, &vec![0xee; 8 * PAGE_SIZE]).unwrap();
+        drop(dirty);
+        let vmo = VmObject::new(hal.clone(), 8 * PAGE_SIZE as u64, VmoOptions::empty()).unwrap();
+        let (at, len) = (PAGE_SIZE / 2 + 3, 5 * PAGE_SIZE);
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8 + 1).collect();
+        vmo.write(at as u64, &data).unwrap();
+        let mut back = vec![0xffu8; 8 * PAGE_SIZE];
+        vmo.read(0, &mut back).unwrap();
+        assert!(back[..at].iter().all(|&b| b == 0), "zeros before the write");
+        assert_eq!(&back[at..at + len], &data[..]);
+        assert!(
+            back[at + len..].iter().all(|&b| b == 0),
+            "zeros after the write"
+        );
+    });
+}
+
+#[test]
+fn a_read_across_committed_and_uncommitted_runs_sees_each_in_place() {
+    machine(|hal, _, _| {
+        let vmo = VmObject::new(hal.clone(), 6 * PAGE_SIZE as u64, VmoOptions::empty()).unwrap();
+        vmo.write(PAGE_SIZE as u64, &[1; PAGE_SIZE]).unwrap();
+        vmo.write(4 * PAGE_SIZE as u64 - 1, &[2, 2]).unwrap();
+        let mut back = vec![0xffu8; 6 * PAGE_SIZE - 10];
+        vmo.read(5, &mut back).unwrap();
+        let expect = |i: usize| match i + 5 {
+            x if (PAGE_SIZE..2 * PAGE_SIZE).contains(&x) => 1,
+            x if x == 4 * PAGE_SIZE - 1 || x == 4 * PAGE_SIZE => 2,
+            _ => 0,
+        };
+        assert!(back.iter().enumerate().all(|(i, &b)| b == expect(i)));
+        assert_eq!(vmo.committed_pages(), 3);
+    });
+}

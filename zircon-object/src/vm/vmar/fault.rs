@@ -31,7 +31,7 @@ impl AddressSpace {
 
     /// Finds, for each page of `[vaddr, vaddr + len)`, the mapping and VMO offset,
     /// and checks `access`; calls `each(mapping, vmo_offset, offset_in_range, chunk_len)`
-    /// only once every page has passed.
+    /// once per mapping the range crosses, only once every page has passed.
     fn walk_user(
         &self,
         vaddr: VirtAddr,
@@ -47,20 +47,28 @@ impl AddressSpace {
         let mut chunks = alloc::vec::Vec::new();
         let mut done = 0;
         while done < len {
+            // One lookup per mapping: the chunk runs to the mapping's end (or the
+            // range's), each of its pages checked in address order.
             let addr = vaddr + done;
-            let chunk = (PAGE_SIZE - addr % PAGE_SIZE).min(len - done);
             let mapping = state.lookup(ROOT_ID, addr).ok_or(ZX_ERR_NOT_FOUND)?;
-            let offset = {
+            let vmo_size = mapping.vmo().size();
+            let (offset, chunk) = {
                 let inner = mapping.inner.lock();
-                if !inner.perms_at(addr & !(PAGE_SIZE - 1)).contains(access) {
-                    return Err(ZX_ERR_ACCESS_DENIED);
+                let offset = inner.vmo_offset + (addr - inner.base);
+                let chunk = (vaddr + len).min(inner.end()) - addr;
+                let mut page = addr & !(PAGE_SIZE - 1);
+                while page < addr + chunk {
+                    if !inner.perms_at(page).contains(access) {
+                        return Err(ZX_ERR_ACCESS_DENIED);
+                    }
+                    if inner.vmo_offset + (page - inner.base) >= vmo_size {
+                        return Err(ZX_ERR_OUT_OF_RANGE);
+                    }
+                    page += PAGE_SIZE;
                 }
-                inner.vmo_offset + (addr - inner.base)
+                (offset as u64, chunk)
             };
-            if offset >= mapping.vmo().size() {
-                return Err(ZX_ERR_OUT_OF_RANGE);
-            }
-            chunks.push((mapping, offset as u64, done, chunk));
+            chunks.push((mapping, offset, done, chunk));
             done += chunk;
         }
         for (mapping, offset, at, chunk) in &chunks {

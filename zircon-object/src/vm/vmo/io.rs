@@ -32,19 +32,16 @@ impl VmObject {
         }
         let inner = self.inner.lock();
         let start = inner.check_io(offset, buf.len(), byte_io)?;
-        let mut done = 0;
-        while done < buf.len() {
-            let pos = start + done;
-            let in_page = pos % PAGE_SIZE;
-            let chunk = (PAGE_SIZE - in_page).min(buf.len() - done);
-            let out = &mut buf[done..done + chunk];
-            match inner.pages.get(&(pos >> PAGE_SHIFT)) {
-                Some(&frame) => self.hal.read(frame + in_page, out).map_err(hal_error)?,
-                None => out.fill(0),
+        inner.byte_runs(start, buf.len(), |at, frame, n| {
+            let out = &mut buf[at..at + n];
+            match frame {
+                Some(frame) => self.hal.read(frame, out).map_err(hal_error),
+                None => {
+                    out.fill(0);
+                    Ok(())
+                }
             }
-            done += chunk;
-        }
-        Ok(())
+        })
     }
 
     /// Writes `buf` at byte offset `offset`, committing the pages it touches.
@@ -83,21 +80,16 @@ impl VmObject {
             return Ok(());
         }
         let first = start >> PAGE_SHIFT;
-        let end = (start + buf.len() - 1) / PAGE_SIZE + 1;
-        inner.commit_pages(&*self.hal, first, end)?;
+        let end = (start + buf.len()).div_ceil(PAGE_SIZE);
+        // Pages the write covers whole need no zeroing when it commits them.
+        let whole = start.div_ceil(PAGE_SIZE)..(start + buf.len()) >> PAGE_SHIFT;
+        // Private copies first: a failure then leaves no unzeroed page committed.
         inner.make_private(&*self.hal, first, end)?;
-        let mut done = 0;
-        while done < buf.len() {
-            let pos = start + done;
-            let in_page = pos % PAGE_SIZE;
-            let chunk = (PAGE_SIZE - in_page).min(buf.len() - done);
-            let frame = inner.pages[&(pos >> PAGE_SHIFT)];
-            self.hal
-                .write(frame + in_page, &buf[done..done + chunk])
-                .map_err(hal_error)?;
-            done += chunk;
-        }
-        Ok(())
+        inner.commit_pages_over(&*self.hal, first, end, whole)?;
+        inner.byte_runs(start, buf.len(), |at, frame, n| {
+            let frame = frame.ok_or(ZX_ERR_INTERNAL)?;
+            self.hal.write(frame, &buf[at..at + n]).map_err(hal_error)
+        })
     }
 
     /// Changes the size to `size` rounded up to pages, and the content size to

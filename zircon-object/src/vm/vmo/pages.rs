@@ -8,6 +8,7 @@ use crate::vm::shootdown::OwedFlush;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::ops::Range;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 
 impl VmoInner {
@@ -127,10 +128,70 @@ impl VmoInner {
         ))
     }
 
+    /// Calls `each(at, frame, len)` for the bytes `[start, start + len)` of this
+    /// VMO, in order, one call per run: `at` is the run's offset from `start`,
+    /// `frame` the physical address of its first byte (the run is physically
+    /// contiguous) or `None` for a run of uncommitted pages. One walk of the page
+    /// map, however long the range. Stops at the first error.
+    pub(crate) fn byte_runs(
+        &self,
+        start: usize,
+        len: usize,
+        mut each: impl FnMut(usize, Option<PhysAddr>, usize) -> ZxResult,
+    ) -> ZxResult {
+        let end = start + len;
+        // Bytes before `covered` have been passed to `each` or are in `run`.
+        let mut covered = start;
+        let mut run: Option<(usize, PhysAddr, usize)> = None;
+        for (&page, &frame) in self
+            .pages
+            .range(start >> PAGE_SHIFT..end.div_ceil(PAGE_SIZE))
+        {
+            let lo = (page << PAGE_SHIFT).max(start);
+            let hi = ((page + 1) << PAGE_SHIFT).min(end);
+            let paddr = frame + lo % PAGE_SIZE;
+            match run {
+                Some((at, p, n)) if at + n == lo && p + n == paddr => {
+                    run = Some((at, p, n + hi - lo))
+                }
+                _ => {
+                    if let Some((at, p, n)) = run.take() {
+                        each(at - start, Some(p), n)?;
+                    }
+                    if lo > covered {
+                        each(covered - start, None, lo - covered)?;
+                    }
+                    run = Some((lo, paddr, hi - lo));
+                }
+            }
+            covered = hi;
+        }
+        if let Some((at, p, n)) = run {
+            each(at - start, Some(p), n)?;
+        }
+        if end > covered {
+            each(covered - start, None, end - covered)?;
+        }
+        Ok(())
+    }
+
     /// Commits every missing page in `[first, end)`, zeroed. Gaps are filled with
     /// contiguous runs when the HAL has them, so they map with few translations.
     /// On failure, the pages this call committed are freed again.
     pub(crate) fn commit_pages(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
+        self.commit_pages_over(hal, first, end, 0..0)
+    }
+
+    /// As [`commit_pages`](Self::commit_pages), but the new pages inside
+    /// `overwritten` are not zeroed: the caller writes every byte of them before it
+    /// releases this VMO's lock, so nobody sees what they held before.
+    pub(crate) fn commit_pages_over(
+        &mut self,
+        hal: &dyn Hal,
+        first: usize,
+        end: usize,
+        overwritten: Range<usize>,
+    ) -> ZxResult {
         let mut added: Vec<usize> = Vec::new();
         let mut page = first;
         while page < end {
@@ -141,7 +202,7 @@ impl VmoInner {
                 .map(|(&p, _)| p)
                 .unwrap_or(end);
             if next > page {
-                if let Err(err) = self.fill_gap(hal, page, next, &mut added) {
+                if let Err(err) = self.fill_gap(hal, page, next, &overwritten, &mut added) {
                     let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
                     free_frames(hal, frames);
                     return Err(err);
@@ -167,6 +228,7 @@ impl VmoInner {
         hal: &dyn Hal,
         first: usize,
         end: usize,
+        overwritten: &Range<usize>,
         added: &mut Vec<usize>,
     ) -> ZxResult {
         let mut page = first;
@@ -181,7 +243,18 @@ impl VmoInner {
                     Err(_) => return Err(ZX_ERR_NO_MEMORY),
                 }
             };
-            if hal.zero(base, run * PAGE_SIZE).is_err() {
+            // Zero the run's pages before and after the part that will be overwritten.
+            let keep_lo = overwritten.start.clamp(page, page + run);
+            let keep_hi = overwritten.end.clamp(keep_lo, page + run);
+            let head = (keep_lo - page) * PAGE_SIZE;
+            let tail_at = (keep_hi - page) * PAGE_SIZE;
+            let zero = |at: usize, len: usize| match len {
+                0 => Ok(()),
+                _ => hal.zero(at, len),
+            };
+            let zeroed =
+                zero(base, head).and_then(|()| zero(base + tail_at, run * PAGE_SIZE - tail_at));
+            if zeroed.is_err() {
                 free_frames(hal, (0..run).map(|i| base + i * PAGE_SIZE).collect());
                 return Err(ZX_ERR_INTERNAL);
             }
