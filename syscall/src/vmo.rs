@@ -2,14 +2,10 @@
 
 use crate::records::Layout;
 use crate::{status, Process};
-use alloc::vec;
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
 use zircon_object::object::{Handle, KernelObjectExt};
 use zircon_object::vm::{VmObject, VmoOptions};
-
-/// Largest chunk `zx_vmo_read`/`write` moves through the kernel's bounce buffer.
-const CHUNK: usize = 64 * 1024;
 
 impl Process {
     /// Creates a paged VMO of `size` bytes (rounded up to pages), all zero, nothing
@@ -50,7 +46,7 @@ impl Process {
     /// - `ZX_ERR_OUT_OF_RANGE`: `offset + buffer_size` overflows or passes the end.
     /// - For a bad `buffer`, the status of the failed user access: `ZX_ERR_NOT_FOUND`
     ///   (unmapped), `ZX_ERR_ACCESS_DENIED` (not writable), `ZX_ERR_OUT_OF_RANGE`
-    ///   (past its VMO's end); bytes before the failing chunk stay copied.
+    ///   (past its VMO's end); nothing is copied then.
     pub fn zx_vmo_read(
         &self,
         handle: zx_handle_t,
@@ -61,17 +57,9 @@ impl Process {
         status((|| {
             let (vmo, _) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_READ)?;
             vmo.check_io(offset, buffer_size)?;
-            let mut chunk = vec![0u8; buffer_size.min(CHUNK)];
-            let mut done = 0;
-            while done < buffer_size {
-                let n = (buffer_size - done).min(CHUNK);
-                vmo.read(offset + done as u64, &mut chunk[..n])?;
-                self.inner
-                    .aspace()
-                    .write_user(buffer.wrapping_add(done), &chunk[..n])?;
-                done += n;
-            }
-            Ok(())
+            self.inner
+                .aspace()
+                .copy_to_user(buffer, &vmo, offset, buffer_size)
         })())
     }
 
@@ -98,17 +86,9 @@ impl Process {
         status((|| {
             let (vmo, _) = self.inner.get_object::<VmObject>(handle, ZX_RIGHT_WRITE)?;
             vmo.check_io(offset, buffer_size)?;
-            let mut chunk = vec![0u8; buffer_size.min(CHUNK)];
-            let mut done = 0;
-            while done < buffer_size {
-                let n = (buffer_size - done).min(CHUNK);
-                self.inner
-                    .aspace()
-                    .read_user(buffer.wrapping_add(done), &mut chunk[..n])?;
-                vmo.write(offset + done as u64, &chunk[..n])?;
-                done += n;
-            }
-            Ok(())
+            self.inner
+                .aspace()
+                .copy_from_user(buffer, &vmo, offset, buffer_size)
         })())
     }
 

@@ -1008,3 +1008,46 @@ fn a_read_across_committed_and_uncommitted_runs_sees_each_in_place() {
         assert_eq!(vmo.committed_pages(), 3);
     });
 }
+
+#[test]
+fn copies_between_a_vmo_and_user_memory_move_holes_as_zeros_and_work_within_one_vmo() {
+    machine(|hal, aspace, root| {
+        let len = 6 * PAGE_SIZE;
+        let user = VmObject::new(hal.clone(), len as u64, VmoOptions::empty()).unwrap();
+        let addr = root
+            .map(&user, &MapRequest::new(0, len, VmPerms::READ_WRITE))
+            .unwrap();
+        user.write(0, &vec![0xaa; len]).unwrap();
+        // A source with a committed page between holes, read at an odd offset.
+        let src = VmObject::new(hal.clone(), len as u64, VmoOptions::empty()).unwrap();
+        src.write(2 * PAGE_SIZE as u64, &[7; PAGE_SIZE]).unwrap();
+        aspace.copy_to_user(addr + 5, &src, 3, len - 8).unwrap();
+        let mut back = vec![0u8; len];
+        aspace.read_user(addr, &mut back).unwrap();
+        let expect = |i: usize| match i {
+            i if i < 5 || i >= len - 3 => 0xaa,
+            i if (2 * PAGE_SIZE..3 * PAGE_SIZE).contains(&(i - 5 + 3)) => 7,
+            _ => 0,
+        };
+        assert!(back.iter().enumerate().all(|(i, &b)| b == expect(i)));
+        assert_eq!(src.committed_pages(), 1, "reading commits nothing");
+        // User memory back into a fresh VMO, and within the mapped VMO itself.
+        let dst = VmObject::new(hal.clone(), len as u64, VmoOptions::empty()).unwrap();
+        aspace.copy_from_user(addr, &dst, 0, len).unwrap();
+        let mut again = vec![0u8; len];
+        dst.read(0, &mut again).unwrap();
+        assert_eq!(again, back);
+        aspace
+            .copy_from_user(addr + 2 * PAGE_SIZE + 5, &user, 0, 10)
+            .unwrap();
+        let mut head = [0u8; 10];
+        user.read(0, &mut head).unwrap();
+        assert_eq!(head, [7; 10]);
+        // A range past the user mapping's end copies nothing.
+        assert_eq!(
+            aspace.copy_to_user(addr + PAGE_SIZE, &src, 0, len),
+            Err(ZX_ERR_NOT_FOUND)
+        );
+        root.unmap(addr, len, false).unwrap();
+    });
+}

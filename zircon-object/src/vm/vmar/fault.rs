@@ -7,6 +7,7 @@ use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
 use crate::vm::request::VmarOp;
+use crate::vm::VmObject;
 use alloc::sync::Arc;
 use core::ops::ControlFlow;
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr, PAGE_SIZE};
@@ -56,15 +57,21 @@ impl AddressSpace {
                 let inner = mapping.inner.lock();
                 let offset = inner.vmo_offset + (addr - inner.base);
                 let chunk = (vaddr + len).min(inner.end()) - addr;
-                let mut page = addr & !(PAGE_SIZE - 1);
-                while page < addr + chunk {
-                    if !inner.perms_at(page).contains(access) {
-                        return Err(ZX_ERR_ACCESS_DENIED);
-                    }
-                    if inner.vmo_offset + (page - inner.base) >= vmo_size {
-                        return Err(ZX_ERR_OUT_OF_RANGE);
-                    }
-                    page += PAGE_SIZE;
+                let first = addr & !(PAGE_SIZE - 1);
+                let end = addr + chunk;
+                // The first page lacking `access`: protection changes only where
+                // `perms` has a key, so only those need looking at.
+                let denied = core::iter::once((first, inner.perms_at(first)))
+                    .chain(inner.perms.range(first + 1..end).map(|(&k, &p)| (k, p)))
+                    .find(|(_, p)| !p.contains(access))
+                    .map_or(end, |(k, _)| k);
+                // The first page past the VMO's end.
+                let past = (inner.base + vmo_size.saturating_sub(inner.vmo_offset)).max(first);
+                if denied < end && denied <= past {
+                    return Err(ZX_ERR_ACCESS_DENIED);
+                }
+                if past < end {
+                    return Err(ZX_ERR_OUT_OF_RANGE);
                 }
                 (offset as u64, chunk)
             };
@@ -126,6 +133,49 @@ impl AddressSpace {
 }
 
 impl AddressSpace {
+    /// `zx_vmo_read`'s copy: `len` bytes of `vmo` at `offset` to user memory at
+    /// `vaddr`, frame to frame, honouring the mappings' protection (WRITE) and
+    /// committing pages as needed. Every page is checked before any byte moves.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_user`](Self::write_user); `ZX_ERR_OUT_OF_RANGE` if the VMO range
+    /// runs past its end.
+    pub fn copy_to_user(
+        &self,
+        vaddr: VirtAddr,
+        vmo: &VmObject,
+        offset: u64,
+        len: usize,
+    ) -> ZxResult {
+        self.walk_user(vaddr, len, MMUFlags::WRITE, |mapping, at_vmo, at, chunk| {
+            mapping
+                .vmo()
+                .copy_from(at_vmo, vmo, offset + at as u64, chunk)
+        })
+    }
+
+    /// `zx_vmo_write`'s copy: `len` bytes of user memory at `vaddr` into `vmo` at
+    /// `offset`, frame to frame, honouring the mappings' protection (READ) and
+    /// committing the VMO's pages as needed. Every page is checked before any byte
+    /// moves.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_user`](Self::read_user); `ZX_ERR_OUT_OF_RANGE` if the VMO range
+    /// runs past its end, `ZX_ERR_NO_MEMORY` if a page cannot be committed.
+    pub fn copy_from_user(
+        &self,
+        vaddr: VirtAddr,
+        vmo: &VmObject,
+        offset: u64,
+        len: usize,
+    ) -> ZxResult {
+        self.walk_user(vaddr, len, MMUFlags::READ, |mapping, at_vmo, at, chunk| {
+            vmo.copy_from(offset + at as u64, mapping.vmo(), at_vmo, chunk)
+        })
+    }
+
     /// A debugger's read (`zx_process_read_memory`): as [`read_user`](Self::read_user)
     /// but ignoring the mappings' protection.
     ///

@@ -1,5 +1,6 @@
 //! Paged virtual memory objects.
 
+mod copy;
 mod io;
 mod pages;
 mod range;

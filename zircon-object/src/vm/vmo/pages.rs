@@ -193,22 +193,24 @@ impl VmoInner {
         overwritten: Range<usize>,
     ) -> ZxResult {
         let mut added: Vec<usize> = Vec::new();
+        // The gaps first, in one walk of the page map.
+        let mut gaps: Vec<(usize, usize)> = Vec::new();
         let mut page = first;
-        while page < end {
-            let next = self
-                .pages
-                .range(page..end)
-                .next()
-                .map(|(&p, _)| p)
-                .unwrap_or(end);
+        for &next in self.pages.range(first..end).map(|(p, _)| p) {
             if next > page {
-                if let Err(err) = self.fill_gap(hal, page, next, &overwritten, &mut added) {
-                    let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
-                    free_frames(hal, frames);
-                    return Err(err);
-                }
+                gaps.push((page, next));
             }
             page = next + 1;
+        }
+        if page < end {
+            gaps.push((page, end));
+        }
+        for (lo, hi) in gaps {
+            if let Err(err) = self.fill_gap(hal, lo, hi, &overwritten, &mut added) {
+                let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
+                free_frames(hal, frames);
+                return Err(err);
+            }
         }
         if !self.zero_mapped.is_empty() {
             let shown: Vec<usize> = added
