@@ -107,7 +107,12 @@ fn handles(c: &mut Criterion) {
     g.bench_function("duplicate_close", |b| {
         b.iter(|| {
             assert_eq!(p.zx_handle_duplicate(vmo, ZX_RIGHT_SAME_RIGHTS, out), ZX_OK);
-            assert_eq!(p.zx_handle_close(handle_at(&p, out)), ZX_OK);
+            // The new value, read as the process would: straight from its memory
+            // (on the unix HAL user addresses are host addresses).
+            // SAFETY: `out` is the process's scratch area, committed, read-write,
+            // mapped for as long as `p` lives, and 4-byte aligned.
+            let dup = unsafe { std::ptr::read_volatile(out as *const u32) };
+            assert_eq!(p.zx_handle_close(dup), ZX_OK);
         })
     });
     let mut table: hashbrown::HashMap<u32, (usize, u32)> = (0..4u32).map(|k| (k, (0, 0))).collect();

@@ -36,11 +36,15 @@ pub struct TestProcess {
 ///
 /// If the host refuses the memfd or the address-space window (out of host memory).
 pub fn new_process() -> TestProcess {
-    let hal = UnixHal::with_config(UnixHalConfig {
-        phys_size: 1 << 30,
-        window_size: 64 << 30,
-    })
-    .expect("host memory for an emulated machine");
+    let pooled = machines().pop();
+    let hal = match pooled {
+        Some(hal) => hal,
+        None => UnixHal::with_config(UnixHalConfig {
+            phys_size: 1 << 30,
+            window_size: 64 << 30,
+        })
+        .expect("host memory for an emulated machine"),
+    };
     let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
@@ -60,6 +64,20 @@ pub fn new_process() -> TestProcess {
         hal,
         scratch,
     }
+}
+
+/// How many idle machines [`machines`] keeps.
+const POOL_SIZE: usize = 4;
+
+/// Machines whose process is gone and whose every frame is free, kept for the next
+/// [`new_process`]: making and tearing down a machine (its memfd, the host pages
+/// behind it, its host view) is most of what a process costs. A process learns
+/// nothing from the one before it on the same machine: it finds every frame free,
+/// and a frame is zeroed whenever a VMO commits it. A global only for speed: each
+/// process still has a machine to itself while it lives.
+fn machines() -> std::sync::MutexGuard<'static, Vec<UnixHal>> {
+    static POOL: std::sync::Mutex<Vec<UnixHal>> = std::sync::Mutex::new(Vec::new());
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TestProcess {
@@ -89,12 +107,15 @@ impl Deref for TestProcess {
 impl Drop for TestProcess {
     fn drop(&mut self) {
         drop(self.process.take());
+        let all_free = self.frames_in_use() == 0;
+        if all_free {
+            let mut pool = machines();
+            if pool.len() < POOL_SIZE {
+                pool.push(self.hal.clone());
+            }
+        }
         if !std::thread::panicking() {
-            assert_eq!(
-                self.frames_in_use(),
-                0,
-                "frames leaked by the test's objects"
-            );
+            assert!(all_free, "frames leaked by the test's objects");
         }
     }
 }

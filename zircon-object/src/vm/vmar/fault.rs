@@ -45,6 +45,8 @@ impl AddressSpace {
         }
         vaddr.checked_add(len).ok_or(ZX_ERR_NOT_FOUND)?;
         let state = self.state.lock();
+        // Most copies lie in one mapping: that chunk needs no allocation.
+        let mut single = None;
         let mut chunks = alloc::vec::Vec::new();
         let mut done = 0;
         while done < len {
@@ -75,10 +77,14 @@ impl AddressSpace {
                 }
                 (offset as u64, chunk)
             };
-            chunks.push((mapping, offset, done, chunk));
+            if single.is_none() && chunk == len {
+                single = Some((mapping, offset, done, chunk));
+            } else {
+                chunks.push((mapping, offset, done, chunk));
+            }
             done += chunk;
         }
-        for (mapping, offset, at, chunk) in &chunks {
+        for (mapping, offset, at, chunk) in single.iter().chain(&chunks) {
             each(mapping, *offset, *at, *chunk)?;
         }
         drop(state);
