@@ -53,8 +53,7 @@ impl AddressSpace {
             // One lookup per mapping: the chunk runs to the mapping's end (or the
             // range's), each of its pages checked in address order.
             let addr = vaddr + done;
-            let mapping = state.lookup(ROOT_ID, addr).ok_or(ZX_ERR_NOT_FOUND)?;
-            let vmo_size = mapping.vmo().size();
+            let mapping = state.mapping_at(ROOT_ID, addr).ok_or(ZX_ERR_NOT_FOUND)?;
             let (offset, chunk) = {
                 let inner = mapping.inner.lock();
                 let offset = inner.vmo_offset + (addr - inner.base);
@@ -67,8 +66,15 @@ impl AddressSpace {
                     .chain(inner.perms.range(first + 1..end).map(|(&k, &p)| (k, p)))
                     .find(|(_, p)| !p.contains(access))
                     .map_or(end, |(k, _)| k);
-                // The first page past the VMO's end.
-                let past = (inner.base + vmo_size.saturating_sub(inner.vmo_offset)).max(first);
+                // The first page past the VMO's end. A copy in one mapping leaves
+                // that check to the VMO (nothing is copied if it fails), unless
+                // the order of the two failures matters.
+                let past = if chunk == len && denied == end {
+                    end
+                } else {
+                    let vmo_size = mapping.vmo().size();
+                    (inner.base + vmo_size.saturating_sub(inner.vmo_offset)).max(first)
+                };
                 if denied < end && denied <= past {
                     return Err(ZX_ERR_ACCESS_DENIED);
                 }

@@ -404,13 +404,18 @@ impl AspaceState {
     /// The deepest live region containing `addr`, starting from `from`, and the
     /// mapping containing `addr` if there is one.
     pub(crate) fn lookup(&self, from: RegionId, addr: VirtAddr) -> Option<Arc<VmMapping>> {
+        self.mapping_at(from, addr).cloned()
+    }
+
+    /// As [`lookup`](Self::lookup), borrowing the mapping from the tree.
+    pub(crate) fn mapping_at(&self, from: RegionId, addr: VirtAddr) -> Option<&Arc<VmMapping>> {
         let mut region = self.regions.get(&from)?;
         if addr < region.base || addr >= region.end() {
             return None;
         }
         loop {
             match region.child_at(addr)? {
-                (_, Child::Mapping { mapping, .. }) => return Some(mapping.clone()),
+                (_, Child::Mapping { mapping, .. }) => return Some(mapping),
                 (_, Child::Region { id, .. }) => region = self.regions.get(id)?,
             }
         }

@@ -193,7 +193,8 @@ impl VmoInner {
         overwritten: Range<usize>,
     ) -> ZxResult {
         let mut added: Vec<usize> = Vec::new();
-        // The gaps first, in one walk of the page map.
+        // The gaps first, in one walk of the page map (a range with nothing
+        // committed, such as a fault's page, is one gap and needs no list).
         let mut gaps: Vec<(usize, usize)> = Vec::new();
         let mut page = first;
         for &next in self.pages.range(first..end).map(|(p, _)| p) {
@@ -202,10 +203,8 @@ impl VmoInner {
             }
             page = next + 1;
         }
-        if page < end {
-            gaps.push((page, end));
-        }
-        for (lo, hi) in gaps {
+        let last = (page < end).then_some((page, end));
+        for (lo, hi) in gaps.into_iter().chain(last) {
             if let Err(err) = self.fill_gap(hal, lo, hi, &overwritten, &mut added) {
                 let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
                 free_frames(hal, frames);
