@@ -10,7 +10,6 @@ macro_rules! named {
         &[$((stringify!($name), $name as $ty)),*]
     };
 }
-pub(crate) use named;
 
 /// The constants scripts may use, by their Zircon names.
 const CONSTANTS: &[(&str, u64)] = named![u64;
