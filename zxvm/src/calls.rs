@@ -165,6 +165,27 @@ pub fn find(name: &str) -> Option<&'static CallSpec> {
     CALLS.iter().find(|c| c.name == name)
 }
 
+/// Every call as a line of `zxvm calls`: its signature and, after `->`, the results
+/// zxvm prints and binds when the line leaves the out-parameters off.
+pub fn table() -> String {
+    let mut text = String::new();
+    for call in CALLS.iter() {
+        let outs: Vec<&str> = call
+            .params
+            .iter()
+            .filter(|p| matches!(p.omit, Omit::Out(_)))
+            .map(|p| p.name)
+            .collect();
+        let results = match (call.params.is_empty(), outs.is_empty()) {
+            (true, _) => " -> handle".to_string(),
+            (false, true) => String::new(),
+            (false, false) => format!(" -> {}", outs.join(", ")),
+        };
+        text.push_str(&format!("{}{results}\n", call.signature()));
+    }
+    text
+}
+
 /// Calls `spec` on `p` through `dispatch` with full arguments (`args.len()` equals
 /// the parameter count; 32-bit parameters have been range-checked by the caller).
 /// Returns the status, or, for the calls that return a handle, that handle.
@@ -219,5 +240,9 @@ mod tests {
             "zx_vmar_root_self()"
         );
         assert!(find("zx_vmo_creat").is_none());
+        let table = table();
+        assert_eq!(table.lines().count(), SYSCALLS.len());
+        assert!(table.contains("\nzx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, [mapped_addr]) -> mapped_addr\n"));
+        assert!(table.contains("zx_vmar_root_self() -> handle\n"));
     }
 }

@@ -340,6 +340,7 @@ fn every_subcommand_has_help() {
         &["demo", "--help"],
         &["run", "--help"],
         &["maps", "--help"],
+        &["calls", "--help"],
         &["help", "run"],
     ] {
         let out = zxvm(args);
@@ -366,6 +367,24 @@ fn the_readme_example_script_runs_as_documented() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("= ZX_ERR_NO_RESOURCES"));
     assert!(stdout.contains("2/16 pages"));
+}
+
+#[test]
+fn the_readme_shows_lines_of_zxvm_calls() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```text\nzx_vmar_map(").expect("the example") + "```text\n".len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = zxvm(&["calls"]);
+    let listed = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(listed.lines().count() >= 24, "{listed}");
+    for line in shown.lines() {
+        assert!(
+            listed.lines().any(|l| l == line),
+            "`zxvm calls` does not print {line:?}"
+        );
+    }
 }
 
 #[test]
