@@ -576,11 +576,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 }
             }
             SYS_PROCESS_READ_MEMORY => {
-                let actual = self
-                    .session
-                    .read_bytes(a[4] as usize, 8)
-                    .ok()
-                    .map(|b| le(&b));
+                let actual = self.session.read_word(a[4] as usize, 8).ok();
                 if let Some(bytes) = actual.and_then(|n| read(a[2], n.min(SHOW_BYTES as u64))) {
                     notes.push(show_bytes_of(&bytes, actual.unwrap_or(0)));
                 }
@@ -595,17 +591,17 @@ impl<'a, W: Write> Runner<'a, W> {
                     if a[1] as u32 == ZX_PROP_NAME {
                         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
                         notes.push(format!("name = {}", fmt::quoted_bytes(&bytes[..end])));
-                    } else if bytes.len() == 8 {
-                        notes.push(format!("content size = {}", le(&bytes)));
+                    } else if let Ok(size) = <[u8; 8]>::try_from(bytes) {
+                        notes.push(format!("content size = {}", u64::from_le_bytes(size)));
                     }
                 }
             }
             SYS_OBJECT_GET_INFO => {
                 let actual = self
                     .session
-                    .read_bytes(a[4] as usize, 8)
+                    .read_word(a[4] as usize, 8)
                     .ok()
-                    .map(|b| le(&b) as usize);
+                    .map(|n| n as usize);
                 if let Some(text) =
                     describe_info(a[1] as u32, actual, &|len| read(a[2], len.min(a[3])))
                 {
@@ -624,13 +620,6 @@ fn string_arg(s: &Statement, i: usize) -> &[u8] {
         Expr::Str(bytes) => bytes,
         _ => &[],
     }
-}
-
-fn le(bytes: &[u8]) -> u64 {
-    let mut raw = [0u8; 8];
-    let n = bytes.len().min(8);
-    raw[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(raw)
 }
 
 /// A result for people: handles and addresses in hex, sizes with their unit.

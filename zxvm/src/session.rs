@@ -1,15 +1,10 @@
 //! A process to work in, and how zxvm divides its 64 KiB scratch area.
 //!
 //! The scratch area is user memory that `zircon_tests::new_process` maps read-write
-//! and commits. Syscalls take user addresses for their out-parameters and buffers, so
-//! zxvm keeps them there:
-//!
-//! | offset   | size   | use                                                        |
-//! |----------|--------|------------------------------------------------------------|
-//! | 0        | 256 B  | out-parameter slots, 8 bytes each                          |
-//! | 4 KiB    | 4 KiB  | string literals of the current script line                 |
-//! | 8 KiB    | 24 KiB | free for scripts (`$scratch`)                              |
-//! | 32 KiB   | 32 KiB | info and property buffers (`ZX_INFO_PROCESS_MAPS`, ...)   |
+//! and commits. Syscalls take user addresses for their out-parameters and buffers;
+//! zxvm keeps them there, in four parts whose offsets and sizes are the constants
+//! below: out-parameter slots, string literals of the current line, a part free
+//! for scripts (`$scratch`), and the info and property buffer.
 //!
 //! Nothing else of the process is touched, except for a temporary buffer mapping
 //! while listing a map too long for the info buffer.
@@ -106,15 +101,22 @@ impl Session {
         Ok(buf)
     }
 
-    /// Reads an out-parameter slot as a little-endian value of `width` bytes (4 or 8).
+    /// Reads a little-endian value of `width` bytes (at most 8) at `addr`.
+    ///
+    /// # Errors
+    /// As [`Session::read_bytes`].
+    pub fn read_word(&self, addr: usize, width: usize) -> Result<u64, i32> {
+        let mut raw = [0u8; 8];
+        self.process.read_memory(addr, &mut raw[..width.min(8)])?;
+        Ok(u64::from_le_bytes(raw))
+    }
+
+    /// Reads an out-parameter slot as a value of `width` bytes (4 or 8).
     ///
     /// # Errors
     /// As [`Session::read_bytes`].
     pub fn read_out(&self, slot: usize, width: usize) -> Result<u64, i32> {
-        let bytes = self.read_bytes(self.out_addr(slot), width)?;
-        let mut raw = [0u8; 8];
-        raw[..width].copy_from_slice(&bytes);
-        Ok(u64::from_le_bytes(raw))
+        self.read_word(self.out_addr(slot), width)
     }
 
     /// Asks for one info record of `size` bytes about `handle` into the info buffer
