@@ -59,10 +59,7 @@ impl CallSpec {
     /// The fewest arguments a line may give: every parameter up to the last
     /// required one.
     pub fn min_args(&self) -> usize {
-        self.params
-            .iter()
-            .rposition(|p| p.omit == Omit::Required)
-            .map_or(0, |i| i + 1)
+        self.params.iter().rposition(|p| p.omit == Omit::Required).map_or(0, |i| i + 1)
     }
 
     /// Whether `n` arguments is a valid form of the call: between the minimum and
@@ -114,10 +111,7 @@ impl CallSpec {
     /// info buffer, a read-write buffer (the range ops') gets none.
     fn from_table(call: &Syscall) -> CallSpec {
         let selects_record = call.params.iter().any(|p| {
-            matches!(
-                p.arg,
-                Arg::Value(ValueKind::Topic) | Arg::Value(ValueKind::Property)
-            )
+            matches!(p.arg, Arg::Value(ValueKind::Topic) | Arg::Value(ValueKind::Property))
         });
         let mut params: Vec<Param> = call
             .params
@@ -148,11 +142,7 @@ impl CallSpec {
             params[i].omit = buffer;
             params[sizer].omit = size;
         }
-        CallSpec {
-            number: call.number,
-            name: call.name,
-            params,
-        }
+        CallSpec { number: call.number, name: call.name, params }
     }
 }
 
@@ -170,12 +160,8 @@ pub fn find(name: &str) -> Option<&'static CallSpec> {
 pub fn table() -> String {
     let mut text = String::new();
     for call in CALLS.iter() {
-        let outs: Vec<&str> = call
-            .params
-            .iter()
-            .filter(|p| matches!(p.omit, Omit::Out(_)))
-            .map(|p| p.name)
-            .collect();
+        let outs: Vec<&str> =
+            call.params.iter().filter(|p| matches!(p.omit, Omit::Out(_))).map(|p| p.name).collect();
         let results = match (call.params.is_empty(), outs.is_empty()) {
             (true, _) => " -> handle".to_string(),
             (false, true) => String::new(),
@@ -235,10 +221,7 @@ mod tests {
         assert!(op.accepts(4) && op.accepts(6) && !op.accepts(3));
         assert!(op.outs(4).is_empty());
 
-        assert_eq!(
-            find("zx_vmar_root_self").unwrap().signature(),
-            "zx_vmar_root_self()"
-        );
+        assert_eq!(find("zx_vmar_root_self").unwrap().signature(), "zx_vmar_root_self()");
         assert!(find("zx_vmo_creat").is_none());
         let table = table();
         assert_eq!(table.lines().count(), SYSCALLS.len());

@@ -51,9 +51,7 @@ impl Default for Session {
 impl Session {
     /// Creates a fresh process.
     pub fn new() -> Session {
-        Session {
-            process: zircon_tests::new_process(),
-        }
+        Session { process: zircon_tests::new_process() }
     }
 
     /// The process, for its `zx_*` calls.
@@ -177,9 +175,7 @@ impl Session {
         if avail <= entries.len() {
             return Ok(MapsReport { entries, avail });
         }
-        Ok(self
-            .maps_in_temporary_buffer(avail)
-            .unwrap_or(MapsReport { entries, avail }))
+        Ok(self.maps_in_temporary_buffer(avail).unwrap_or(MapsReport { entries, avail }))
     }
 
     /// One `ZX_INFO_PROCESS_MAPS` query into `size` bytes at `buffer`: the records
@@ -209,9 +205,7 @@ impl Session {
     /// (the buffer's own mapping is one of them, and is left out of the report).
     fn maps_in_temporary_buffer(&self, avail: usize) -> Option<MapsReport> {
         let p = &self.process;
-        let size = (avail + 64)
-            .checked_mul(MapsEntry::SIZE)?
-            .checked_next_multiple_of(4096)?;
+        let size = (avail + 64).checked_mul(MapsEntry::SIZE)?.checked_next_multiple_of(4096)?;
         if p.zx_vmo_create(size as u64, 0, self.out_addr(0)) != ZX_OK {
             return None;
         }
@@ -227,10 +221,7 @@ impl Session {
                     .into_iter()
                     .filter(|e| e.mapping.as_ref().is_none_or(|m| m.vmo_koid != koid))
                     .collect();
-                MapsReport {
-                    avail: entries.len(),
-                    entries,
-                }
+                MapsReport { avail: entries.len(), entries }
             }),
             _ => None,
         };
