@@ -53,6 +53,8 @@ pub struct CallSpec {
     pub name: &'static str,
     /// Its parameters, in Zircon's order.
     pub params: Vec<Param>,
+    /// Whether it answers a handle (a positive value) instead of a status.
+    pub returns_handle: bool,
 }
 
 impl CallSpec {
@@ -142,7 +144,12 @@ impl CallSpec {
             params[i].omit = buffer;
             params[sizer].omit = size;
         }
-        CallSpec { number: call.number, name: call.name, params }
+        CallSpec {
+            number: call.number,
+            name: call.name,
+            params,
+            returns_handle: call.returns_handle,
+        }
     }
 }
 
@@ -160,13 +167,11 @@ pub fn find(name: &str) -> Option<&'static CallSpec> {
 pub fn table() -> String {
     let mut text = String::new();
     for call in CALLS.iter() {
-        let outs: Vec<&str> =
-            call.params.iter().filter(|p| matches!(p.omit, Omit::Out(_))).map(|p| p.name).collect();
-        let results = match (call.params.is_empty(), outs.is_empty()) {
-            (true, _) => " -> handle".to_string(),
-            (false, true) => String::new(),
-            (false, false) => format!(" -> {}", outs.join(", ")),
-        };
+        let handle = call.returns_handle.then_some("handle");
+        let outs = call.params.iter().filter(|p| matches!(p.omit, Omit::Out(_))).map(|p| p.name);
+        let names: Vec<&str> = handle.into_iter().chain(outs).collect();
+        let results =
+            if names.is_empty() { String::new() } else { format!(" -> {}", names.join(", ")) };
         text.push_str(&format!("{}{results}\n", call.signature()));
     }
     text

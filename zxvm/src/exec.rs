@@ -275,16 +275,6 @@ impl<'a, W: Write> Runner<'a, W> {
         results: &mut Vec<Output>,
         notes: &mut Vec<String>,
     ) -> i32 {
-        let p = self.session.process();
-        if spec.params.is_empty() {
-            let handle = calls::invoke(p, spec, &[]);
-            results.push(Output {
-                param: "handle",
-                kind: Word::NewHandle(ZX_OBJ_TYPE_NONE),
-                value: handle as u64,
-            });
-            return ZX_OK;
-        }
         let mut full = given.to_vec();
         let mut outs = Vec::new();
         for param in &spec.params[given.len()..] {
@@ -301,7 +291,14 @@ impl<'a, W: Write> Runner<'a, W> {
                 Omit::InfoSize => INFO_SIZE as u64,
             });
         }
-        let status = calls::invoke(p, spec, &full);
+        let status = match calls::invoke(self.session.process(), spec, &full) {
+            handle if spec.returns_handle && handle >= 0 => {
+                let kind = Word::NewHandle(ZX_OBJ_TYPE_NONE);
+                results.push(Output { param: "handle", kind, value: handle as u64 });
+                ZX_OK
+            }
+            status => status,
+        };
         if status != ZX_OK {
             return status;
         }
