@@ -412,7 +412,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     }
                 }
                 Builtin::CheckVmo => {
-                    let info = self.session.vmo_info(a[0] as u32)?;
+                    let info = self.session.info::<VmoInfo>(a[0] as u32, ZX_INFO_VMO)?;
                     let pages = info.committed_bytes / PAGE_SIZE;
                     check(pages == a[1], &|| format!("{pages} pages committed, expected {}", a[1]));
                     if let Some(&want) = a.get(2) {
@@ -443,7 +443,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     });
                 }
                 Builtin::CheckVmar => {
-                    let info = self.session.vmar_info(a[0] as u32)?;
+                    let info = self.session.info::<VmarInfo>(a[0] as u32, ZX_INFO_VMAR)?;
                     let got = (info.base as u64, info.len as u64);
                     check(got == (a[1], a[2]), &|| format!("base {:#x}, len {:#x}", got.0, got.1));
                 }
@@ -458,10 +458,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     });
                 }
                 Builtin::CheckHandle => {
-                    let (h, same) = (
-                        self.session.handle_basic(a[0] as u32)?,
-                        self.session.handle_basic(a[1] as u32)?,
-                    );
+                    let (h, same) = (self.basic(a[0])?, self.basic(a[1])?);
                     check(h.koid == same.koid && u64::from(h.rights) == a[2], &|| {
                         format!("koid {} (expected {}), rights {:#x}", h.koid, same.koid, h.rights)
                     });
@@ -487,9 +484,14 @@ impl<'a, W: Write> Runner<'a, W> {
         }
     }
 
+    /// `ZX_INFO_HANDLE_BASIC` of `handle`.
+    fn basic(&self, handle: u64) -> Result<HandleBasic, i32> {
+        self.session.info(handle as u32, ZX_INFO_HANDLE_BASIC)
+    }
+
     /// The mappings of the VMO behind `vmo`, in address order.
     fn mappings_of(&self, vmo: u32) -> Result<Vec<MapEntry>, i32> {
-        let koid = self.session.handle_basic(vmo)?.koid;
+        let koid = self.basic(u64::from(vmo))?.koid;
         let entries = self.session.maps()?.entries;
         Ok(entries
             .into_iter()
