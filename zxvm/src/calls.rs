@@ -177,15 +177,15 @@ pub fn table() -> String {
     text
 }
 
-/// Calls `spec` on `p` through `dispatch` with full arguments (`args.len()` equals
-/// the parameter count; 32-bit parameters have been range-checked by the caller).
+/// Calls syscall `number` on `p` through `dispatch`, the words of `args` in order
+/// and zero for the rest (32-bit parameters have been range-checked by the caller).
 /// Returns the status, or, for the calls that return a handle, that handle.
-pub fn invoke(p: &Process, spec: &CallSpec, args: &[u64]) -> i32 {
+pub fn invoke(p: &Process, number: u32, args: &[u64]) -> i32 {
     let mut words = [0usize; 8];
     for (word, &arg) in words.iter_mut().zip(args) {
         *word = arg as usize;
     }
-    p.dispatch(spec.number, words)
+    p.dispatch(number, words)
 }
 
 #[cfg(test)]

@@ -291,7 +291,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 Omit::InfoSize => INFO_SIZE as u64,
             });
         }
-        let status = match calls::invoke(self.session.process(), spec, &full) {
+        let status = match calls::invoke(self.session.process(), spec.number, &full) {
             handle if spec.returns_handle && handle >= 0 => {
                 let kind = Word::NewHandle(ZX_OBJ_TYPE_NONE);
                 results.push(Output { param: "handle", kind, value: handle as u64 });
@@ -330,16 +330,10 @@ impl<'a, W: Write> Runner<'a, W> {
         };
         let result: Result<(), i32> = (|| {
             match b {
-                Builtin::Dispatch => {
-                    let mut raw = [0usize; 8];
-                    for (slot, &v) in raw.iter_mut().zip(&a[1..]) {
-                        *slot = v as usize;
-                    }
-                    let status = p.dispatch(a[0] as u32, raw);
-                    if status != ZX_OK {
-                        return Err(status);
-                    }
-                }
+                Builtin::Dispatch => match calls::invoke(p, a[0] as u32, &a[1..]) {
+                    ZX_OK => {}
+                    status => return Err(status),
+                },
                 Builtin::ReadMemory => {
                     notes.push(show_bytes(&self.session.read_bytes(a[0] as usize, a[1] as usize)?))
                 }
@@ -347,14 +341,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 Builtin::CheckMemory => {
                     let want = string_arg(s, 1);
                     let got = self.session.read_bytes(a[0] as usize, want.len())?;
-                    check(got == want, &|| {
-                        format!(
-                            "memory at {:#x} reads {}, expected {}",
-                            a[0],
-                            fmt::quoted_bytes(&got),
-                            fmt::quoted_bytes(want)
-                        )
-                    });
+                    check(got == want, &|| reads("memory", a[0], &got, want));
                 }
                 Builtin::Poke => {
                     let bytes = string_arg(s, 1);
@@ -367,14 +354,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     let want = string_arg(s, 1);
                     self.permitted(a[0], want.len() as u64, ZX_VM_PERM_READ)?;
                     let got: Vec<u8> = (0..want.len()).map(|i| peek(a[0] as usize + i)).collect();
-                    check(got == want, &|| {
-                        format!(
-                            "a pointer at {:#x} reads {}, expected {}",
-                            a[0],
-                            fmt::quoted_bytes(&got),
-                            fmt::quoted_bytes(want)
-                        )
-                    });
+                    check(got == want, &|| reads("a pointer", a[0], &got, want));
                 }
                 Builtin::Touch => {
                     let (addr, len, stride) = (a[0], a[1], a[2].max(1));
@@ -430,17 +410,17 @@ impl<'a, W: Write> Runner<'a, W> {
                         let m = e.mapping.clone().unwrap_or_default();
                         [e.base, e.size, u64::from(m.mmu_flags), m.vmo_offset, m.committed_pages]
                     });
-                    check(got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]), &|| {
-                        match got {
+                    let found = || match got {
                         Some([base, size, perms, offset, pages]) => format!(
-                            "mapping {} is {base:#x} +{} {} at VMO offset {offset:#x} with {pages} pages committed",
+                            "mapping {} is {base:#x} +{} {} at VMO offset {offset:#x} with {pages} \
+                             pages committed",
                             a[1],
                             fmt::size(size),
                             fmt::perms(perms as u32)
                         ),
                         None => format!("the VMO has {} mappings", all.len()),
-                    }
-                    });
+                    };
+                    check(got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]), &found);
                 }
                 Builtin::CheckVmar => {
                     let info = self.session.info::<VmarInfo>(a[0] as u32, ZX_INFO_VMAR)?;
@@ -563,6 +543,12 @@ fn string_arg(s: &Statement, i: usize) -> &[u8] {
         Expr::Str(bytes) => bytes,
         _ => &[],
     }
+}
+
+/// `memory at 0x1000 reads "ab", expected "ac"`: what a read through `via` found.
+fn reads(via: &str, addr: u64, got: &[u8], want: &[u8]) -> String {
+    let (got, want) = (fmt::quoted_bytes(got), fmt::quoted_bytes(want));
+    format!("{via} at {addr:#x} reads {got}, expected {want}")
 }
 
 /// A result for people: handles and addresses in hex, sizes with their unit.
