@@ -142,11 +142,17 @@ pub fn parents(entries: &[MapEntry]) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// Computes where everything goes.
-pub fn layout(entries: &[MapEntry]) -> Layout {
+/// Every address where some entry starts or ends, in order, once each.
+fn edges_of(entries: &[MapEntry]) -> Vec<u64> {
     let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
     edges.sort_unstable();
     edges.dedup();
+    edges
+}
+
+/// Computes where everything goes.
+pub fn layout(entries: &[MapEntry]) -> Layout {
+    let edges = edges_of(entries);
     let deepest = deepest_covering(entries, &edges);
     let is_free = |i: usize| deepest[i].is_none_or(|j| entries[j].kind != EntryKind::Mapping);
     let weights: Vec<f64> = edges
@@ -580,13 +586,6 @@ mod tests {
                     .map(|(j, _)| j)
             })
             .collect()
-    }
-
-    fn edges_of(entries: &[MapEntry]) -> Vec<u64> {
-        let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
-        edges.sort_unstable();
-        edges.dedup();
-        edges
     }
 
     #[test]
