@@ -61,7 +61,10 @@ impl CallSpec {
     /// The fewest arguments a line may give: every parameter up to the last
     /// required one.
     pub fn min_args(&self) -> usize {
-        self.params.iter().rposition(|p| p.omit == Omit::Required).map_or(0, |i| i + 1)
+        self.params
+            .iter()
+            .rposition(|p| p.omit == Omit::Required)
+            .map_or(0, |i| i + 1)
     }
 
     /// Whether `n` arguments is a valid form of the call: between the minimum and
@@ -113,7 +116,10 @@ impl CallSpec {
     /// info buffer, a read-write buffer (the range ops') gets none.
     fn from_table(call: &Syscall) -> CallSpec {
         let selects_record = call.params.iter().any(|p| {
-            matches!(p.arg, Arg::Value(ValueKind::Topic) | Arg::Value(ValueKind::Property))
+            matches!(
+                p.arg,
+                Arg::Value(ValueKind::Topic) | Arg::Value(ValueKind::Property)
+            )
         });
         let mut params: Vec<Param> = call
             .params
@@ -168,10 +174,17 @@ pub fn table() -> String {
     let mut text = String::new();
     for call in CALLS.iter() {
         let handle = call.returns_handle.then_some("handle");
-        let outs = call.params.iter().filter(|p| matches!(p.omit, Omit::Out(_))).map(|p| p.name);
+        let outs = call
+            .params
+            .iter()
+            .filter(|p| matches!(p.omit, Omit::Out(_)))
+            .map(|p| p.name);
         let names: Vec<&str> = handle.into_iter().chain(outs).collect();
-        let results =
-            if names.is_empty() { String::new() } else { format!(" -> {}", names.join(", ")) };
+        let results = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", names.join(", "))
+        };
         text.push_str(&format!("{}{results}\n", call.signature()));
     }
     text
@@ -226,7 +239,10 @@ mod tests {
         assert!(op.accepts(4) && op.accepts(6) && !op.accepts(3));
         assert!(op.outs(4).is_empty());
 
-        assert_eq!(find("zx_vmar_root_self").unwrap().signature(), "zx_vmar_root_self()");
+        assert_eq!(
+            find("zx_vmar_root_self").unwrap().signature(),
+            "zx_vmar_root_self()"
+        );
         assert!(find("zx_vmo_creat").is_none());
         let table = table();
         assert_eq!(table.lines().count(), SYSCALLS.len());

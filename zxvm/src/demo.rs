@@ -15,10 +15,22 @@ const SCENARIOS: [(&str, &str); 5] = [
         "a heap that grows and shrinks inside a 1 GiB placeholder",
         include_str!("../examples/heap.zxvm"),
     ),
-    ("a large demand-paged mapping", include_str!("../examples/paging.zxvm")),
-    ("a mirrored ring buffer", include_str!("../examples/ring.zxvm")),
-    ("a thread stack with a guard page", include_str!("../examples/stack.zxvm")),
-    ("rights: a read-only handle cannot map writable", include_str!("../examples/rights.zxvm")),
+    (
+        "a large demand-paged mapping",
+        include_str!("../examples/paging.zxvm"),
+    ),
+    (
+        "a mirrored ring buffer",
+        include_str!("../examples/ring.zxvm"),
+    ),
+    (
+        "a thread stack with a guard page",
+        include_str!("../examples/stack.zxvm"),
+    ),
+    (
+        "rights: a read-only handle cannot map writable",
+        include_str!("../examples/rights.zxvm"),
+    ),
 ];
 
 /// Number of scenarios.
@@ -59,11 +71,16 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> io::Result<Summary> {
             Ok(script) => script,
             Err(errors) => {
                 let name = format!("scenario {number}");
-                summary.failed.extend(errors.iter().map(|e| e.render(&name, source)));
+                summary
+                    .failed
+                    .extend(errors.iter().map(|e| e.render(&name, source)));
                 continue;
             }
         };
-        let run_options = RunOptions { keep_going: true, ..RunOptions::default() };
+        let run_options = RunOptions {
+            keep_going: true,
+            ..RunOptions::default()
+        };
         let mut runner = Runner::new(&session, &mut *out, run_options);
         let outcome = runner.run(&script)?;
         summary.passed += runner.checks_passed;
@@ -73,7 +90,9 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> io::Result<Summary> {
             Outcome::BadInput(error) => vec![error],
         };
         summary.failed.extend(
-            failures.iter().map(|e| format!("scenario {number}, line {}: {}", e.line, e.message)),
+            failures
+                .iter()
+                .map(|e| format!("scenario {number}, line {}: {}", e.line, e.message)),
         );
         if let Some(dir) = &options.svg_dir {
             if let Ok(report) = session.maps() {
@@ -85,7 +104,12 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> io::Result<Summary> {
             }
         }
     }
-    writeln!(out, "\n{} checks passed, {} failed", summary.passed, summary.failed.len())?;
+    writeln!(
+        out,
+        "\n{} checks passed, {} failed",
+        summary.passed,
+        summary.failed.len()
+    )?;
     for failure in &summary.failed {
         writeln!(out, "  FAILED: {failure}")?;
     }

@@ -80,9 +80,19 @@ impl<'a, W: Write> Runner<'a, W> {
         let p = session.process();
         let mut vars = HashMap::new();
         vars.insert("root".into(), Slot::Value(u64::from(p.zx_vmar_root_self())));
-        vars.insert("process".into(), Slot::Value(u64::from(p.zx_process_self())));
+        vars.insert(
+            "process".into(),
+            Slot::Value(u64::from(p.zx_process_self())),
+        );
         vars.insert("scratch".into(), Slot::Value(session.script_area() as u64));
-        Runner { session, out, vars, options, last_map: None, checks_passed: 0 }
+        Runner {
+            session,
+            out,
+            vars,
+            options,
+            last_map: None,
+            checks_passed: 0,
+        }
     }
 
     /// Runs every statement in order.
@@ -109,7 +119,11 @@ impl<'a, W: Write> Runner<'a, W> {
                 Err(error) => return Ok(Outcome::BadInput(error)),
             }
         }
-        Ok(if failures.is_empty() { Outcome::Passed } else { Outcome::Failed(failures) })
+        Ok(if failures.is_empty() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed(failures)
+        })
     }
 
     fn lookup(&self, name: &str, col: usize) -> Result<u64, EvalError> {
@@ -132,7 +146,11 @@ impl<'a, W: Write> Runner<'a, W> {
         let mut values = Vec::with_capacity(s.args.len());
         let mut staged = 0usize;
         for (i, arg) in s.args.iter().enumerate() {
-            let at = |col: usize, msg: String| ScriptError { line: s.line, col, message: msg };
+            let at = |col: usize, msg: String| ScriptError {
+                line: s.line,
+                col,
+                message: msg,
+            };
             let value = match &arg.expr {
                 Expr::Str(bytes) => {
                     if staged + bytes.len() > STAGE_SIZE {
@@ -142,19 +160,24 @@ impl<'a, W: Write> Runner<'a, W> {
                         ));
                     }
                     let addr = self.session.stage_addr() + staged;
-                    self.session.process().write_memory(addr, bytes).map_err(|st| {
-                        at(
-                            arg.col,
-                            format!("staging the string failed with {}", status::describe(st)),
-                        )
-                    })?;
+                    self.session
+                        .process()
+                        .write_memory(addr, bytes)
+                        .map_err(|st| {
+                            at(
+                                arg.col,
+                                format!("staging the string failed with {}", status::describe(st)),
+                            )
+                        })?;
                     staged += bytes.len();
                     addr as u64
                 }
-                expr => expr.eval(&|name, col| self.lookup(name, col)).map_err(|e| match e {
-                    EvalError::At(col, msg) => at(col, msg),
-                    EvalError::NotConstant => at(arg.col, "no value".into()),
-                })?,
+                expr => expr
+                    .eval(&|name, col| self.lookup(name, col))
+                    .map_err(|e| match e {
+                        EvalError::At(col, msg) => at(col, msg),
+                        EvalError::NotConstant => at(arg.col, "no value".into()),
+                    })?,
             };
             let ty = match s.target {
                 Target::Syscall(spec) => spec.params[i].ty,
@@ -218,7 +241,10 @@ impl<'a, W: Write> Runner<'a, W> {
             let Some(name) = &binding.name else { continue };
             let slot = match results.get(i) {
                 Some(out) if status == ZX_OK => Slot::Value(out.value),
-                _ => Slot::Unset { line: s.line, status },
+                _ => Slot::Unset {
+                    line: s.line,
+                    status,
+                },
             };
             self.vars.insert(name.clone(), slot);
         }
@@ -263,7 +289,11 @@ impl<'a, W: Write> Runner<'a, W> {
         } else {
             check_failed.map(|msg| format!("check failed: {msg}"))
         };
-        Ok(Ok(failure.map(|message| ScriptError { line: s.line, col: s.target_col, message })))
+        Ok(Ok(failure.map(|message| ScriptError {
+            line: s.line,
+            col: s.target_col,
+            message,
+        })))
     }
 
     /// Calls a syscall, filling in the parameters the line left off; collects the
@@ -294,7 +324,11 @@ impl<'a, W: Write> Runner<'a, W> {
         let status = match calls::invoke(self.session.process(), spec.number, &full) {
             handle if spec.returns_handle && handle >= 0 => {
                 let kind = Word::NewHandle(ZX_OBJ_TYPE_NONE);
-                results.push(Output { param: "handle", kind, value: handle as u64 });
+                results.push(Output {
+                    param: "handle",
+                    kind,
+                    value: handle as u64,
+                });
                 ZX_OK
             }
             status => status,
@@ -334,9 +368,9 @@ impl<'a, W: Write> Runner<'a, W> {
                     ZX_OK => {}
                     status => return Err(status),
                 },
-                Builtin::ReadMemory => {
-                    notes.push(show_bytes(&self.session.read_bytes(a[0] as usize, a[1] as usize)?))
-                }
+                Builtin::ReadMemory => notes.push(show_bytes(
+                    &self.session.read_bytes(a[0] as usize, a[1] as usize)?,
+                )),
                 Builtin::WriteMemory => p.write_memory(a[0] as usize, string_arg(s, 1))?,
                 Builtin::CheckMemory => {
                     let want = string_arg(s, 1);
@@ -379,7 +413,11 @@ impl<'a, W: Write> Runner<'a, W> {
                             return Err(status);
                         }
                         let got = self.session.read_bytes(buf, 1)?[0];
-                        let want = if first == 0 { 0 } else { first.wrapping_add(i) as u8 };
+                        let want = if first == 0 {
+                            0
+                        } else {
+                            first.wrapping_add(i) as u8
+                        };
                         if got != want {
                             check(false, &|| {
                                 format!(
@@ -394,7 +432,9 @@ impl<'a, W: Write> Runner<'a, W> {
                 Builtin::CheckVmo => {
                     let info = self.session.info::<VmoInfo>(a[0] as u32, ZX_INFO_VMO)?;
                     let pages = info.committed_bytes / PAGE_SIZE;
-                    check(pages == a[1], &|| format!("{pages} pages committed, expected {}", a[1]));
+                    check(pages == a[1], &|| {
+                        format!("{pages} pages committed, expected {}", a[1])
+                    });
                     if let Some(&want) = a.get(2) {
                         let n = info.num_mappings as u64;
                         check(n == want, &|| format!("{n} mappings, expected {want}"));
@@ -408,7 +448,13 @@ impl<'a, W: Write> Runner<'a, W> {
                     let all = self.mappings_of(a[0] as u32)?;
                     let got = all.get(a[1] as usize).map(|e| {
                         let m = e.mapping.clone().unwrap_or_default();
-                        [e.base, e.size, u64::from(m.mmu_flags), m.vmo_offset, m.committed_pages]
+                        [
+                            e.base,
+                            e.size,
+                            u64::from(m.mmu_flags),
+                            m.vmo_offset,
+                            m.committed_pages,
+                        ]
                     });
                     let found = || match got {
                         Some([base, size, perms, offset, pages]) => format!(
@@ -420,12 +466,17 @@ impl<'a, W: Write> Runner<'a, W> {
                         ),
                         None => format!("the VMO has {} mappings", all.len()),
                     };
-                    check(got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]), &found);
+                    check(
+                        got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]),
+                        &found,
+                    );
                 }
                 Builtin::CheckVmar => {
                     let info = self.session.info::<VmarInfo>(a[0] as u32, ZX_INFO_VMAR)?;
                     let got = (info.base as u64, info.len as u64);
-                    check(got == (a[1], a[2]), &|| format!("base {:#x}, len {:#x}", got.0, got.1));
+                    check(got == (a[1], a[2]), &|| {
+                        format!("base {:#x}, len {:#x}", got.0, got.1)
+                    });
                 }
                 Builtin::CheckUnmapped => {
                     let entries = self.session.maps()?.entries;
@@ -440,7 +491,10 @@ impl<'a, W: Write> Runner<'a, W> {
                 Builtin::CheckHandle => {
                     let (h, same) = (self.basic(a[0])?, self.basic(a[1])?);
                     check(h.koid == same.koid && u64::from(h.rights) == a[2], &|| {
-                        format!("koid {} (expected {}), rights {:#x}", h.koid, same.koid, h.rights)
+                        format!(
+                            "koid {} (expected {}), rights {:#x}",
+                            h.koid, same.koid, h.rights
+                        )
                     });
                 }
                 Builtin::CheckMapsUnchanged => {
@@ -494,7 +548,9 @@ impl<'a, W: Write> Runner<'a, W> {
     /// Notes about what a successful call wrote to its buffers.
     fn describe_output(&self, spec: &CallSpec, a: &[u64], notes: &mut Vec<String>) {
         let read = |addr: u64, len: u64| {
-            self.session.read_bytes(addr as usize, len.min(MAX_READ) as usize).ok()
+            self.session
+                .read_bytes(addr as usize, len.min(MAX_READ) as usize)
+                .ok()
         };
         match spec.number {
             SYS_VMO_READ => {
@@ -524,7 +580,11 @@ impl<'a, W: Write> Runner<'a, W> {
                 }
             }
             SYS_OBJECT_GET_INFO => {
-                let actual = self.session.read_word(a[4] as usize, 8).ok().map(|n| n as usize);
+                let actual = self
+                    .session
+                    .read_word(a[4] as usize, 8)
+                    .ok()
+                    .map(|n| n as usize);
                 if let Some(text) =
                     describe_info(a[1] as u32, actual, &|len| read(a[2], len.min(a[3])))
                 {
@@ -601,7 +661,12 @@ fn describe_info(
         }
         ZX_INFO_VMAR => {
             let v = VmarInfo::read_from(&one()?);
-            Some(format!("base {:#x}, len {:#x} ({})", v.base, v.len, fmt::size(v.len as u64)))
+            Some(format!(
+                "base {:#x}, len {:#x} ({})",
+                v.base,
+                v.len,
+                fmt::size(v.len as u64)
+            ))
         }
         ZX_INFO_VMO | ZX_INFO_VMO_V1 | ZX_INFO_VMO_V2 => {
             Some(describe_vmo(&VmoInfo::read_from(&one()?)))
@@ -609,7 +674,11 @@ fn describe_info(
         ZX_INFO_PROCESS_MAPS | ZX_INFO_PROCESS_MAPS_V1 => {
             let entries = MapEntry::decode_all(&records()?, topic);
             let avail = entries.len();
-            Some(maps::render(&MapsReport { entries, avail }).trim_end().to_string())
+            Some(
+                maps::render(&MapsReport { entries, avail })
+                    .trim_end()
+                    .to_string(),
+            )
         }
         ZX_INFO_PROCESS_VMOS | ZX_INFO_PROCESS_VMOS_V1 | ZX_INFO_PROCESS_VMOS_V2 => {
             let lines: Vec<String> = records()?
@@ -623,7 +692,11 @@ fn describe_info(
 }
 
 fn describe_vmo(v: &VmoInfo) -> String {
-    let via = if v.flags & ZX_INFO_VMO_VIA_MAPPING != 0 { "mapping" } else { "handle" };
+    let via = if v.flags & ZX_INFO_VMO_VIA_MAPPING != 0 {
+        "mapping"
+    } else {
+        "handle"
+    };
     format!(
         "vmo koid {} {} size {} committed {} mappings {} children {} flags {:#x} rights {:#x} (via {via})",
         v.koid,
@@ -645,7 +718,9 @@ fn covered(entries: &[MapEntry], addr: u64, len: u64, perm: u32) -> bool {
     let mut at = addr;
     while at < end {
         let next = entries.iter().find(|e| {
-            e.mapping.as_ref().is_some_and(|m| m.mmu_flags & perm == perm)
+            e.mapping
+                .as_ref()
+                .is_some_and(|m| m.mmu_flags & perm == perm)
                 && e.base <= at
                 && at < e.end()
         });
@@ -703,11 +778,20 @@ mod tests {
             mapping(0x2000, 0x1000, rw),
             mapping(0x4000, 0x1000, ZX_VM_PERM_READ),
         ];
-        assert!(covered(&map, 0x1ff8, 16, ZX_VM_PERM_WRITE), "across two mappings");
-        assert!(!covered(&map, 0x2ff8, 16, ZX_VM_PERM_READ), "runs into a gap");
+        assert!(
+            covered(&map, 0x1ff8, 16, ZX_VM_PERM_WRITE),
+            "across two mappings"
+        );
+        assert!(
+            !covered(&map, 0x2ff8, 16, ZX_VM_PERM_READ),
+            "runs into a gap"
+        );
         assert!(covered(&map, 0x4000, 16, ZX_VM_PERM_READ));
         assert!(!covered(&map, 0x4000, 16, ZX_VM_PERM_WRITE), "read-only");
-        assert!(!covered(&map, u64::MAX - 4, 16, ZX_VM_PERM_READ), "overflow");
+        assert!(
+            !covered(&map, u64::MAX - 4, 16, ZX_VM_PERM_READ),
+            "overflow"
+        );
         assert!(!covered(&[], 0x1000, 1, ZX_VM_PERM_READ));
     }
 }

@@ -22,9 +22,13 @@ pub fn size(bytes: u64) -> String {
 /// `ZX_VM_PERM_*` bits as `rwx` with dashes for missing permissions.
 pub fn perms(mmu_flags: u32) -> String {
     let bit = |flag: u32, c: char| if mmu_flags & flag != 0 { c } else { '-' };
-    [bit(ZX_VM_PERM_READ, 'r'), bit(ZX_VM_PERM_WRITE, 'w'), bit(ZX_VM_PERM_EXECUTE, 'x')]
-        .iter()
-        .collect()
+    [
+        bit(ZX_VM_PERM_READ, 'r'),
+        bit(ZX_VM_PERM_WRITE, 'w'),
+        bit(ZX_VM_PERM_EXECUTE, 'x'),
+    ]
+    .iter()
+    .collect()
 }
 
 /// Bytes as a quoted string with escapes for anything that is not printable ASCII.

@@ -91,7 +91,10 @@ impl MapEntry {
     /// a partial record at the end is ignored.
     pub fn decode_all(bytes: &[u8], topic: u32) -> Vec<MapEntry> {
         let size = info_record_size(topic).unwrap_or(MapsEntry::SIZE);
-        bytes.chunks_exact(size).map(|r| MapEntry::from_record(&MapsEntry::read_from(r))).collect()
+        bytes
+            .chunks_exact(size)
+            .map(|r| MapEntry::from_record(&MapsEntry::read_from(r)))
+            .collect()
     }
 
     /// One past the last address (saturating at `u64::MAX`).
@@ -158,7 +161,10 @@ mod tests {
         bytes.extend_from_slice(&[0u8; 10]); // a partial record is ignored
         let entries = MapEntry::decode_all(&bytes, ZX_INFO_PROCESS_MAPS);
         assert_eq!(entries.len(), 2);
-        assert_eq!((entries[0].kind, entries[0].mapping.clone()), (EntryKind::Aspace, None));
+        assert_eq!(
+            (entries[0].kind, entries[0].mapping.clone()),
+            (EntryKind::Aspace, None)
+        );
         let e = &entries[1];
         assert_eq!((e.name.as_str(), e.base, e.depth), ("heap", 0x2000_0000, 2));
         assert_eq!(
@@ -180,7 +186,12 @@ mod tests {
 
     #[test]
     fn an_unknown_type_is_shown_not_interpreted() {
-        let odd = MapsEntry { kind: u32::MAX, base: usize::MAX, size: 1, ..MapsEntry::default() };
+        let odd = MapsEntry {
+            kind: u32::MAX,
+            base: usize::MAX,
+            size: 1,
+            ..MapsEntry::default()
+        };
         let e = MapEntry::from_record(&odd);
         assert_eq!(e.kind, EntryKind::Other(u32::MAX));
         assert_eq!(e.end(), u64::MAX);

@@ -125,14 +125,21 @@ fn main() -> ExitCode {
         Command::Demo(args) => run_demo(args),
         Command::Run(args) => run_script(
             &args.script,
-            exec::RunOptions { verbose: args.verbose, keep_going: args.keep_going, quiet: false },
+            exec::RunOptions {
+                verbose: args.verbose,
+                keep_going: args.keep_going,
+                quiet: false,
+            },
             args.maps,
             args.svg.as_deref(),
         ),
         Command::Maps(args) => match &args.script {
             Some(path) => run_script(
                 path,
-                exec::RunOptions { quiet: true, ..Default::default() },
+                exec::RunOptions {
+                    quiet: true,
+                    ..Default::default()
+                },
                 true,
                 args.svg.as_deref(),
             ),
@@ -153,10 +160,17 @@ fn main() -> ExitCode {
 }
 
 fn run_demo(args: DemoArgs) -> Result<u8, String> {
-    let options = demo::DemoOptions { only: args.scenario.map(usize::from), svg_dir: args.svg_dir };
+    let options = demo::DemoOptions {
+        only: args.scenario.map(usize::from),
+        svg_dir: args.svg_dir,
+    };
     let stdout = io::stdout();
     let summary = demo::run(&options, &mut stdout.lock()).map_err(|e| e.to_string())?;
-    Ok(if summary.failed.is_empty() { 0 } else { EXIT_FAILED })
+    Ok(if summary.failed.is_empty() {
+        0
+    } else {
+        EXIT_FAILED
+    })
 }
 
 /// Reads a script file, or standard input for `-`.
@@ -198,8 +212,9 @@ fn run_script(
     let session = session::Session::new();
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let outcome =
-        exec::Runner::new(&session, &mut out, options).run(&script).map_err(|e| e.to_string())?;
+    let outcome = exec::Runner::new(&session, &mut out, options)
+        .run(&script)
+        .map_err(|e| e.to_string())?;
     let code = match &outcome {
         exec::Outcome::Passed => 0,
         exec::Outcome::Failed(failures) => {
@@ -221,7 +236,13 @@ fn run_script(
 fn show_fresh_maps(svg_path: Option<&Path>) -> Result<u8, String> {
     let session = session::Session::new();
     let stdout = io::stdout();
-    finish(&session, &mut stdout.lock(), true, svg_path, "a fresh process")?;
+    finish(
+        &session,
+        &mut stdout.lock(),
+        true,
+        svg_path,
+        "a fresh process",
+    )?;
     Ok(0)
 }
 
@@ -247,7 +268,10 @@ fn finish(
         write!(out, "{}", maps::render(&report)).map_err(|e| e.to_string())?;
     }
     if let Some(path) = svg_path {
-        let picture = svg::render(&report.entries, &format!("zxvm: address space after {what}"));
+        let picture = svg::render(
+            &report.entries,
+            &format!("zxvm: address space after {what}"),
+        );
         std::fs::write(path, picture)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }

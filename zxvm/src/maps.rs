@@ -15,7 +15,11 @@ fn tree_cell(entry: &MapEntry) -> String {
     let indent = 2 * entry.depth.min(12);
     let room = MAX_TREE_WIDTH.saturating_sub(indent + entry.kind.word().len() + 3);
     if name.chars().count() > room {
-        name = name.chars().take(room.saturating_sub(1)).collect::<String>() + "~";
+        name = name
+            .chars()
+            .take(room.saturating_sub(1))
+            .collect::<String>()
+            + "~";
     }
     format!("{}{} \"{}\"", " ".repeat(indent), entry.kind.word(), name)
 }
@@ -23,7 +27,12 @@ fn tree_cell(entry: &MapEntry) -> String {
 /// Renders the tree as aligned text lines (each ending in a newline).
 pub fn render(report: &MapsReport) -> String {
     let cells: Vec<String> = report.entries.iter().map(tree_cell).collect();
-    let width = cells.iter().map(|c| c.chars().count()).max().unwrap_or(4).max(4);
+    let width = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let mut out = format!(
         "{:width$}  {:<18}  {:>9}  {:5}  {:>6}  {}\n",
         "tree", "base", "size", "perms", "vmo", "committed"
@@ -70,7 +79,11 @@ pub(crate) mod tests {
             base,
             size,
             depth,
-            kind: if depth == 0 { EntryKind::Aspace } else { EntryKind::Vmar },
+            kind: if depth == 0 {
+                EntryKind::Aspace
+            } else {
+                EntryKind::Vmar
+            },
             mapping: None,
         };
         let map = |name: &str, base, size, depth, flags, koid, committed| MapEntry {
@@ -91,14 +104,25 @@ pub(crate) mod tests {
             vmar("root", 0x100_0000, 0x7fff_feff_f000, 1),
             vmar("useralloc", 0x2000_0000, 1 << 30, 2),
             map("heap", 0x2000_0000, 2 << 20, 3, 3, 1040, 1),
-            map("placeholder", 0x2020_0000, (1 << 30) - (2 << 20), 3, 0, 1039, 0),
+            map(
+                "placeholder",
+                0x2020_0000,
+                (1 << 30) - (2 << 20),
+                3,
+                0,
+                1039,
+                0,
+            ),
             map("scratch", 0x7f00_0000_0000, 64 << 10, 2, 3, 1025, 16),
         ]
     }
 
     #[test]
     fn lines_are_indented_by_depth_and_carry_every_field() {
-        let text = render(&MapsReport { entries: sample(), avail: 6 });
+        let text = render(&MapsReport {
+            entries: sample(),
+            avail: 6,
+        });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 7);
         assert!(lines[0].starts_with("tree"));
@@ -119,7 +143,10 @@ pub(crate) mod tests {
 
     #[test]
     fn truncation_is_reported() {
-        let text = render(&MapsReport { entries: sample(), avail: 400 });
+        let text = render(&MapsReport {
+            entries: sample(),
+            avail: 400,
+        });
         assert!(text.ends_with("... 394 more entries not shown (zxvm's info buffer holds 6)\n"));
     }
 

@@ -51,7 +51,9 @@ impl Default for Session {
 impl Session {
     /// Creates a fresh process.
     pub fn new() -> Session {
-        Session { process: zircon_tests::new_process() }
+        Session {
+            process: zircon_tests::new_process(),
+        }
     }
 
     /// The process, for its `zx_*` calls.
@@ -128,9 +130,14 @@ impl Session {
     ) -> Result<(usize, usize), i32> {
         let (actual, avail) = (OUT_SLOTS - 2, OUT_SLOTS - 1);
         let (actual_addr, avail_addr) = (self.out_addr(actual), self.out_addr(avail));
-        match self.process.zx_object_get_info(handle, topic, buffer, size, actual_addr, avail_addr)
+        match self
+            .process
+            .zx_object_get_info(handle, topic, buffer, size, actual_addr, avail_addr)
         {
-            ZX_OK => Ok((self.read_out(actual, 8)? as usize, self.read_out(avail, 8)? as usize)),
+            ZX_OK => Ok((
+                self.read_out(actual, 8)? as usize,
+                self.read_out(avail, 8)? as usize,
+            )),
             status => Err(status),
         }
     }
@@ -159,7 +166,9 @@ impl Session {
         if avail <= entries.len() {
             return Ok(MapsReport { entries, avail });
         }
-        Ok(self.maps_in_temporary_buffer(avail).unwrap_or(MapsReport { entries, avail }))
+        Ok(self
+            .maps_in_temporary_buffer(avail)
+            .unwrap_or(MapsReport { entries, avail }))
     }
 
     /// One `ZX_INFO_PROCESS_MAPS` query into `size` bytes at `buffer`: the records
@@ -177,12 +186,16 @@ impl Session {
     /// (the buffer's own mapping is one of them, and is left out of the report).
     fn maps_in_temporary_buffer(&self, avail: usize) -> Option<MapsReport> {
         let p = &self.process;
-        let size = (avail + 64).checked_mul(MapsEntry::SIZE)?.checked_next_multiple_of(4096)?;
+        let size = (avail + 64)
+            .checked_mul(MapsEntry::SIZE)?
+            .checked_next_multiple_of(4096)?;
         if p.zx_vmo_create(size as u64, 0, self.out_addr(0)) != ZX_OK {
             return None;
         }
         let vmo = self.read_out(0, 4).ok()? as u32;
-        let koid = self.info::<HandleBasic>(vmo, ZX_INFO_HANDLE_BASIC).map(|b| b.koid);
+        let koid = self
+            .info::<HandleBasic>(vmo, ZX_INFO_HANDLE_BASIC)
+            .map(|b| b.koid);
         let root = p.zx_vmar_root_self();
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         let mapped = p.zx_vmar_map(root, perms, 0, vmo, 0, size, self.out_addr(0));
@@ -193,7 +206,10 @@ impl Session {
                     .into_iter()
                     .filter(|e| e.mapping.as_ref().is_none_or(|m| m.vmo_koid != koid))
                     .collect();
-                MapsReport { avail: entries.len(), entries }
+                MapsReport {
+                    avail: entries.len(),
+                    entries,
+                }
             }),
             _ => None,
         };

@@ -17,7 +17,9 @@ pub fn status_name(status: i32) -> Option<&'static str> {
 /// Every status with its name. Zircon's statuses are small negative numbers
 /// (`errors.h` ends at -76), so the values of an `i8` cover them all.
 fn all() -> impl Iterator<Item = (&'static str, i32)> {
-    (i32::from(i8::MIN)..=ZX_OK).rev().filter_map(|v| Some((status_name(v)?, v)))
+    (i32::from(i8::MIN)..=ZX_OK)
+        .rev()
+        .filter_map(|v| Some((status_name(v)?, v)))
 }
 
 /// The status a name stands for. Takes the full name (`ZX_ERR_NOT_FOUND`, `ZX_OK`),

@@ -116,7 +116,9 @@ fn deepest_covering(entries: &[MapEntry], edges: &[u64]) -> Vec<Option<usize>> {
             }
             // Input that does not nest may leave a stale entry on top: then say
             // nothing rather than something wrong.
-            open.last().copied().filter(|&j| entries[j].base <= lo && entries[j].end() >= hi)
+            open.last()
+                .copied()
+                .filter(|&j| entries[j].base <= lo && entries[j].end() >= hi)
         })
         .collect()
 }
@@ -285,7 +287,11 @@ fn mapping_fill(fraction: f64) -> String {
 
 /// `37% committed`; `<1%` when something is committed but it rounds to zero.
 fn percent_committed(committed: u64, pages: u64) -> String {
-    let percent = if pages == 0 { 0.0 } else { 100.0 * committed as f64 / pages as f64 };
+    let percent = if pages == 0 {
+        0.0
+    } else {
+        100.0 * committed as f64 / pages as f64
+    };
     if committed > 0 && percent < 0.5 {
         "<1% committed".into()
     } else {
@@ -302,7 +308,10 @@ fn region_fill(depth: usize) -> &'static str {
 }
 
 fn text(out: &mut String, x: f64, y: f64, attrs: &str, body: &str) {
-    out.push_str(&format!("<text x=\"{x:.1}\" y=\"{y:.1}\" {attrs}>{}</text>\n", escape(body)));
+    out.push_str(&format!(
+        "<text x=\"{x:.1}\" y=\"{y:.1}\" {attrs}>{}</text>\n",
+        escape(body)
+    ));
 }
 
 /// The picture, as a complete SVG document.
@@ -320,9 +329,18 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         "<rect class=\"background\" x=\"0\" y=\"0\" width=\"{:.0}\" height=\"{:.0}\" fill=\"#ffffff\"/>\n",
         l.width, l.height
     ));
-    let regions = entries.iter().filter(|e| e.kind != EntryKind::Mapping).count();
+    let regions = entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::Mapping)
+        .count();
     let mappings = entries.len() - regions;
-    text(&mut s, MARGIN, 26.0, "font-size=\"16\" font-weight=\"bold\"", title);
+    text(
+        &mut s,
+        MARGIN,
+        26.0,
+        "font-size=\"16\" font-weight=\"bold\"",
+        title,
+    );
     text(
         &mut s,
         MARGIN,
@@ -342,7 +360,13 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
             "<rect class=\"legend\" x=\"{x:.1}\" y=\"54\" width=\"18\" height=\"12\" fill=\"{}\" stroke=\"#1f3b73\"/>\n",
             mapping_fill(fraction)
         ));
-        text(&mut s, x + 22.0, 64.0, "fill=\"#444444\"", &format!("{}%", step * 25));
+        text(
+            &mut s,
+            x + 22.0,
+            64.0,
+            "fill=\"#444444\"",
+            &format!("{}%", step * 25),
+        );
     }
     let dash_x = legend_x + 80.0 + 5.0 * 56.0 + 10.0;
     s.push_str(&format!(
@@ -373,7 +397,11 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
                 "mapping",
                 mapping_fill(e.committed_fraction()),
                 "#1f3b73",
-                if m.mmu_flags & 7 == 0 { " stroke-dasharray=\"4 3\"" } else { "" },
+                if m.mmu_flags & 7 == 0 {
+                    " stroke-dasharray=\"4 3\""
+                } else {
+                    ""
+                },
             ),
             None => ("region", region_fill(e.depth).to_string(), "#8a7a50", ""),
         };
@@ -390,7 +418,12 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         if e.mapping.is_none() {
             let label = best_fit(
                 &[
-                    format!("#{n} {} \"{}\" {}", e.kind.word(), e.name, fmt::size(e.size)),
+                    format!(
+                        "#{n} {} \"{}\" {}",
+                        e.kind.word(),
+                        e.name,
+                        fmt::size(e.size)
+                    ),
                     format!("#{n} \"{}\" {}", e.name, fmt::size(e.size)),
                     format!("#{n} \"{}\"", e.name),
                 ],
@@ -400,7 +433,11 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
                 text(&mut s, b.x + 4.0, b.y + 14.0, "fill=\"#5a4a20\"", &t);
             }
         } else if let Some(m) = &e.mapping {
-            let colour = if e.committed_fraction() > 0.55 { "#ffffff" } else { "#10264d" };
+            let colour = if e.committed_fraction() > 0.55 {
+                "#ffffff"
+            } else {
+                "#10264d"
+            };
             if inner < 8.0 * CHAR_W {
                 // Too narrow for lines: one label along the box, read bottom to top.
                 let (size, perms) = (fmt::size(e.size), fmt::perms(m.mmu_flags));
@@ -443,7 +480,9 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
     for f in &l.free {
         let size = fmt::size(f.size);
         let room = ((f.w - 8.0) / CHAR_W).floor() as usize;
-        let label = [format!("free {size}"), size].into_iter().find(|t| t.chars().count() <= room);
+        let label = [format!("free {size}"), size]
+            .into_iter()
+            .find(|t| t.chars().count() <= room);
         if let Some(t) = label {
             text(
                 &mut s,
@@ -472,20 +511,32 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         let half = label.len() as f64 * CHAR_W * 0.9 / 2.0;
         let left = (x - half).max(2.0);
         if left >= next_free_x && x + half <= l.width {
-            text(&mut s, left, l.axis_y + 17.0, "font-size=\"10\" fill=\"#444444\"", &label);
+            text(
+                &mut s,
+                left,
+                l.axis_y + 17.0,
+                "font-size=\"10\" fill=\"#444444\"",
+                &label,
+            );
             next_free_x = left + 2.0 * half + 8.0;
         }
     }
 
     // The table: exact figures for every entry, the lines of `zxvm maps` numbered
     // like the boxes.
-    let report = MapsReport { entries: entries.to_vec(), avail: entries.len() };
+    let report = MapsReport {
+        entries: entries.to_vec(),
+        avail: entries.len(),
+    };
     for (i, row) in maps::render(&report).lines().enumerate() {
         let (index, weight) = match i {
             0 => ("#".to_string(), "font-weight=\"bold\" "),
             _ => (format!("#{i}"), ""),
         };
-        let (y, attrs) = (l.table_y + i as f64 * ROW, format!("{weight}xml:space=\"preserve\""));
+        let (y, attrs) = (
+            l.table_y + i as f64 * ROW,
+            format!("{weight}xml:space=\"preserve\""),
+        );
         text(&mut s, MARGIN, y, &attrs, &format!("{index:>4}  {row}"));
     }
     s.push_str("</svg>\n");
@@ -507,7 +558,10 @@ mod tests {
     #[test]
     fn parents_follow_depth_first_order() {
         let entries = sample();
-        assert_eq!(parents(&entries), vec![None, Some(0), Some(1), Some(2), Some(2), Some(1)]);
+        assert_eq!(
+            parents(&entries),
+            vec![None, Some(0), Some(1), Some(2), Some(2), Some(1)]
+        );
     }
 
     #[test]
@@ -517,7 +571,11 @@ mod tests {
         assert_eq!(l.boxes.len(), entries.len());
         for (i, parent) in parents(&entries).iter().enumerate() {
             if let Some(p) = parent {
-                assert!(inside(&l.boxes[i], &l.boxes[*p]), "entry {i} outside {p}: {:?}", l.boxes);
+                assert!(
+                    inside(&l.boxes[i], &l.boxes[*p]),
+                    "entry {i} outside {p}: {:?}",
+                    l.boxes
+                );
             }
         }
     }
@@ -608,7 +666,10 @@ mod tests {
         }
         entries.sort_by_key(|e| (e.base, e.depth));
         let edges = edges_of(&entries);
-        assert_eq!(deepest_covering(&entries, &edges), deepest_by_search(&entries, &edges));
+        assert_eq!(
+            deepest_covering(&entries, &edges),
+            deepest_by_search(&entries, &edges)
+        );
     }
 
     #[test]
@@ -643,11 +704,23 @@ mod tests {
     fn text_is_escaped_and_cut_to_fit() {
         assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;?");
         assert_eq!(fit("abcdef", 100.0).as_deref(), Some("abcdef"));
-        assert_eq!(fit("abcdefghijklmnop", 4.0 * CHAR_W).as_deref(), Some("abc…"));
+        assert_eq!(
+            fit("abcdefghijklmnop", 4.0 * CHAR_W).as_deref(),
+            Some("abc…")
+        );
         assert_eq!(fit("abc", 5.0), None);
-        let choices = ["#3 vmar \"useralloc\"".to_string(), "#3 \"useralloc\"".into()];
-        assert_eq!(best_fit(&choices, 100.0).as_deref(), Some("#3 \"useralloc\""));
-        assert_eq!(best_fit(&choices, 1000.0).as_deref(), Some("#3 vmar \"useralloc\""));
+        let choices = [
+            "#3 vmar \"useralloc\"".to_string(),
+            "#3 \"useralloc\"".into(),
+        ];
+        assert_eq!(
+            best_fit(&choices, 100.0).as_deref(),
+            Some("#3 \"useralloc\"")
+        );
+        assert_eq!(
+            best_fit(&choices, 1000.0).as_deref(),
+            Some("#3 vmar \"useralloc\"")
+        );
         assert_eq!(best_fit(&choices, 5.0 * CHAR_W).as_deref(), Some("#3 \"…"));
     }
 
@@ -668,11 +741,17 @@ mod tests {
             .collect();
         assert_eq!(shapes.len(), entries.len());
         for (i, (shape, entry)) in shapes.iter().zip(&entries).enumerate() {
-            assert_eq!(shape.attribute("data-index"), Some((i + 1).to_string().as_str()));
+            assert_eq!(
+                shape.attribute("data-index"),
+                Some((i + 1).to_string().as_str())
+            );
             assert_eq!(shape.attribute("data-kind"), Some(entry.kind.word()));
         }
-        let texts: String =
-            doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+        let texts: String = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
         assert!(texts.contains("<heap & \"co\">"), "names survive escaping");
     }
 }

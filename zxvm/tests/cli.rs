@@ -22,7 +22,12 @@ fn zxvm_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("zxvm runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -48,18 +53,36 @@ fn temp_path(name: &str) -> PathBuf {
 fn demo_runs_every_scenario_and_every_check_passes() {
     let out = zxvm(&["demo"]);
     let stdout = text(&out.stdout);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
     for n in 1..=5 {
-        assert!(stdout.contains(&format!("=== Scenario {n}:")), "scenario {n} missing");
+        assert!(
+            stdout.contains(&format!("=== Scenario {n}:")),
+            "scenario {n} missing"
+        );
     }
     assert!(!stdout.contains("check FAIL"));
-    let summary = stdout.lines().rev().find(|l| l.contains("checks passed")).unwrap();
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("checks passed"))
+        .unwrap();
     let passed: usize = summary.split_whitespace().next().unwrap().parse().unwrap();
     assert!(passed >= 46, "{summary}");
     assert!(summary.ends_with("0 failed"), "{summary}");
     // Maps are printed after steps, and show the scenarios' objects.
     assert!(stdout.matches("] maps()").count() >= 15);
-    for name in ["\"heap\"", "\"placeholder\"", "\"big\"", "\"ring\"", "\"stack\"", "\"shared\""] {
+    for name in [
+        "\"heap\"",
+        "\"placeholder\"",
+        "\"big\"",
+        "\"ring\"",
+        "\"stack\"",
+        "\"shared\"",
+    ] {
         assert!(stdout.contains(name), "{name} never appears in a map");
     }
 }
@@ -67,14 +90,23 @@ fn demo_runs_every_scenario_and_every_check_passes() {
 #[test]
 fn demo_runs_one_scenario_and_writes_its_svg() {
     let dir = temp_path("demo-svg");
-    let out = zxvm(&["demo", "--scenario", "3", "--svg-dir", dir.to_str().unwrap()]);
+    let out = zxvm(&[
+        "demo",
+        "--scenario",
+        "3",
+        "--svg-dir",
+        dir.to_str().unwrap(),
+    ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("=== Scenario 3: a mirrored ring buffer"));
     assert!(!stdout.contains("Scenario 1"));
     let svg = std::fs::read_to_string(dir.join("scenario-3.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
-    let mappings = doc.descendants().filter(|n| n.attribute("class") == Some("mapping")).count();
+    let mappings = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("mapping"))
+        .count();
     assert_eq!(mappings, 3, "two ring copies and the scratch area");
 }
 
@@ -148,7 +180,10 @@ fn undefined_name_is_named_with_its_place() {
 fn wrong_status_stops_the_run_and_exits_1() {
     let (stdout, stderr) = run_failing("wrong-status.zxvm", 1);
     assert!(stdout.contains("[3] $vmo = zx_vmo_create(64K, 0)\n    = ZX_OK"));
-    assert!(stdout.contains("    = ZX_ERR_ACCESS_DENIED, expected ZX_OK"), "{stdout}");
+    assert!(
+        stdout.contains("    = ZX_ERR_ACCESS_DENIED, expected ZX_OK"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("[6]"), "the run goes no further");
     assert!(
         stderr.contains(
@@ -188,7 +223,10 @@ fn scripts_come_from_standard_input_with_dash() {
     let out = zxvm_stdin(&["run", "-", "-v"], script);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("= ZX_OK  size = 0x2000 (8 KiB)"), "{stdout}");
+    assert!(
+        stdout.contains("= ZX_OK  size = 0x2000 (8 KiB)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("    args: (0x2000, 0x0)"));
     let out = zxvm_stdin(&["run", "-"], "zx_vmo_create(1 2)\n");
     assert_eq!(out.status.code(), Some(2));
@@ -209,7 +247,10 @@ fn listing_entries(listing: &str) -> Vec<(String, usize)> {
         .skip(1)
         .map(|line| {
             let indent = line.len() - line.trim_start().len();
-            (line.split_whitespace().next().unwrap().to_string(), indent / 2)
+            (
+                line.split_whitespace().next().unwrap().to_string(),
+                indent / 2,
+            )
         })
         .collect()
 }
@@ -217,16 +258,27 @@ fn listing_entries(listing: &str) -> Vec<(String, usize)> {
 #[test]
 fn maps_lists_the_tree_and_the_svg_has_one_shape_per_entry() {
     let svg_path = temp_path("heap.svg");
-    let out = zxvm(&["maps", "examples/heap.zxvm", "--svg", svg_path.to_str().unwrap()]);
+    let out = zxvm(&[
+        "maps",
+        "examples/heap.zxvm",
+        "--svg",
+        svg_path.to_str().unwrap(),
+    ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(!stdout.contains("[10]"), "maps runs the script quietly");
     let entries = listing_entries(&stdout);
     assert_eq!(entries[0], ("aspace".to_string(), 0));
     assert_eq!(entries[1], ("vmar".to_string(), 1));
-    assert!(entries.contains(&("vmar".to_string(), 2)), "the reservation");
+    assert!(
+        entries.contains(&("vmar".to_string(), 2)),
+        "the reservation"
+    );
     assert_eq!(
-        entries.iter().filter(|(k, d)| k == "map" && *d == 3).count(),
+        entries
+            .iter()
+            .filter(|(k, d)| k == "map" && *d == 3)
+            .count(),
         3,
         "heap and two placeholder pieces:\n{stdout}"
     );
@@ -244,9 +296,20 @@ fn maps_lists_the_tree_and_the_svg_has_one_shape_per_entry() {
         .filter(|n| n.has_tag_name("rect") && n.attribute("data-index").is_some())
         .collect();
     assert_eq!(shapes.len(), entries.len());
-    let count = |class: &str| shapes.iter().filter(|n| n.attribute("class") == Some(class)).count();
-    assert_eq!(count("mapping"), entries.iter().filter(|(k, _)| k == "map").count());
-    assert_eq!(count("region"), entries.iter().filter(|(k, _)| k != "map").count());
+    let count = |class: &str| {
+        shapes
+            .iter()
+            .filter(|n| n.attribute("class") == Some(class))
+            .count()
+    };
+    assert_eq!(
+        count("mapping"),
+        entries.iter().filter(|(k, _)| k == "map").count()
+    );
+    assert_eq!(
+        count("region"),
+        entries.iter().filter(|(k, _)| k != "map").count()
+    );
 }
 
 #[test]
@@ -289,8 +352,10 @@ fn every_subcommand_has_help() {
 fn the_readme_example_script_runs_as_documented() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start =
-        readme.find("```text\n# A mirrored ring buffer.").expect("the example") + "```text\n".len();
+    let start = readme
+        .find("```text\n# A mirrored ring buffer.")
+        .expect("the example")
+        + "```text\n".len();
     let script = &readme[start..start + readme[start..].find("```").unwrap()];
     let out = zxvm_stdin(&["run", "-"], script);
     let stdout = text(&out.stdout);
@@ -310,7 +375,10 @@ fn the_readme_shows_lines_of_zxvm_calls() {
     assert!(out.status.success());
     assert!(listed.lines().count() >= 24, "{listed}");
     for line in shown.lines() {
-        assert!(listed.lines().any(|l| l == line), "`zxvm calls` does not print {line:?}");
+        assert!(
+            listed.lines().any(|l| l == line),
+            "`zxvm calls` does not print {line:?}"
+        );
     }
 }
 
@@ -324,6 +392,10 @@ fn a_map_longer_than_the_info_buffer_is_listed_whole() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let entries = listing_entries(&stdout);
-    assert_eq!(entries.len(), 3 + 400, "aspace, root, scratch and every mapping");
+    assert_eq!(
+        entries.len(),
+        3 + 400,
+        "aspace, root, scratch and every mapping"
+    );
     assert!(!stdout.contains("not shown"));
 }

@@ -13,7 +13,10 @@ pub(super) fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> S
         .map(|k| {
             let best = strsim::levenshtein(name, k)
                 .min(strsim::levenshtein(&upper, k))
-                .min(k.strip_prefix("ZX_").map_or(usize::MAX, |s| strsim::levenshtein(&upper, s)));
+                .min(
+                    k.strip_prefix("ZX_")
+                        .map_or(usize::MAX, |s| strsim::levenshtein(&upper, s)),
+                );
             (best, k)
         })
         .filter(|&(d, k)| d <= 3.max(k.len() / 6))
@@ -48,13 +51,18 @@ pub(super) fn check_arity(
     let n = args.len();
     let (ok, allowed, signature) = match target {
         Target::Syscall(spec) => {
-            let allowed: Vec<usize> =
-                (0..=spec.params.len()).filter(|&k| spec.accepts(k)).collect();
+            let allowed: Vec<usize> = (0..=spec.params.len())
+                .filter(|&k| spec.accepts(k))
+                .collect();
             (spec.accepts(n), allowed, spec.signature())
         }
         Target::Builtin(b) => {
             let (min, max) = (b.min_args(), b.max_args());
-            ((min..=max).contains(&n), (min..=max).collect(), b.signature().to_string())
+            (
+                (min..=max).contains(&n),
+                (min..=max).collect(),
+                b.signature().to_string(),
+            )
         }
     };
     if ok {

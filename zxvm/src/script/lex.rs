@@ -48,11 +48,17 @@ pub(super) fn lex(line: usize, text: &str) -> Result<Vec<(Tok, usize)>, ScriptEr
             ' ' | '\t' | '\r' => i += 1,
             '#' => break,
             '<' | '>' if chars.get(i + 1) != Some(&c) => {
-                return Err(err(col, format!("unexpected `{c}` (shifts are `<<` and `>>`)")));
+                return Err(err(
+                    col,
+                    format!("unexpected `{c}` (shifts are `<<` and `>>`)"),
+                ));
             }
             _ if PUNCTUATION.iter().any(|p| p.starts_with(c)) => {
-                let here =
-                    |p: &&str| p.chars().enumerate().all(|(k, pc)| chars.get(i + k) == Some(&pc));
+                let here = |p: &&str| {
+                    p.chars()
+                        .enumerate()
+                        .all(|(k, pc)| chars.get(i + k) == Some(&pc))
+                };
                 let p = PUNCTUATION.into_iter().find(here).unwrap_or("");
                 tokens.push((Tok::Punct(p), col));
                 i += p.len().max(1);
@@ -73,7 +79,10 @@ pub(super) fn lex(line: usize, text: &str) -> Result<Vec<(Tok, usize)>, ScriptEr
             c if c.is_ascii_digit() => {
                 let end = word_end(&chars, i);
                 let word: String = chars[i..end].iter().collect();
-                tokens.push((Tok::Num(parse_number(&word).map_err(|msg| err(col, msg))?), col));
+                tokens.push((
+                    Tok::Num(parse_number(&word).map_err(|msg| err(col, msg))?),
+                    col,
+                ));
                 i = end;
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
@@ -163,7 +172,9 @@ pub fn parse_number(word: &str) -> Result<u64, String> {
         return Err(format!("bad number `{word}`: no digits"));
     }
     if let Some(bad) = digits.chars().find(|c| !c.is_digit(radix)) {
-        return Err(format!("bad number `{word}`: `{bad}` is not a {kind} digit"));
+        return Err(format!(
+            "bad number `{word}`: `{bad}` is not a {kind} digit"
+        ));
     }
     let too_big = || format!("number `{word}` does not fit in 64 bits");
     let value = u64::from_str_radix(&digits, radix).map_err(|_| too_big())?;

@@ -51,14 +51,24 @@ pub struct ScriptError {
 
 impl ScriptError {
     fn new(line: usize, col: usize, message: impl Into<String>) -> ScriptError {
-        ScriptError { line, col, message: message.into() }
+        ScriptError {
+            line,
+            col,
+            message: message.into(),
+        }
     }
 
     /// The error as a compiler would print it: `file:line:col: message`, the line,
     /// and a caret under the column.
     pub fn render(&self, file: &str, source: &str) -> String {
-        let text = source.lines().nth(self.line.saturating_sub(1)).unwrap_or("");
-        let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let text = source
+            .lines()
+            .nth(self.line.saturating_sub(1))
+            .unwrap_or("");
+        let shown: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         let gutter = self.line.to_string().len();
         format!(
             "error: {file}:{}:{}: {}\n{:gutter$} |\n{} | {}\n{:gutter$} | {}^\n\n",
@@ -127,9 +137,10 @@ impl Expr {
         match self {
             Expr::Num(n) => Ok(*n),
             Expr::Var(name, col) => var(name, *col),
-            Expr::Str(_) => {
-                Err(EvalError::At(0, "a string literal must be a whole argument".into()))
-            }
+            Expr::Str(_) => Err(EvalError::At(
+                0,
+                "a string literal must be a whole argument".into(),
+            )),
             Expr::Bin(op, lhs, rhs, col) => {
                 let (a, b) = (lhs.eval(var)?, rhs.eval(var)?);
                 let result = match op {
@@ -137,9 +148,10 @@ impl Expr {
                     Op::Add => a.checked_add(b),
                     Op::Sub => a.checked_sub(b),
                     Op::Mul => a.checked_mul(b),
-                    Op::Shl => {
-                        u32::try_from(b).ok().and_then(|s| a.checked_shl(s)).filter(|v| v >> b == a)
-                    }
+                    Op::Shl => u32::try_from(b)
+                        .ok()
+                        .and_then(|s| a.checked_shl(s))
+                        .filter(|v| v >> b == a),
                     Op::Shr => u32::try_from(b).ok().and_then(|s| a.checked_shr(s)),
                 };
                 result.ok_or_else(|| {
@@ -253,15 +265,24 @@ pub enum Builtin {
 /// A line calling a `check_*` built-in, or `peek`, is a check: it fails the run when
 /// it does not hold.
 pub const BUILTINS: &[(Builtin, &str)] = &[
-    (Builtin::Dispatch, "dispatch(number, [arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7])"),
+    (
+        Builtin::Dispatch,
+        "dispatch(number, [arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7])",
+    ),
     (Builtin::ReadMemory, "read_memory(addr, len)"),
     (Builtin::WriteMemory, "write_memory(addr, \"bytes\")"),
     (Builtin::CheckMemory, "check_memory(addr, \"bytes\")"),
     (Builtin::Poke, "poke(addr, \"bytes\")"),
     (Builtin::Peek, "peek(addr, \"bytes\")"),
     (Builtin::Touch, "touch(addr, len, stride, [first])"),
-    (Builtin::CheckStride, "check_stride(vmo, offset, len, stride, first)"),
-    (Builtin::CheckVmo, "check_vmo(vmo, committed_pages, [num_mappings])"),
+    (
+        Builtin::CheckStride,
+        "check_stride(vmo, offset, len, stride, first)",
+    ),
+    (
+        Builtin::CheckVmo,
+        "check_vmo(vmo, committed_pages, [num_mappings])",
+    ),
     (Builtin::CheckMappings, "check_mappings(vmo, count)"),
     (
         Builtin::CheckMapping,
@@ -269,7 +290,10 @@ pub const BUILTINS: &[(Builtin, &str)] = &[
     ),
     (Builtin::CheckVmar, "check_vmar(vmar, base, len)"),
     (Builtin::CheckUnmapped, "check_unmapped(addr, len)"),
-    (Builtin::CheckHandle, "check_handle(handle, same_object_as, rights)"),
+    (
+        Builtin::CheckHandle,
+        "check_handle(handle, same_object_as, rights)",
+    ),
     (Builtin::CheckMapsUnchanged, "check_maps_unchanged()"),
     (Builtin::Maps, "maps()"),
 ];
@@ -310,7 +334,9 @@ impl Builtin {
 
     /// The name of argument `i`.
     pub fn param(self, i: usize) -> &'static str {
-        self.params().nth(i).map_or("arg", |p| p.trim_matches(|c| c == '[' || c == ']'))
+        self.params()
+            .nth(i)
+            .map_or("arg", |p| p.trim_matches(|c| c == '[' || c == ']'))
     }
 
     /// Whether argument `i` must be a string literal.
@@ -356,9 +382,11 @@ impl Expect {
     pub fn describe(&self) -> String {
         match self {
             Expect::Any => "any status".into(),
-            Expect::OneOf(list) => {
-                list.iter().map(|&s| status::describe(s)).collect::<Vec<_>>().join(" or ")
-            }
+            Expect::OneOf(list) => list
+                .iter()
+                .map(|&s| status::describe(s))
+                .collect::<Vec<_>>()
+                .join(" or "),
         }
     }
 }
@@ -443,7 +471,10 @@ pub fn parse(source: &str) -> Result<Script, Vec<ScriptError>> {
         }
     }
     if errors.is_empty() {
-        Ok(Script { statements, headings })
+        Ok(Script {
+            statements,
+            headings,
+        })
     } else {
         Err(errors)
     }

@@ -35,7 +35,8 @@ impl Parser<'_> {
     }
 
     fn found(&self) -> String {
-        self.peek().map_or("the end of the line".into(), Tok::describe)
+        self.peek()
+            .map_or("the end of the line".into(), Tok::describe)
     }
 
     /// The token just taken, for a message about it.
@@ -51,7 +52,10 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(col)
         } else {
-            Err(self.error(self.col(), format!("expected {what}, found {}", self.found())))
+            Err(self.error(
+                self.col(),
+                format!("expected {what}, found {}", self.found()),
+            ))
         }
     }
 
@@ -119,15 +123,23 @@ impl Parser<'_> {
             match self.next() {
                 Some((Tok::Var(name), _)) => {
                     if PREDEFINED.contains(&name.as_str()) {
-                        return Err(self
-                            .error(col, format!("`${name}` is predefined and cannot be rebound")));
+                        return Err(self.error(
+                            col,
+                            format!("`${name}` is predefined and cannot be rebound"),
+                        ));
                     }
-                    if names.iter().any(|b: &Binding| b.name.as_deref() == Some(&name)) {
+                    if names
+                        .iter()
+                        .any(|b: &Binding| b.name.as_deref() == Some(&name))
+                    {
                         return Err(
                             self.error(col, format!("`${name}` is bound twice on this line"))
                         );
                     }
-                    names.push(Binding { name: Some(name), col });
+                    names.push(Binding {
+                        name: Some(name),
+                        col,
+                    });
                 }
                 Some((Tok::Ident(s), _)) if s == "_" => names.push(Binding { name: None, col }),
                 _ => {
@@ -210,7 +222,12 @@ pub(super) fn parse_line(
         return Ok(None);
     }
     let end_col = text.trim_end().chars().count() + 1;
-    let mut p = Parser { line, tokens: &tokens, pos: 0, end_col };
+    let mut p = Parser {
+        line,
+        tokens: &tokens,
+        pos: 0,
+        end_col,
+    };
     let bindings = p.bindings()?;
 
     let target_col = p.col();
@@ -225,7 +242,10 @@ pub(super) fn parse_line(
         }
     };
     let target = target_by_name(&name).ok_or_else(|| {
-        let known = calls::CALLS.iter().map(|c| c.name).chain(BUILTINS.iter().map(|b| b.0.name()));
+        let known = calls::CALLS
+            .iter()
+            .map(|c| c.name)
+            .chain(BUILTINS.iter().map(|b| b.0.name()));
         let hint = suggest(&name, known);
         p.error(target_col, format!("unknown call `{name}`{hint}"))
     })?;
@@ -274,7 +294,10 @@ pub(super) fn parse_line(
         return Err(p.error(col, msg));
     }
     if !bindings.is_empty() && !expect.accepts(0) {
-        return Err(p.error(bindings[0].col, "a line that expects a failure cannot bind names"));
+        return Err(p.error(
+            bindings[0].col,
+            "a line that expects a failure cannot bind names",
+        ));
     }
 
     let text = strip_comment(text);

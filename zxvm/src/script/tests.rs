@@ -26,10 +26,16 @@ fn numbers_in_every_base_with_suffixes() {
     assert_eq!(parse_number("1G"), Ok(1 << 30));
     assert_eq!(parse_number("0x10M"), Ok(16 << 20));
     assert_eq!(parse_number("0xffff_ffff_ffff_ffff"), Ok(u64::MAX));
-    assert!(parse_number("12q").unwrap_err().contains("`q` is not a decimal digit"));
+    assert!(parse_number("12q")
+        .unwrap_err()
+        .contains("`q` is not a decimal digit"));
     assert!(parse_number("0x").unwrap_err().contains("no digits"));
-    assert!(parse_number("0x1_0000_0000_0000_0000").unwrap_err().contains("does not fit"));
-    assert!(parse_number("16777216T").unwrap_err().contains("does not fit"));
+    assert!(parse_number("0x1_0000_0000_0000_0000")
+        .unwrap_err()
+        .contains("does not fit"));
+    assert!(parse_number("16777216T")
+        .unwrap_err()
+        .contains("does not fit"));
     assert!(parse_number("0b102").unwrap_err().contains("binary digit"));
 }
 
@@ -47,7 +53,10 @@ fn a_full_line_parses_into_bindings_call_args_and_expectation() {
     assert_eq!(s.target_col, 16);
     assert_eq!(s.args.len(), 4);
     assert_eq!(s.args[0].expr, Expr::Var("root".into(), 33));
-    assert_eq!(s.args[1].expr.eval(&|_, _| Err(EvalError::NotConstant)), Ok(0x180));
+    assert_eq!(
+        s.args[1].expr.eval(&|_, _| Err(EvalError::NotConstant)),
+        Ok(0x180)
+    );
     assert_eq!(s.args[3].expr, Expr::Num(1 << 30));
     assert_eq!(s.expect, Expect::OneOf(vec![0]));
 }
@@ -67,12 +76,22 @@ fn expectations_any_one_or_several() {
 #[test]
 fn arithmetic_has_precedence_and_catches_overflow() {
     let s = one("$a = zx_vmo_create(1 + 2 * 3 << 1 | 0x100, 0)");
-    assert_eq!(s.args[0].expr.eval(&|_, _| Err(EvalError::NotConstant)), Ok(0x10e));
+    assert_eq!(
+        s.args[0].expr.eval(&|_, _| Err(EvalError::NotConstant)),
+        Ok(0x10e)
+    );
     let s = one("$a = zx_vmo_create((1 + 2) * 4096, 0)");
-    assert_eq!(s.args[0].expr.eval(&|_, _| Err(EvalError::NotConstant)), Ok(3 * 4096));
+    assert_eq!(
+        s.args[0].expr.eval(&|_, _| Err(EvalError::NotConstant)),
+        Ok(3 * 4096)
+    );
     let e = err("zx_vmo_create(0xffff_ffff_ffff_ffff + 1, 0)");
     assert_eq!((e.line, e.col), (1, 37));
-    assert!(e.message.contains("does not fit in 64 bits"), "{}", e.message);
+    assert!(
+        e.message.contains("does not fit in 64 bits"),
+        "{}",
+        e.message
+    );
     let e = err("zx_vmo_create(1 << 64, 0)");
     assert!(e.message.contains("does not fit"));
     let e = err("zx_vmo_create(0 - 1, 0)");
@@ -111,7 +130,10 @@ fn strings_with_escapes_stand_for_pointers() {
 fn unknown_calls_constants_and_statuses_are_named_with_a_suggestion() {
     let e = err("$v = zx_vmo_creat(4096, 0)");
     assert_eq!((e.line, e.col), (1, 6));
-    assert_eq!(e.message, "unknown call `zx_vmo_creat` (did you mean `zx_vmo_create`?)");
+    assert_eq!(
+        e.message,
+        "unknown call `zx_vmo_creat` (did you mean `zx_vmo_create`?)"
+    );
     let e = err("zx_vmar_map($root, ZX_VM_PERM_RAED, 0, 1, 0, 4096)");
     assert_eq!(e.col, 20);
     assert!(e
@@ -164,7 +186,9 @@ fn arity_and_results_are_checked() {
     assert!(e.message.contains("takes 0 arguments"));
     let e = err("$a, $b = zx_vmo_create(4096, 0)");
     assert_eq!(e.col, 5);
-    assert!(e.message.contains("gives 1 result here, but 2 names are bound"));
+    assert!(e
+        .message
+        .contains("gives 1 result here, but 2 names are bound"));
     let e = err("$a = zx_vmo_create(4096, 0, $scratch)");
     assert!(e.message.contains("passes its own out-pointers"));
     let e = err("$a = zx_vmo_create(4096, 0) -> ZX_ERR_NO_MEMORY");
@@ -178,17 +202,31 @@ fn arity_and_results_are_checked() {
 
 #[test]
 fn syntax_errors_say_what_was_expected() {
-    assert!(err("zx_handle_close 1").message.contains("expected `(` after `zx_handle_close`"));
+    assert!(err("zx_handle_close 1")
+        .message
+        .contains("expected `(` after `zx_handle_close`"));
     assert!(err("zx_handle_close(1")
         .message
         .contains("expected `,` or `)`, found the end of the line"));
-    assert!(err("zx_handle_close(1) 2").message.contains("unexpected number 2 after the call"));
-    assert!(err("zx_handle_close(1) ->").message.contains("expected a status name"));
-    assert!(err("$a zx_vmo_create(1, 0)").message.contains("expected `,` or `=`"));
+    assert!(err("zx_handle_close(1) 2")
+        .message
+        .contains("unexpected number 2 after the call"));
+    assert!(err("zx_handle_close(1) ->")
+        .message
+        .contains("expected a status name"));
+    assert!(err("$a zx_vmo_create(1, 0)")
+        .message
+        .contains("expected `,` or `=`"));
     assert!(err("zx_handle_close(1 < 2)").message.contains("shifts are"));
-    assert!(err("zx_handle_close(@)").message.contains("unexpected character `@`"));
-    assert!(err("zx_handle_close(,)").message.contains("expected a value"));
-    assert!(err("$ = zx_handle_close(1)").message.contains("must be followed by a name"));
+    assert!(err("zx_handle_close(@)")
+        .message
+        .contains("unexpected character `@`"));
+    assert!(err("zx_handle_close(,)")
+        .message
+        .contains("expected a value"));
+    assert!(err("$ = zx_handle_close(1)")
+        .message
+        .contains("must be followed by a name"));
 }
 
 #[test]
@@ -197,7 +235,10 @@ fn blank_and_comment_lines_are_skipped_and_every_bad_line_is_reported() {
     assert_eq!(script.statements.len(), 1);
     assert_eq!(script.statements[0].line, 4);
     let errors = parse("nope()\nzx_handle_close(1)\nzx_vmo_create(1)").unwrap_err();
-    assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(
+        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
 }
 
 #[test]
@@ -281,7 +322,10 @@ mod never_panics {
                 assert!(!errors.is_empty());
                 for e in &errors {
                     let line = text.lines().nth(e.line - 1).expect("error on a real line");
-                    assert!(e.col >= 1 && e.col <= line.chars().count() + 1, "{e:?} in {line:?}");
+                    assert!(
+                        e.col >= 1 && e.col <= line.chars().count() + 1,
+                        "{e:?} in {line:?}"
+                    );
                     assert!(!e.render("f", text).is_empty());
                 }
             }
