@@ -30,14 +30,14 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use kernel_hal::{
     is_page_aligned, CachePolicy, MMUFlags, PageFaultHandler, PageSize, PageTable, PagingError,
     PagingResult, PhysAddr, Translation, VirtAddr, PAGE_SIZE,
 };
 
-use crate::fault::Registration;
+use crate::fault::{Marked, Registration};
 use crate::phys::PhysicalMemory;
 
 /// One recorded translation run: `len` bytes from its key map to `paddr..`.
@@ -174,10 +174,10 @@ impl UnixPageTable {
         self.runs().values().map(|r| r.len / PAGE_SIZE).sum()
     }
 
-    fn runs(&self) -> MutexGuard<'_, BTreeMap<VirtAddr, Run>> {
+    fn runs(&self) -> Marked<'_, BTreeMap<VirtAddr, Run>> {
         // Every update of the record happens after the host calls and cannot panic
         // half-way, so a poisoned lock still guards a consistent record.
-        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+        Marked::lock(&self.runs)
     }
 
     /// Checks that `[vaddr, vaddr + len)` is a non-empty page-aligned range inside

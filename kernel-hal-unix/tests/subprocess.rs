@@ -7,6 +7,11 @@
 //! - Hitting the host's `vm.max_map_count` yields `NoMemory`, and the record stays
 //!   consistent with the host (this one must run alone: at the cap, any other
 //!   thread's `mmap` would fail too).
+//! - A thread whose stack lies in window memory demand-faults it in (its faults are
+//!   handled on its alternate stack); without a large enough alternate stack it
+//!   gets a message naming the fix, not a silent death.
+//! - A thread with `SIGSEGV` blocked dies of `SIGSEGV` on its first fault (a limit
+//!   of the backend: the host kills it without running any handler).
 
 mod common;
 
@@ -32,6 +37,16 @@ fn main() -> ExitCode {
         ),
         ("stack_overflow", Expect::StackOverflowReport),
         ("max_map_count", Expect::Success),
+        ("stack_in_window", Expect::Success),
+        (
+            "stack_in_window_with_a_small_alternate_stack",
+            Expect::Abort("install_alternate_stack()"),
+        ),
+        (
+            "stack_in_window_without_an_alternate_stack",
+            Expect::Signal(libc::SIGSEGV),
+        ),
+        ("sigsegv_blocked", Expect::Signal(libc::SIGSEGV)),
     ] {
         let output = Command::new(std::env::current_exe().expect("own path"))
             .env(CHILD_ENV, name)
@@ -65,6 +80,8 @@ enum Expect {
     StackOverflowReport,
     /// Exited with success.
     Success,
+    /// Aborted after writing this to stderr.
+    Abort(&'static str),
 }
 
 fn check(expect: Expect, output: &Output) -> Result<(), String> {
@@ -81,6 +98,12 @@ fn check(expect: Expect, output: &Output) -> Result<(), String> {
             if !String::from_utf8_lossy(&output.stderr).contains("has overflowed its stack") =>
         {
             Err("no stack-overflow report on stderr".into())
+        }
+        Expect::Abort(_) if signal != Some(libc::SIGABRT) => {
+            Err(format!("wanted SIGABRT, got {:?}", output.status))
+        }
+        Expect::Abort(message) if !String::from_utf8_lossy(&output.stderr).contains(message) => {
+            Err(format!("no {message:?} on stderr"))
         }
         Expect::Success if !output.status.success() => {
             Err(format!("child failed: {:?}", output.status))
@@ -108,8 +131,112 @@ fn child(case: &str) {
             unreachable!("the recursion ended");
         }
         "max_map_count" => fill_to_max_map_count(&hal, &space),
+        "stack_in_window" => {
+            let space = Space::new(&hal, Policy::Resolve);
+            let top = space.base() + 64 * PAGE_SIZE;
+            std::thread::spawn(move || {
+                kernel_hal_unix::fault::install_alternate_stack().unwrap();
+                run_on_stack(top, use_the_stack);
+            })
+            .join()
+            .unwrap();
+            let faults = space.faults().len();
+            println!("{faults} stack pages faulted in");
+            assert!(faults >= 12, "only {faults} faults for a 48 KiB frame");
+            assert_eq!(
+                STACK_SUM.load(std::sync::atomic::Ordering::SeqCst),
+                48 * 1024 * 3
+            );
+            space.release();
+        }
+        "stack_in_window_with_a_small_alternate_stack" => {
+            let space = Space::new(&hal, Policy::Resolve);
+            let top = space.base() + 64 * PAGE_SIZE;
+            std::thread::spawn(move || {
+                let mut small = vec![0u8; 16 * 1024];
+                let stack = libc::stack_t {
+                    ss_sp: small.as_mut_ptr().cast(),
+                    ss_flags: 0,
+                    ss_size: small.len(),
+                };
+                // SAFETY: `small` outlives every signal this thread takes (the
+                // process ends inside `run_on_stack`).
+                let result = unsafe { libc::sigaltstack(&stack, std::ptr::null_mut()) };
+                assert_eq!(result, 0);
+                run_on_stack(top, use_the_stack);
+            })
+            .join()
+            .ok();
+            unreachable!("a fault on a window stack with a small alternate stack returned");
+        }
+        "stack_in_window_without_an_alternate_stack" => {
+            // The host cannot even deliver the signal: its frame would go below the
+            // stack pointer, in window memory not faulted in.
+            let space = Space::new(&hal, Policy::Resolve);
+            let top = space.base() + 64 * PAGE_SIZE;
+            std::thread::spawn(move || {
+                disable_alternate_stack();
+                run_on_stack(top, use_the_stack);
+            })
+            .join()
+            .ok();
+            unreachable!("a fault on a window stack without an alternate stack returned");
+        }
+        "sigsegv_blocked" => {
+            let space = Space::new(&hal, Policy::Resolve);
+            // SAFETY: a signal set we own, filled and applied to this thread.
+            unsafe {
+                let mut set = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGSEGV);
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            }
+            peek(space.base());
+            unreachable!("a fault with SIGSEGV blocked returned");
+        }
         other => panic!("unknown child case {other}"),
     }
+}
+
+/// What `use_the_stack` adds up (checked by the parent thread).
+static STACK_SUM: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Uses 48 KiB of stack: every page of it faults in when the stack is window memory.
+extern "C" fn use_the_stack() {
+    let frame = std::hint::black_box([3u8; 48 * 1024]);
+    let sum = frame.iter().map(|&b| b as usize).sum();
+    STACK_SUM.store(sum, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Calls `f` with the stack pointer at `top` (16-byte aligned), and back.
+fn run_on_stack(top: usize, f: extern "C" fn()) {
+    // SAFETY: `top` is the top of a window range whose faults are resolved, unused
+    // by anything else; `r12` is callee-saved, so `f` keeps our stack pointer in it;
+    // `clobber_abi("C")` covers every register `f` may change.
+    unsafe {
+        std::arch::asm!(
+            "mov r12, rsp",
+            "mov rsp, {top}",
+            "call {f}",
+            "mov rsp, r12",
+            top = in(reg) top,
+            f = in(reg) f,
+            out("r12") _,
+            clobber_abi("C"),
+        );
+    }
+}
+
+/// Turns the calling thread's alternate signal stack off.
+fn disable_alternate_stack() {
+    let disable = libc::stack_t {
+        ss_sp: std::ptr::null_mut(),
+        ss_flags: libc::SS_DISABLE,
+        ss_size: 0,
+    };
+    // SAFETY: only turns this thread's alternate stack off.
+    let result = unsafe { libc::sigaltstack(&disable, std::ptr::null_mut()) };
+    assert_eq!(result, 0);
 }
 
 /// A fresh `PROT_NONE` page outside every window.

@@ -19,6 +19,13 @@ use zircon_object::object::KernelObjectExt;
 use zircon_object::vm::VmObject;
 use zircon_syscall::Process;
 
+/// Marks threads inside the allocator, so that a page fault taken by a signal
+/// handler that interrupted `malloc` is reported instead of deadlocking (see
+/// [`kernel_hal_unix::fault::TrackingAllocator`]).
+#[global_allocator]
+static ALLOCATOR: kernel_hal_unix::fault::TrackingAllocator =
+    kernel_hal_unix::fault::TrackingAllocator;
+
 /// Size of the scratch area every test process starts with.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 

@@ -22,6 +22,7 @@ extern crate alloc;
 pub mod abi;
 pub mod error;
 pub mod object;
+pub mod sync;
 pub mod task;
 pub mod vm;
 

@@ -4,10 +4,10 @@
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::{Handle, HandleTable, KObjectBase, KernelObject};
+use crate::sync::{Mutex, MutexGuard};
 use crate::vm::{AddressSpace, VmAddressRegion};
 use alloc::sync::Arc;
 use kernel_hal::Hal;
-use spin::{Mutex, MutexGuard};
 
 /// A process: its handles and its address space with the root region.
 ///

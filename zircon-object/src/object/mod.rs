@@ -5,10 +5,10 @@ mod handle;
 pub use handle::{Handle, HandleTable, MAX_HANDLES};
 
 use crate::abi::*;
+use crate::sync::Mutex;
 use alloc::sync::Arc;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
 
 /// Hands out koids: unique for the life of the program, never 0, never reused.
 /// Koids are names, not state any object's correctness depends on, so one counter

@@ -21,13 +21,13 @@ use super::vmo::{vmo_size_for, SliceOf, VmObject, VmoInner};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::KernelObjectExt;
+use crate::sync::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, PAGE_SHIFT, PAGE_SIZE};
-use spin::Mutex;
 
 impl VmObject {
     /// Creates a copy-on-write snapshot of bytes `[offset, offset + size)` (size

@@ -4,10 +4,10 @@ use super::vmar::AddressSpace;
 use super::vmo::VmObject;
 use crate::abi::*;
 use crate::error::{hal_error, ZxResult};
+use crate::sync::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use kernel_hal::{MMUFlags, PageTable, PagingError, PAGE_SHIFT, PAGE_SIZE};
-use spin::Mutex;
 
 /// The permission bits a mapping can have.
 pub const PERM_MASK: MMUFlags = MMUFlags::READ

@@ -27,6 +27,7 @@ use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::{KObjectBase, KernelObject};
+use crate::sync::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -36,7 +37,6 @@ use hashbrown::HashMap;
 use kernel_hal::{Hal, MMUFlags, PageFaultHandler, PageTable, PhysAddr, VirtAddr, PAGE_SIZE};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use spin::Mutex;
 
 /// Names a region within its address space.
 pub(crate) type RegionId = u64;

@@ -8,13 +8,13 @@ use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::{KObjectBase, KernelObject};
+use crate::sync::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
-use spin::Mutex;
 
 /// The largest size a VMO may have: 2^48 bytes. Creation is lazy, so a large VMO
 /// costs nothing until its pages are committed.
