@@ -126,7 +126,27 @@ pub const SLOTS: usize = 4096;
 struct SlotData {
     start: usize,
     end: usize,
+    cache: Weak<dyn HostCache>,
     handler: Option<Weak<dyn PageFaultHandler>>,
+}
+
+/// What a fault's first stop, the window's own record, made of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refill {
+    /// The page has a translation the host had dropped; it is back: retry.
+    Refilled,
+    /// The host already has what the record says (or there is no translation):
+    /// the fault is the address space's to handle.
+    NotDropped,
+    /// The page has a translation but the host refuses to map it even with every
+    /// other host mapping of the window dropped.
+    HostRefused,
+}
+
+/// A window whose host mappings are a cache of its record (see `page_table`).
+pub(crate) trait HostCache: Send + Sync {
+    /// Puts back the host mapping of the translation at `addr`, if it was dropped.
+    fn refill(&self, addr: VirtAddr) -> Refill;
 }
 
 /// One registry entry. See the module docs for the protocol.
@@ -178,6 +198,7 @@ pub(crate) struct Registration {
     index: usize,
     start: usize,
     end: usize,
+    cache: Weak<dyn HostCache>,
 }
 
 impl Registration {
@@ -187,7 +208,11 @@ impl Registration {
     /// # Errors
     ///
     /// [`PagingError::NoMemory`]: every slot is taken.
-    pub(crate) fn register(start: usize, len: usize) -> PagingResult<Registration> {
+    pub(crate) fn register(
+        start: usize,
+        len: usize,
+        cache: Weak<dyn HostCache>,
+    ) -> PagingResult<Registration> {
         install_signal_handlers();
         let end = start + len;
         let index = REGISTRY
@@ -202,7 +227,12 @@ impl Registration {
         slot.start.store(start, Ordering::SeqCst);
         slot.end.store(end, Ordering::SeqCst);
         HIGH_WATER.fetch_max(index + 1, Ordering::SeqCst);
-        let registration = Registration { index, start, end };
+        let registration = Registration {
+            index,
+            start,
+            end,
+            cache,
+        };
         registration.set_handler(None);
         Ok(registration)
     }
@@ -212,6 +242,7 @@ impl Registration {
         let data = Box::into_raw(Box::new(SlotData {
             start: self.start,
             end: self.end,
+            cache: self.cache.clone(),
             handler,
         }));
         REGISTRY[self.index].replace(data);
@@ -228,9 +259,15 @@ impl Drop for Registration {
     }
 }
 
-/// The fault handler of the window holding `addr`, if there is one and it is alive.
-/// Called in signal context: no locks, no allocation.
-fn lookup(addr: usize) -> Option<Arc<dyn PageFaultHandler>> {
+/// The window's record and handlers, if alive, for a fault in a window.
+type Found = (
+    Option<Arc<dyn HostCache>>,
+    Option<Arc<dyn PageFaultHandler>>,
+);
+
+/// The record and fault handler of the window holding `addr`, if there is such a
+/// window. Called in signal context: no locks, no allocation.
+fn lookup(addr: usize) -> Option<Found> {
     let high = HIGH_WATER.load(Ordering::Acquire).min(SLOTS);
     for slot in &REGISTRY[..high] {
         if addr < slot.start.load(Ordering::Relaxed) || addr >= slot.end.load(Ordering::Relaxed) {
@@ -242,11 +279,16 @@ fn lookup(addr: usize) -> Option<Arc<dyn PageFaultHandler>> {
         // until we decrement it (see `Slot::replace`).
         let found = unsafe { data.as_ref() }
             .filter(|d| d.start <= addr && addr < d.end)
-            .map(|d| d.handler.as_ref().and_then(Weak::upgrade));
+            .map(|d| {
+                (
+                    d.cache.upgrade(),
+                    d.handler.as_ref().and_then(Weak::upgrade),
+                )
+            });
         slot.readers.fetch_sub(1, Ordering::SeqCst);
         if let Some(handler) = found {
             // Windows never overlap, so this is the only candidate.
-            return handler;
+            return Some(handler);
         }
     }
     None
@@ -568,6 +610,7 @@ unsafe fn interrupted_stack_pointer(ctx: *mut libc::c_void) -> usize {
 
 /// What the handler call needs, passed through the stack switch.
 struct FaultCall {
+    cache: Option<Arc<dyn HostCache>>,
     handler: Option<Arc<dyn PageFaultHandler>>,
     addr: VirtAddr,
     access: MMUFlags,
@@ -580,6 +623,21 @@ extern "C" fn run_handler(call: *mut FaultCall) {
     // SAFETY: `call` points at the `FaultCall` on the signal handler's frame, which
     // outlives this call; nothing else touches it meanwhile.
     let call = unsafe { &mut *call };
+    // The window's record first: a translation whose host mapping was dropped (at
+    // the host's mapping cap) comes back without the address space's involvement.
+    match call.cache.take().map(|cache| cache.refill(call.addr)) {
+        Some(Refill::Refilled) => {
+            call.resolved = true;
+            return;
+        }
+        Some(Refill::HostRefused) => die(
+            "kernel-hal-unix: page fault at ",
+            call.addr,
+            " on a translation the host refuses to map even with every other mapping of \
+             its window dropped (host out of memory). Aborting.",
+        ),
+        Some(Refill::NotDropped) | None => {}
+    }
     if let Some(handler) = call.handler.take() {
         call.resolved = handler.handle_page_fault(call.addr, call.access);
     }
@@ -657,7 +715,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
         None
     };
     let resolved = match handler {
-        Some(handler) => {
+        Some((cache, handler)) => {
             if thread_is_busy() {
                 die(
                     "kernel-hal-unix: page fault at ",
@@ -669,7 +727,8 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
                 );
             }
             let mut call = FaultCall {
-                handler: Some(handler),
+                cache,
+                handler,
                 addr,
                 // SAFETY: `ctx` is the kernel's context for this signal.
                 access: unsafe { access_kind(addr, ctx) },

@@ -44,11 +44,29 @@ pub struct TestProcess {
 ///
 /// If the host refuses the memfd or the address-space window (out of host memory).
 pub fn new_process() -> TestProcess {
-    let hal = UnixHal::with_config(UnixHalConfig {
+    new_process_on(default_hal())
+}
+
+/// The machine [`new_process`] runs on: 1 GiB of physical memory, 64 GiB windows.
+///
+/// # Panics
+///
+/// If the host refuses the memfd (out of host memory).
+pub fn default_hal() -> UnixHal {
+    UnixHal::with_config(UnixHalConfig {
         phys_size: 1 << 30,
         window_size: 64 << 30,
     })
-    .expect("host memory for an emulated machine");
+    .expect("host memory for an emulated machine")
+}
+
+/// A fresh process, as [`new_process`], on `hal` (which must be fresh: the drop
+/// check counts every frame of it).
+///
+/// # Panics
+///
+/// As [`new_process`].
+pub fn new_process_on(hal: UnixHal) -> TestProcess {
     let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
     let rw = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
     let vmo = VmObject::new(
