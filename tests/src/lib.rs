@@ -67,7 +67,18 @@ pub fn default_hal() -> UnixHal {
 ///
 /// As [`new_process`].
 pub fn new_process_on(hal: UnixHal) -> TestProcess {
-    let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
+    new_process_over(Arc::new(hal.clone()), hal)
+}
+
+/// A fresh process, as [`new_process`], whose objects reach physical memory
+/// through `hal`, a wrapper around the fresh `machine` (for instance one that
+/// fails chosen allocations); the drop check counts `machine`'s frames.
+///
+/// # Panics
+///
+/// As [`new_process`], or if `hal` refuses the scratch area's frames.
+pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
+    let process = Process::new(hal).expect("a new process");
     let rw = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
@@ -92,7 +103,7 @@ pub fn new_process_on(hal: UnixHal) -> TestProcess {
         .expect("scratch committed");
     TestProcess {
         process: Some(process),
-        hal,
+        hal: machine,
         scratch,
     }
 }
