@@ -1,5 +1,6 @@
 //! Decodes the fuzzer's input into up to `MAX_CALLS` syscalls (number and eight
-//! argument words, drawn by `zircon_tests::syscall_gen` from the input bytes) and runs
+//! argument words, drawn by `zircon_tests::syscall_gen` from the input bytes, fitting
+//! the signatures of `zircon_syscall::SYSCALLS`) and runs
 //! them through `Process::dispatch` on a fresh process. A panic is a finding: a
 //! positive status, a panic inside a call, an address space that is not a
 //! well-formed tree afterwards, or (when the process is dropped) a frame that was

@@ -18,9 +18,10 @@ pub const FLUSH_PAGE_LIMIT: usize = 32;
 /// How the embedder invalidates cached translations.
 ///
 /// `root` names the address space (the physical address of its top-level table, as
-/// loaded into CR3). An embedder with several CPUs replaces [`LocalTlb`] with a hook
-/// that runs the same invalidations on every CPU that may have the address space
-/// loaded (a shootdown) before returning.
+/// loaded into CR3). An embedder with several CPUs replaces `LocalTlb` (the
+/// one-CPU hook of bare-metal targets) with a hook that runs the same invalidations
+/// on every CPU that may have the address space loaded (a shootdown) before
+/// returning; the `_on` methods tell it which CPUs those are.
 pub trait TlbShootdown: Send + Sync {
     /// Invalidates, for each address in `addrs`, the cached translation of the page
     /// (of whatever size) that contains it, together with any cached intermediate
@@ -29,30 +30,74 @@ pub trait TlbShootdown: Send + Sync {
 
     /// Invalidates every cached translation of the address space.
     fn flush_all(&self, root: PhysAddr);
+
+    /// As [`flush_pages`](Self::flush_pages), knowing that only the CPUs in `cpus`
+    /// may hold translations of the address space (those that have activated it
+    /// and not switched away since); a shootdown need interrupt no other CPU.
+    /// The default ignores `cpus`.
+    fn flush_pages_on(&self, root: PhysAddr, cpus: CpuSet, addrs: &[VirtAddr]) {
+        let _ = cpus;
+        self.flush_pages(root, addrs);
+    }
+
+    /// As [`flush_all`](Self::flush_all), for the CPUs in `cpus` only. The default
+    /// ignores `cpus`.
+    fn flush_all_on(&self, root: PhysAddr, cpus: CpuSet) {
+        let _ = cpus;
+        self.flush_all(root);
+    }
 }
 
-/// The default hook: invalidates on the current CPU only.
+/// A set of CPU numbers below 64: the CPUs that may cache an address space's
+/// translations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuSet(pub u64);
+
+impl CpuSet {
+    /// Every CPU (the kernel space is loaded everywhere).
+    pub const ALL: CpuSet = CpuSet(u64::MAX);
+
+    /// Whether CPU `cpu` is in the set.
+    pub const fn contains(&self, cpu: usize) -> bool {
+        cpu < 64 && self.0 & (1 << cpu) != 0
+    }
+
+    /// The set without CPU `cpu`.
+    pub const fn without(self, cpu: usize) -> CpuSet {
+        if cpu < 64 {
+            CpuSet(self.0 & !(1 << cpu))
+        } else {
+            self
+        }
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The default hook on a bare-metal CPU: invalidates on the current CPU only.
 ///
-/// On `target_os = "none"` it issues `invlpg` per address and reloads CR3 for a full
-/// flush; both act only on the address space loaded on this CPU, which is enough for
-/// one CPU without PCIDs (switching CR3 drops everything else). Built for any other
-/// target it does nothing, because no hardware walks the tables there: host tests
-/// use `sim::SimTlb` (the `sim` feature) instead.
+/// It issues `invlpg` per address and reloads CR3 for a full flush; both act only
+/// on the address space loaded on this CPU, which is enough for one CPU without
+/// PCIDs (switching CR3 drops everything else). It exists only where a CPU walks
+/// these tables (x86_64 with `target_os = "none"` or `"uefi"`); built for a host,
+/// where it could only do nothing, it does not compile: host tests use
+/// `sim::SimTlb` (the `sim` feature).
+#[cfg(all(target_arch = "x86_64", any(target_os = "none", target_os = "uefi")))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LocalTlb;
 
+#[cfg(all(target_arch = "x86_64", any(target_os = "none", target_os = "uefi")))]
 impl TlbShootdown for LocalTlb {
     fn flush_pages(&self, _root: PhysAddr, addrs: &[VirtAddr]) {
-        #[cfg(all(target_arch = "x86_64", target_os = "none"))]
         for &addr in addrs {
             x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(addr as u64));
         }
-        #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
-        let _ = addrs;
     }
 
     fn flush_all(&self, _root: PhysAddr) {
-        #[cfg(all(target_arch = "x86_64", target_os = "none"))]
         x86_64::instructions::tlb::flush_all();
     }
 }
@@ -160,10 +205,16 @@ impl Flush {
     /// Flushes everything recorded through `tlb`, then returns the unlinked page-table
     /// frames to `frames`.
     pub fn finish<F: PhysMem + ?Sized>(self, tlb: &dyn TlbShootdown, frames: &F) {
+        self.finish_on(tlb, frames, CpuSet::ALL);
+    }
+
+    /// As [`finish`](Self::finish), telling the hook that only the CPUs in `cpus`
+    /// may cache the address space.
+    pub fn finish_on<F: PhysMem + ?Sized>(self, tlb: &dyn TlbShootdown, frames: &F, cpus: CpuSet) {
         if self.all {
-            tlb.flush_all(self.root);
+            tlb.flush_all_on(self.root, cpus);
         } else if self.count > 0 {
-            tlb.flush_pages(self.root, &self.addrs[..self.count]);
+            tlb.flush_pages_on(self.root, cpus, &self.addrs[..self.count]);
         }
         for &table in &self.freed_tables {
             let freed = frames.free_frames(table, 1);

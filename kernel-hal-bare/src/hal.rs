@@ -8,7 +8,9 @@ use kernel_hal::{
     Translation, VirtAddr,
 };
 
-use crate::flush::{Flush, TlbShootdown};
+use core::sync::atomic::{fence, AtomicU64, Ordering};
+
+use crate::flush::{CpuSet, Flush, TlbShootdown};
 use crate::mem::BareMem;
 use crate::table::X86PageTable;
 
@@ -19,9 +21,16 @@ use crate::table::X86PageTable;
 /// Lock order: the table lock, then (briefly, inside) the frame allocator's lock.
 /// Dropping a user space flushes it and frees all its page-table frames; the
 /// embedder must have switched every CPU away from it first.
+///
+/// It keeps the set of CPUs that have it loaded ([`activate`](Self::activate) adds
+/// one, [`deactivate`](Self::deactivate) removes it), and passes that set to the
+/// hook with every flush, so a shootdown interrupts only those CPUs. The kernel
+/// space is loaded everywhere: its flushes name every CPU.
 pub struct BarePageTable {
     table: spin::Mutex<X86PageTable>,
     root: PhysAddr,
+    /// The CPUs that have this space loaded; `u64::MAX` for the kernel space.
+    cpus: AtomicU64,
     mem: Arc<BareMem>,
     tlb: Arc<dyn TlbShootdown>,
     fault_handler: spin::Mutex<Option<Weak<dyn PageFaultHandler>>>,
@@ -49,8 +58,14 @@ impl BarePageTable {
         mem: Arc<BareMem>,
         tlb: Arc<dyn TlbShootdown>,
     ) -> BarePageTable {
+        let cpus = if table.range().0 >= crate::KERNEL_BASE {
+            CpuSet::ALL.0
+        } else {
+            0
+        };
         BarePageTable {
             root: table.root(),
+            cpus: AtomicU64::new(cpus),
             table: spin::Mutex::new(table),
             mem,
             tlb,
@@ -64,13 +79,56 @@ impl BarePageTable {
         self.root
     }
 
+    /// The CPUs that have this space loaded now (every CPU for the kernel space).
+    pub fn active_cpus(&self) -> CpuSet {
+        CpuSet(self.cpus.load(Ordering::SeqCst))
+    }
+
+    /// Makes this space the one CPU number `cpu` (below 64; the caller's own)
+    /// translates through: records `cpu` in [`active_cpus`](Self::active_cpus),
+    /// then, on a bare-metal target, loads CR3 with [`root`](Self::root) (which
+    /// drops this CPU's cached user translations). On a host it only records the
+    /// CPU (simulated CPUs take the root as an argument).
+    ///
+    /// The CPU is recorded before CR3 is loaded, so a flush that races with this
+    /// call either sees the CPU or finished its table change before the CPU could
+    /// walk the table. Call [`deactivate`](Self::deactivate) on the space the CPU
+    /// ran before, after this returns.
+    ///
+    /// # Safety
+    ///
+    /// `cpu` must be the number of the calling CPU, and the code, stack and data in
+    /// use must be mapped at the same addresses in this space's kernel half (which
+    /// every space of one [`BareHal`] shares) as in the table loaded now.
+    pub unsafe fn activate(&self, cpu: usize) {
+        if cpu < 64 {
+            self.cpus.fetch_or(1 << cpu, Ordering::SeqCst);
+        }
+        #[cfg(all(target_arch = "x86_64", any(target_os = "none", target_os = "uefi")))]
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            crate::cpu::load_root(self.root)
+        };
+    }
+
+    /// Records that CPU `cpu` no longer has this space loaded (it has loaded
+    /// another one). A no-op for the kernel space, which every CPU keeps.
+    pub fn deactivate(&self, cpu: usize) {
+        if cpu < 64 && self.cpus.load(Ordering::SeqCst) != CpuSet::ALL.0 {
+            self.cpus.fetch_and(!(1 << cpu), Ordering::SeqCst);
+        }
+    }
+
     /// Runs `op` on the table under the lock with a fresh batch, and applies the
-    /// batch before unlocking.
+    /// batch before unlocking, on the CPUs that have the space loaded.
     fn with_flush<R>(&self, op: impl FnOnce(&mut X86PageTable, &BareMem, &mut Flush) -> R) -> R {
         let mut table = self.table.lock();
         let mut flush = Flush::new(self.root);
         let result = op(&mut table, &self.mem, &mut flush);
-        flush.finish(&*self.tlb, &*self.mem);
+        // The entries are written; only now read who may cache them (pairs with
+        // the SeqCst update in `activate`).
+        fence(Ordering::SeqCst);
+        flush.finish_on(&*self.tlb, &*self.mem, self.active_cpus());
         result
     }
 }
@@ -121,6 +179,21 @@ impl PageTable for BarePageTable {
 
     fn fault_handler(&self) -> Option<Arc<dyn PageFaultHandler>> {
         self.fault_handler.lock().as_ref()?.upgrade()
+    }
+
+    fn root(&self) -> Option<PhysAddr> {
+        Some(self.root)
+    }
+
+    fn activate(&self, cpu: usize) {
+        // SAFETY: every space of a machine shares the kernel space's upper half, in
+        // which the embedder runs (the `PageTable::activate` contract), so the
+        // running code, stack and data stay mapped where they are.
+        unsafe { BarePageTable::activate(self, cpu) }
+    }
+
+    fn deactivate(&self, cpu: usize) {
+        BarePageTable::deactivate(self, cpu);
     }
 }
 
@@ -269,5 +342,62 @@ impl PhysMem for BareHal {
 impl Hal for BareHal {
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
         Ok(Box::new(self.new_bare_address_space()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimMachine;
+    use alloc::vec::Vec;
+    use kernel_hal::{MMUFlags, PageTable, PAGE_SIZE};
+
+    /// Remembers the CPU set of every flush.
+    #[derive(Default)]
+    struct Recorder(spin::Mutex<Vec<(PhysAddr, CpuSet)>>);
+
+    impl TlbShootdown for Recorder {
+        fn flush_pages(&self, _: PhysAddr, _: &[VirtAddr]) {}
+        fn flush_all(&self, _: PhysAddr) {}
+        fn flush_pages_on(&self, root: PhysAddr, cpus: CpuSet, _: &[VirtAddr]) {
+            self.0.lock().push((root, cpus));
+        }
+        fn flush_all_on(&self, root: PhysAddr, cpus: CpuSet) {
+            self.0.lock().push((root, cpus));
+        }
+    }
+
+    #[test]
+    fn flushes_name_exactly_the_cpus_that_have_the_space_loaded() {
+        let machine = SimMachine::new(8 << 20);
+        let recorder = Arc::new(Recorder::default());
+        let hal = BareHal::new(machine.hal().mem().clone(), recorder.clone()).unwrap();
+        let space = hal.new_bare_address_space().unwrap();
+        assert_eq!(space.active_cpus(), CpuSet(0));
+        assert_eq!(hal.kernel_space().active_cpus(), CpuSet::ALL);
+        // SAFETY: on a host `activate` only records the CPU; nothing is loaded.
+        unsafe { space.activate(1) };
+        PageTable::activate(&space, 3);
+        let rw = MMUFlags::READ | MMUFlags::WRITE | MMUFlags::USER;
+        let frame = hal.alloc_frame().unwrap();
+        space
+            .map(0x40_0000, frame, PAGE_SIZE, rw, CachePolicy::Cached)
+            .unwrap();
+        space.unmap(0x40_0000, PAGE_SIZE).unwrap();
+        assert_eq!(
+            recorder.0.lock().last(),
+            Some(&(space.root(), CpuSet(0b1010)))
+        );
+        space.deactivate(1);
+        space
+            .map(0x40_0000, frame, PAGE_SIZE, rw, CachePolicy::Cached)
+            .unwrap();
+        space.unmap(0x40_0000, PAGE_SIZE).unwrap();
+        let last = *recorder.0.lock().last().unwrap();
+        assert!(last.1.contains(3) && !last.1.contains(1));
+        assert_eq!(PageTable::root(&space), Some(space.root()));
+        hal.kernel_space().deactivate(2);
+        assert_eq!(hal.kernel_space().active_cpus(), CpuSet::ALL);
+        hal.free_frames(frame, 1).unwrap();
     }
 }

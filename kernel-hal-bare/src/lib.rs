@@ -12,8 +12,11 @@
 //! ([`Flush`]) and goes through a replaceable [`TlbShootdown`] hook.
 //!
 //! The crate is `#![no_std]` (with `alloc`) and depends on `kernel-hal`, `x86_64`
-//! and `spin`. It never reads CR3, never switches address spaces and never takes a
-//! page fault itself: the embedder's trap handler calls the object layer. With the
+//! and `spin`. It switches address spaces only when the embedder activates one
+//! ([`BarePageTable::activate`], which also records the CPUs that have it loaded,
+//! so shootdowns go only there), and never takes a page fault itself: the
+//! embedder's trap handler decodes the error code ([`PageFaultInfo`]) and calls
+//! the object layer. [`cpu`] holds the few CPU settings the tables need. With the
 //! `sim` feature (for tests; kernel builds leave it out), the `sim` module runs all
 //! of it on a host over a buffer standing in for RAM, with a software TLB.
 
@@ -21,7 +24,9 @@
 
 extern crate alloc;
 
+pub mod cpu;
 mod entry;
+mod fault;
 mod flush;
 mod hal;
 mod mem;
@@ -31,7 +36,10 @@ mod table;
 mod window;
 
 pub use entry::PAT_MSR_VALUE;
-pub use flush::{Flush, LocalTlb, TlbShootdown, FLUSH_PAGE_LIMIT};
+pub use fault::PageFaultInfo;
+#[cfg(all(target_arch = "x86_64", any(target_os = "none", target_os = "uefi")))]
+pub use flush::LocalTlb;
+pub use flush::{CpuSet, Flush, TlbShootdown, FLUSH_PAGE_LIMIT};
 pub use hal::{BareHal, BarePageTable};
 pub use mem::BareMem;
 pub use table::{X86PageTable, KERNEL_BASE, USER_BASE, USER_END};

@@ -844,16 +844,14 @@ fn the_inherent_api_batches_several_operations_into_one_flush() {
 
 #[test]
 fn an_existing_top_level_table_can_become_the_kernel_space() {
-    use kernel_hal_bare::{BareHal, LocalTlb};
+    use kernel_hal_bare::BareHal;
     let m = SimMachine::new(16 << 20);
     let mem = m.hal().mem().clone();
     let root = mem.alloc_frame().unwrap();
     mem.zero(root, PAGE_SIZE).unwrap();
     let free = mem.free_count();
     // SAFETY: `root` is a zeroed page-table frame of this machine used by nothing else.
-    let hal =
-        unsafe { BareHal::with_kernel_root(mem.clone(), std::sync::Arc::new(LocalTlb), root) }
-            .unwrap();
+    let hal = unsafe { BareHal::with_kernel_root(mem.clone(), m.tlb().clone(), root) }.unwrap();
     assert_eq!(
         mem.free_count(),
         free - 256,

@@ -277,6 +277,27 @@ pub trait PageTable: Send + Sync {
 
     /// The registered fault handler, if any is registered and still alive.
     fn fault_handler(&self) -> Option<alloc::sync::Arc<dyn PageFaultHandler>>;
+
+    /// The physical address of the top-level table, for a backend whose tables a
+    /// CPU walks (what CR3 holds while this space runs); `None` for emulation.
+    fn root(&self) -> Option<PhysAddr> {
+        None
+    }
+
+    /// Makes this address space the one that CPU number `cpu` (the caller's own)
+    /// translates through, and records that the CPU has it loaded, so that TLB
+    /// shootdowns for this space reach it. The caller must run in the kernel half,
+    /// which every address space of one machine shares. Emulated backends, whose
+    /// spaces need no loading, do nothing.
+    fn activate(&self, cpu: usize) {
+        let _ = cpu;
+    }
+
+    /// Records that CPU `cpu` has switched to another address space, so that
+    /// shootdowns for this one skip it. Emulated backends do nothing.
+    fn deactivate(&self, cpu: usize) {
+        let _ = cpu;
+    }
 }
 
 /// Physical memory: the frame allocator and access to the bytes in frames.

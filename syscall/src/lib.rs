@@ -22,10 +22,12 @@ mod handle;
 mod info;
 mod numbers;
 mod process;
+pub mod signature;
 mod vmar;
 mod vmo;
 
 pub use numbers::*;
+pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;
 
 use alloc::sync::Arc;

@@ -1,103 +1,259 @@
-//! Syscall numbers (this project's own numbering) and dispatch by number, for trap
-//! entry and fuzzing.
+//! The syscall surface, declared once: each call's number, name and parameters with
+//! their kinds. From this one declaration come the `SYS_*` numbers, the
+//! [`SYSCALLS`] table (which the fuzz generator and `zxvm` read), and
+//! [`Process::dispatch`]. Adding a call is one entry here plus its `zx_*` method.
 //!
-//! Arguments arrive as eight machine words in the order of the call's signature.
-//! A word passed where the call takes a `u32` (handle, options, rights, topic,
-//! property, op) is truncated to its low 32 bits, as a 32-bit register read would
-//! be; `u64` and `usize` arguments are taken whole. Unused words are ignored.
+//! Numbers are this project's own. Arguments arrive as eight machine words in the
+//! order of the call's signature. A word passed where the call takes a 32-bit value
+//! (handle, options, rights, topic, property, op) is truncated to its low 32 bits,
+//! as a 32-bit register read would be; 64-bit arguments are taken whole. Unused
+//! words are ignored.
 
+use crate::signature::{Arg::*, Extent::*, IntoStatus, OptionWord::*, ValueKind::*, Word::*};
+use crate::signature::{Param, Syscall};
 use crate::Process;
 use fuchsia_zircon_types::*;
 
-/// `zx_vmar_root_self`: returns the handle value as a non-negative status.
-pub const SYS_VMAR_ROOT_SELF: u32 = 1;
-/// `zx_process_self`: returns the handle value as a non-negative status.
-pub const SYS_PROCESS_SELF: u32 = 2;
-/// `zx_vmar_allocate(parent_vmar, options, offset, size, child_vmar, child_addr)`.
-pub const SYS_VMAR_ALLOCATE: u32 = 3;
-/// `zx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, mapped_addr)`.
-pub const SYS_VMAR_MAP: u32 = 4;
-/// `zx_vmar_unmap(vmar, addr, len)`.
-pub const SYS_VMAR_UNMAP: u32 = 5;
-/// `zx_vmar_protect(vmar, options, addr, len)`.
-pub const SYS_VMAR_PROTECT: u32 = 6;
-/// `zx_vmar_destroy(vmar)`.
-pub const SYS_VMAR_DESTROY: u32 = 7;
-/// `zx_vmar_op_range(vmar, op, address, size, buffer, buffer_size)`.
-pub const SYS_VMAR_OP_RANGE: u32 = 8;
-/// `zx_vmo_create(size, options, out)`.
-pub const SYS_VMO_CREATE: u32 = 9;
-/// `zx_vmo_read(handle, buffer, offset, buffer_size)`.
-pub const SYS_VMO_READ: u32 = 10;
-/// `zx_vmo_write(handle, buffer, offset, buffer_size)`.
-pub const SYS_VMO_WRITE: u32 = 11;
-/// `zx_vmo_get_size(handle, size)`.
-pub const SYS_VMO_GET_SIZE: u32 = 12;
-/// `zx_vmo_set_size(handle, size)`.
-pub const SYS_VMO_SET_SIZE: u32 = 13;
-/// `zx_vmo_op_range(handle, op, offset, size, buffer, buffer_size)`.
-pub const SYS_VMO_OP_RANGE: u32 = 14;
-/// `zx_vmo_create_child(handle, options, offset, size, out)`.
-pub const SYS_VMO_CREATE_CHILD: u32 = 15;
-/// `zx_vmo_set_cache_policy(handle, cache_policy)`.
-pub const SYS_VMO_SET_CACHE_POLICY: u32 = 16;
-/// `zx_handle_close(handle)`.
-pub const SYS_HANDLE_CLOSE: u32 = 17;
-/// `zx_handle_duplicate(handle, rights, out)`.
-pub const SYS_HANDLE_DUPLICATE: u32 = 18;
-/// `zx_handle_replace(handle, rights, out)`.
-pub const SYS_HANDLE_REPLACE: u32 = 19;
-/// `zx_object_get_info(handle, topic, buffer, buffer_size, actual, avail)`.
-pub const SYS_OBJECT_GET_INFO: u32 = 20;
-/// `zx_object_get_property(handle, property, value, value_size)`.
-pub const SYS_OBJECT_GET_PROPERTY: u32 = 21;
-/// `zx_object_set_property(handle, property, value, value_size)`.
-pub const SYS_OBJECT_SET_PROPERTY: u32 = 22;
-/// `zx_process_read_memory(process, vaddr, buffer, buffer_size, actual)`.
-pub const SYS_PROCESS_READ_MEMORY: u32 = 23;
-/// `zx_process_write_memory(process, vaddr, buffer, buffer_size, actual)`.
-pub const SYS_PROCESS_WRITE_MEMORY: u32 = 24;
+/// Declares the syscalls: `number SYS_NAME zx_name(param: type = kind, ...)`, with
+/// `-> zx_handle_t` for a call that answers a handle instead of a status.
+macro_rules! syscalls {
+    ($(
+        $(#[$doc:meta])*
+        $number:literal $sys:ident $name:ident ( $($param:ident : $ty:ty = $arg:expr),* $(,)? )
+            $(-> $ret:ty)?;
+    )*) => {
+        $( $(#[$doc])* pub const $sys: u32 = $number; )*
 
-impl Process {
-    /// Calls syscall `number` with `args`, as a trap handler would. Returns the
-    /// call's status (for `SYS_VMAR_ROOT_SELF` and `SYS_PROCESS_SELF`, the handle
-    /// value, which is positive).
-    ///
-    /// # Errors
-    ///
-    /// `ZX_ERR_BAD_SYSCALL` for a number that names no call; otherwise whatever the
-    /// call returns.
-    pub fn dispatch(&self, number: u32, args: [usize; 8]) -> zx_status_t {
-        let [a0, a1, a2, a3, a4, a5, a6, _] = args;
-        let u = |word: usize| word as u32;
-        match number {
-            SYS_VMAR_ROOT_SELF => self.zx_vmar_root_self() as i32,
-            SYS_PROCESS_SELF => self.zx_process_self() as i32,
-            SYS_VMAR_ALLOCATE => self.zx_vmar_allocate(u(a0), u(a1), a2, a3, a4, a5),
-            SYS_VMAR_MAP => self.zx_vmar_map(u(a0), u(a1), a2, u(a3), a4 as u64, a5, a6),
-            SYS_VMAR_UNMAP => self.zx_vmar_unmap(u(a0), a1, a2),
-            SYS_VMAR_PROTECT => self.zx_vmar_protect(u(a0), u(a1), a2, a3),
-            SYS_VMAR_DESTROY => self.zx_vmar_destroy(u(a0)),
-            SYS_VMAR_OP_RANGE => self.zx_vmar_op_range(u(a0), u(a1), a2, a3, a4, a5),
-            SYS_VMO_CREATE => self.zx_vmo_create(a0 as u64, u(a1), a2),
-            SYS_VMO_READ => self.zx_vmo_read(u(a0), a1, a2 as u64, a3),
-            SYS_VMO_WRITE => self.zx_vmo_write(u(a0), a1, a2 as u64, a3),
-            SYS_VMO_GET_SIZE => self.zx_vmo_get_size(u(a0), a1),
-            SYS_VMO_SET_SIZE => self.zx_vmo_set_size(u(a0), a1 as u64),
-            SYS_VMO_OP_RANGE => self.zx_vmo_op_range(u(a0), u(a1), a2 as u64, a3 as u64, a4, a5),
-            SYS_VMO_CREATE_CHILD => {
-                self.zx_vmo_create_child(u(a0), u(a1), a2 as u64, a3 as u64, a4)
+        /// Every syscall, in the order of its number.
+        pub const SYSCALLS: &[Syscall] = &[$(
+            Syscall {
+                number: $number,
+                name: stringify!($name),
+                params: &[$(Param {
+                    name: stringify!($param),
+                    arg: $arg,
+                    bits: 8 * core::mem::size_of::<$ty>() as u32,
+                }),*],
+                returns_handle: syscalls!(@handle $($ret)?),
+            },
+        )*];
+
+        impl Process {
+            /// Calls syscall `number` with `args`, as a trap handler would. Returns
+            /// the call's status (for the calls that answer a handle, the handle
+            /// value, which is positive).
+            ///
+            /// # Errors
+            ///
+            /// `ZX_ERR_BAD_SYSCALL` for a number that names no call; otherwise
+            /// whatever the call returns.
+            #[allow(clippy::unnecessary_cast)]
+            pub fn dispatch(&self, number: u32, args: [usize; 8]) -> zx_status_t {
+                // Function arguments are evaluated left to right, so each
+                // parameter takes the next word.
+                let mut words = args.into_iter();
+                let mut next = move || words.next().unwrap_or(0);
+                match number {
+                    $($sys => self.$name($(next() as $ty),*).into_status(),)*
+                    _ => ZX_ERR_BAD_SYSCALL,
+                }
             }
-            SYS_VMO_SET_CACHE_POLICY => self.zx_vmo_set_cache_policy(u(a0), u(a1)),
-            SYS_HANDLE_CLOSE => self.zx_handle_close(u(a0)),
-            SYS_HANDLE_DUPLICATE => self.zx_handle_duplicate(u(a0), u(a1), a2),
-            SYS_HANDLE_REPLACE => self.zx_handle_replace(u(a0), u(a1), a2),
-            SYS_OBJECT_GET_INFO => self.zx_object_get_info(u(a0), u(a1), a2, a3, a4, a5),
-            SYS_OBJECT_GET_PROPERTY => self.zx_object_get_property(u(a0), u(a1), a2, a3),
-            SYS_OBJECT_SET_PROPERTY => self.zx_object_set_property(u(a0), u(a1), a2, a3),
-            SYS_PROCESS_READ_MEMORY => self.zx_process_read_memory(u(a0), a1, a2, a3, a4),
-            SYS_PROCESS_WRITE_MEMORY => self.zx_process_write_memory(u(a0), a1, a2, a3, a4),
-            _ => ZX_ERR_BAD_SYSCALL,
+        }
+    };
+    (@handle) => { false };
+    (@handle $ret:ty) => { true };
+}
+
+syscalls! {
+    /// `zx_vmar_root_self()`: answers the handle value.
+    1 SYS_VMAR_ROOT_SELF zx_vmar_root_self() -> zx_handle_t;
+    /// `zx_process_self()`: answers the handle value.
+    2 SYS_PROCESS_SELF zx_process_self() -> zx_handle_t;
+    /// `zx_vmar_allocate(parent_vmar, options, offset, size, child_vmar, child_addr)`.
+    3 SYS_VMAR_ALLOCATE zx_vmar_allocate(
+        parent_vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR),
+        options: u32 = Options(VmarAllocate),
+        offset: usize = Offset,
+        size: usize = Len,
+        child_vmar: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMAR)),
+        child_addr: usize = OutWord(Address),
+    );
+    /// `zx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, mapped_addr)`.
+    4 SYS_VMAR_MAP zx_vmar_map(
+        vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR),
+        options: u32 = Options(VmarMap),
+        vmar_offset: usize = Offset,
+        vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        vmo_offset: u64 = Offset,
+        len: usize = Len,
+        mapped_addr: usize = OutWord(Address),
+    );
+    /// `zx_vmar_unmap(vmar, addr, len)`.
+    5 SYS_VMAR_UNMAP zx_vmar_unmap(
+        vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR),
+        addr: usize = Addr,
+        len: usize = Len,
+    );
+    /// `zx_vmar_protect(vmar, options, addr, len)`.
+    6 SYS_VMAR_PROTECT zx_vmar_protect(
+        vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR),
+        options: u32 = Options(VmarProtect),
+        addr: usize = Addr,
+        len: usize = Len,
+    );
+    /// `zx_vmar_destroy(vmar)`.
+    7 SYS_VMAR_DESTROY zx_vmar_destroy(vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR));
+    /// `zx_vmar_op_range(vmar, op, address, size, buffer, buffer_size)`.
+    8 SYS_VMAR_OP_RANGE zx_vmar_op_range(
+        vmar: u32 = Handle(ZX_OBJ_TYPE_VMAR),
+        op: u32 = Value(VmarOp),
+        address: usize = Addr,
+        size: usize = Len,
+        buffer: usize = InOut(SizedBy(5)),
+        buffer_size: usize = Len,
+    );
+    /// `zx_vmo_create(size, options, out)`.
+    9 SYS_VMO_CREATE zx_vmo_create(
+        size: u64 = Len,
+        options: u32 = Options(VmoCreate),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
+    /// `zx_vmo_read(handle, buffer, offset, buffer_size)`.
+    10 SYS_VMO_READ zx_vmo_read(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        buffer: usize = Out(SizedBy(3)),
+        offset: u64 = Offset,
+        buffer_size: usize = Len,
+    );
+    /// `zx_vmo_write(handle, buffer, offset, buffer_size)`.
+    11 SYS_VMO_WRITE zx_vmo_write(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        buffer: usize = In(SizedBy(3)),
+        offset: u64 = Offset,
+        buffer_size: usize = Len,
+    );
+    /// `zx_vmo_get_size(handle, size)`.
+    12 SYS_VMO_GET_SIZE zx_vmo_get_size(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        size: usize = OutWord(Size),
+    );
+    /// `zx_vmo_set_size(handle, size)`.
+    13 SYS_VMO_SET_SIZE zx_vmo_set_size(handle: u32 = Handle(ZX_OBJ_TYPE_VMO), size: u64 = Len);
+    /// `zx_vmo_op_range(handle, op, offset, size, buffer, buffer_size)`.
+    14 SYS_VMO_OP_RANGE zx_vmo_op_range(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        op: u32 = Value(VmoOp),
+        offset: u64 = Offset,
+        size: u64 = Len,
+        buffer: usize = InOut(SizedBy(5)),
+        buffer_size: usize = Len,
+    );
+    /// `zx_vmo_create_child(handle, options, offset, size, out)`.
+    15 SYS_VMO_CREATE_CHILD zx_vmo_create_child(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        options: u32 = Options(VmoChild),
+        offset: u64 = Offset,
+        size: u64 = Len,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
+    /// `zx_vmo_set_cache_policy(handle, cache_policy)`.
+    16 SYS_VMO_SET_CACHE_POLICY zx_vmo_set_cache_policy(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        cache_policy: u32 = Value(CachePolicy),
+    );
+    /// `zx_handle_close(handle)`.
+    17 SYS_HANDLE_CLOSE zx_handle_close(handle: u32 = Handle(ZX_OBJ_TYPE_NONE));
+    /// `zx_handle_duplicate(handle, rights, out)`.
+    18 SYS_HANDLE_DUPLICATE zx_handle_duplicate(
+        handle: u32 = Handle(ZX_OBJ_TYPE_NONE),
+        rights: u32 = Value(Rights),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_NONE)),
+    );
+    /// `zx_handle_replace(handle, rights, out)`.
+    19 SYS_HANDLE_REPLACE zx_handle_replace(
+        handle: u32 = Handle(ZX_OBJ_TYPE_NONE),
+        rights: u32 = Value(Rights),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_NONE)),
+    );
+    /// `zx_object_get_info(handle, topic, buffer, buffer_size, actual, avail)`.
+    20 SYS_OBJECT_GET_INFO zx_object_get_info(
+        handle: u32 = Handle(ZX_OBJ_TYPE_NONE),
+        topic: u32 = Value(Topic),
+        buffer: usize = Out(SizedBy(3)),
+        buffer_size: usize = Len,
+        actual: usize = OutWord(Count),
+        avail: usize = OutWord(Count),
+    );
+    /// `zx_object_get_property(handle, property, value, value_size)`.
+    21 SYS_OBJECT_GET_PROPERTY zx_object_get_property(
+        handle: u32 = Handle(ZX_OBJ_TYPE_NONE),
+        property: u32 = Value(Property),
+        value: usize = Out(SizedBy(3)),
+        value_size: usize = Len,
+    );
+    /// `zx_object_set_property(handle, property, value, value_size)`.
+    22 SYS_OBJECT_SET_PROPERTY zx_object_set_property(
+        handle: u32 = Handle(ZX_OBJ_TYPE_NONE),
+        property: u32 = Value(Property),
+        value: usize = In(SizedBy(3)),
+        value_size: usize = Len,
+    );
+    /// `zx_process_read_memory(process, vaddr, buffer, buffer_size, actual)`.
+    23 SYS_PROCESS_READ_MEMORY zx_process_read_memory(
+        process: u32 = Handle(ZX_OBJ_TYPE_PROCESS),
+        vaddr: usize = Addr,
+        buffer: usize = Out(SizedBy(3)),
+        buffer_size: usize = Len,
+        actual: usize = OutWord(Count),
+    );
+    /// `zx_process_write_memory(process, vaddr, buffer, buffer_size, actual)`.
+    24 SYS_PROCESS_WRITE_MEMORY zx_process_write_memory(
+        process: u32 = Handle(ZX_OBJ_TYPE_PROCESS),
+        vaddr: usize = Addr,
+        buffer: usize = In(SizedBy(3)),
+        buffer_size: usize = Len,
+        actual: usize = OutWord(Count),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::{Arg, Extent};
+
+    #[test]
+    fn numbers_run_from_one_without_gaps_and_names_are_unique() {
+        for (i, call) in SYSCALLS.iter().enumerate() {
+            assert_eq!(call.number as usize, i + 1, "{}", call.name);
+            assert!(call.name.starts_with("zx_"));
+            assert_eq!(
+                SYSCALLS.iter().filter(|c| c.name == call.name).count(),
+                1,
+                "{} twice",
+                call.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_buffer_is_sized_by_a_length_argument_of_its_call() {
+        for call in SYSCALLS {
+            assert!(
+                call.params.len() <= 8,
+                "{} takes more than 8 words",
+                call.name
+            );
+            for p in call.params {
+                assert!(p.bits == 32 || p.bits == 64, "{}.{}", call.name, p.name);
+                if let Arg::In(e) | Arg::Out(e) | Arg::InOut(e) = p.arg {
+                    let sizer = match e {
+                        Extent::Fixed(_) => continue,
+                        Extent::SizedBy(i) | Extent::CountIn { arg: i, .. } => i,
+                    };
+                    assert_eq!(call.params[sizer].arg, Arg::Len, "{}.{}", call.name, p.name);
+                }
+            }
+            assert_eq!(call.returns_handle, call.params.is_empty(), "{}", call.name);
         }
     }
 }

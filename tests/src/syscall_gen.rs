@@ -5,8 +5,11 @@
 //! Arguments lean toward values that reach deep into the calls: live handle values,
 //! pointers into, around and outside the scratch area, addresses earlier calls
 //! returned, page-aligned and unaligned sizes, zero, `usize::MAX`, valid option bits.
-//! Every VMO is kept small, so committing stays cheap.
+//! Every VMO is kept small, so committing stays cheap. Which calls exist and what
+//! each argument means come from the syscall table ([`SYSCALLS`]), so a call added
+//! there is fuzzed with fitting values at once.
 
+use zircon_syscall::signature::{Arg, OptionWord, ValueKind};
 use zircon_syscall::*;
 
 use crate::{new_process, TestProcess};
@@ -111,28 +114,33 @@ enum Kind {
 
 use Kind::*;
 
-/// The argument kinds of each syscall number, in Zircon's order.
-fn signature(number: u32) -> &'static [Kind] {
-    match number {
-        SYS_VMAR_ALLOCATE => &[Vmar, VmOptions, Offset, Size, Ptr, Ptr],
-        SYS_VMAR_MAP => &[Vmar, VmOptions, Offset, Vmo, Offset, Size, Ptr],
-        SYS_VMAR_UNMAP => &[Vmar, Addr, Size],
-        SYS_VMAR_PROTECT => &[Vmar, VmOptions, Addr, Size],
-        SYS_VMAR_DESTROY => &[Vmar],
-        SYS_HANDLE_CLOSE => &[Handle],
-        SYS_VMAR_OP_RANGE => &[Vmar, Op, Addr, Size, Ptr, Size],
-        SYS_VMO_CREATE => &[Size, VmoOptions, Ptr],
-        SYS_VMO_READ | SYS_VMO_WRITE => &[Vmo, Ptr, Offset, Size],
-        SYS_VMO_GET_SIZE => &[Vmo, Ptr],
-        SYS_VMO_SET_SIZE => &[Vmo, Size],
-        SYS_VMO_OP_RANGE => &[Vmo, Op, Offset, Size, Ptr, Size],
-        SYS_VMO_CREATE_CHILD => &[Vmo, ChildOptions, Offset, Size, Ptr],
-        SYS_VMO_SET_CACHE_POLICY => &[Vmo, Small],
-        SYS_HANDLE_DUPLICATE | SYS_HANDLE_REPLACE => &[Handle, Rights, Ptr],
-        SYS_OBJECT_GET_INFO => &[Handle, Topic, Ptr, Size, Ptr, Ptr],
-        SYS_OBJECT_GET_PROPERTY | SYS_OBJECT_SET_PROPERTY => &[Handle, Property, Ptr, Size],
-        SYS_PROCESS_READ_MEMORY | SYS_PROCESS_WRITE_MEMORY => &[Proc, Addr, Ptr, Size, Ptr],
-        _ => &[],
+/// The kind of value to draw for each parameter of syscall `number`, from the
+/// syscall table (none for a number the table lacks).
+fn signature(number: u32) -> Vec<Kind> {
+    Syscall::by_number(number).map_or_else(Vec::new, |call| {
+        call.params.iter().map(|p| kind_of(p.arg)).collect()
+    })
+}
+
+/// The pool an argument of the table's kind `arg` is drawn from.
+fn kind_of(arg: Arg) -> Kind {
+    match arg {
+        Arg::Handle(ZX_OBJ_TYPE_VMAR) => Vmar,
+        Arg::Handle(ZX_OBJ_TYPE_VMO) => Vmo,
+        Arg::Handle(ZX_OBJ_TYPE_PROCESS) => Proc,
+        Arg::Handle(_) => Handle,
+        Arg::Options(OptionWord::VmoCreate) => VmoOptions,
+        Arg::Options(OptionWord::VmoChild) => ChildOptions,
+        Arg::Options(_) => VmOptions,
+        Arg::Value(ValueKind::Rights) => Rights,
+        Arg::Value(ValueKind::Topic) => Topic,
+        Arg::Value(ValueKind::Property) => Property,
+        Arg::Value(ValueKind::VmarOp | ValueKind::VmoOp) => Op,
+        Arg::Value(_) => Small,
+        Arg::Offset => Offset,
+        Arg::Len => Size,
+        Arg::Addr => Addr,
+        Arg::In(_) | Arg::Out(_) | Arg::InOut(_) | Arg::OutWord(_) => Ptr,
     }
 }
 
@@ -396,11 +404,12 @@ impl Fuzzer {
     /// If a call answers a positive status (other than the two handle-returning
     /// calls), or those two answer a wrong handle: both are findings.
     pub fn step(&mut self, rng: &mut impl Entropy) -> (u32, i32) {
+        let calls = SYSCALLS.len() as u32;
         let number = if rng.chance(90) {
-            1 + rng.below(24) as u32
+            rng.pick(SYSCALLS).number
         } else {
             let r = rng.next() as u32;
-            rng.pick(&[0, 25, 26, 100, u32::MAX, r])
+            rng.pick(&[0, calls + 1, calls + 2, 100, u32::MAX, r])
         };
         let r = rng.next();
         let mut args = [0usize; 8];

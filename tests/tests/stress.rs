@@ -87,7 +87,7 @@ fn threads_sharing_a_process_never_hang_corrupt_or_leak() {
     let watchdog = {
         let (progress, done) = (progress.clone(), done.clone());
         std::thread::spawn(move || {
-            let mut seen = vec![(0u64, Instant::now()); THREADS];
+            let mut seen = [(0u64, Instant::now()); THREADS];
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
                 for (t, (count, since)) in seen.iter_mut().enumerate() {

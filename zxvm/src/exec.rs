@@ -2,7 +2,7 @@
 //! out-parameters, calling, printing each status and result, binding names, and
 //! checking each status against the line's expectation.
 
-use crate::calls::{self, CallSpec, Omit, OutKind, Ty};
+use crate::calls::{self, CallSpec, Omit, Ty};
 use crate::info::{
     HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
     MAPS_V1_RECORD_SIZE, VMAR_RECORD_SIZE, VMO_RECORD_SIZE, VMO_V1_RECORD_SIZE,
@@ -12,6 +12,7 @@ use crate::session::{MapsReport, Session, INFO_SIZE, STAGE_SIZE};
 use crate::{fmt, info, maps, status};
 use std::collections::HashMap;
 use std::io::{self, Write};
+use zircon_syscall::signature::Word;
 use zircon_syscall::*;
 
 /// The most bytes `read_memory` copies in one line.
@@ -57,7 +58,7 @@ enum Slot {
 struct Output {
     /// The parameter's name in the signature.
     param: &'static str,
-    kind: OutKind,
+    kind: Word,
     value: u64,
 }
 
@@ -324,10 +325,10 @@ impl<'a, W: Write> Runner<'a, W> {
     ) -> i32 {
         let p = self.session.process();
         if spec.params.is_empty() {
-            let handle = calls::invoke(p, spec.id, &[]);
+            let handle = calls::invoke(p, spec, &[]);
             results.push(Output {
                 param: "handle",
-                kind: OutKind::Handle,
+                kind: Word::NewHandle(ZX_OBJ_TYPE_NONE),
                 value: handle as u64,
             });
             return ZX_OK;
@@ -348,7 +349,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 Omit::InfoSize => INFO_SIZE as u64,
             });
         }
-        let status = calls::invoke(p, spec.id, &full) as i32;
+        let status = calls::invoke(p, spec, &full);
         if status != ZX_OK {
             return status;
         }
@@ -363,19 +364,18 @@ impl<'a, W: Write> Runner<'a, W> {
 
     /// Notes about what a successful call wrote to its buffers.
     fn describe_output(&self, spec: &CallSpec, a: &[u64], notes: &mut Vec<String>) {
-        use calls::CallId::*;
         let read = |addr: u64, len: u64| {
             self.session
                 .read_bytes(addr as usize, len.min(MAX_READ) as usize)
                 .ok()
         };
-        match spec.id {
-            VmoRead => {
+        match spec.number {
+            SYS_VMO_READ => {
                 if let Some(bytes) = read(a[1], a[3].min(SHOW_BYTES as u64)) {
                     notes.push(show_bytes_of(&bytes, a[3]));
                 }
             }
-            ProcessReadMemory => {
+            SYS_PROCESS_READ_MEMORY => {
                 let actual = self
                     .session
                     .read_bytes(a[4] as usize, 8)
@@ -385,7 +385,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     notes.push(show_bytes_of(&bytes, actual.unwrap_or(0)));
                 }
             }
-            ObjectGetProperty => {
+            SYS_OBJECT_GET_PROPERTY => {
                 let want = match a[1] as u32 {
                     ZX_PROP_NAME => ZX_MAX_NAME_LEN as u64,
                     ZX_PROP_VMO_CONTENT_SIZE => 8,
@@ -400,7 +400,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     }
                 }
             }
-            ObjectGetInfo => {
+            SYS_OBJECT_GET_INFO => {
                 let actual = self
                     .session
                     .read_bytes(a[4] as usize, 8)
@@ -434,11 +434,11 @@ fn le(bytes: &[u8]) -> u64 {
 }
 
 /// A result for people: handles and addresses in hex, sizes with their unit.
-fn show_value(kind: OutKind, value: u64) -> String {
+fn show_value(kind: Word, value: u64) -> String {
     match kind {
-        OutKind::Size => format!("{value:#x} ({})", fmt::size(value)),
-        OutKind::Count => value.to_string(),
-        OutKind::Handle | OutKind::Addr => format!("{value:#x}"),
+        Word::Size => format!("{value:#x} ({})", fmt::size(value)),
+        Word::Count => value.to_string(),
+        Word::NewHandle(_) | Word::Address => format!("{value:#x}"),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Page faults, the kernel's user-memory copies, and `op_range`.
 
+use super::walk::Visit;
 use super::AddressSpace;
-use super::{range_len, Child, RegionId, VmAddressRegion, ROOT_ID};
+use super::{range_len, RegionId, VmAddressRegion, ROOT_ID};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
 use alloc::sync::Arc;
+use core::ops::ControlFlow;
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr, PAGE_SIZE};
 
 /// The handle right `zx_vmar_op_range` needs for `op`.
@@ -201,9 +203,7 @@ impl VmAddressRegion {
         if !state.regions.contains_key(&self.id) {
             return Err(ZX_ERR_BAD_STATE);
         }
-        let mut pieces = alloc::vec::Vec::new();
-        collect_pieces(&state, self.id, addr, addr + len, false, &mut pieces);
-        for piece in pieces {
+        for piece in collect_pieces(&state, self.id, addr, addr + len) {
             let Some((mapping, lo, hi, nested)) = piece else {
                 return Err(ZX_ERR_BAD_STATE);
             };
@@ -257,34 +257,23 @@ fn collect_pieces(
     id: RegionId,
     start: VirtAddr,
     end: VirtAddr,
-    nested: bool,
-    out: &mut alloc::vec::Vec<Piece>,
-) -> bool {
-    let Some(region) = state.regions.get(&id) else {
-        out.push(None);
-        return false;
-    };
-    let mut cursor = start;
-    for (base, child) in region.intersecting(start, end) {
-        if base > cursor {
+) -> alloc::vec::Vec<Piece> {
+    let mut out = alloc::vec::Vec::new();
+    let _ = state.walk(id, start, end, |visit| match visit {
+        Visit::Mapping {
+            mapping,
+            lo,
+            hi,
+            depth,
+        } => {
+            out.push(Some((mapping.clone(), lo, hi, depth > 0)));
+            ControlFlow::Continue(())
+        }
+        Visit::Region { .. } => ControlFlow::Continue(()),
+        Visit::Gap => {
             out.push(None);
-            return false;
+            ControlFlow::Break(())
         }
-        let lo = start.max(base);
-        let hi = end.min(base + child.size());
-        match child {
-            Child::Mapping { mapping, .. } => out.push(Some((mapping, lo, hi, nested))),
-            Child::Region { id, .. } => {
-                if !collect_pieces(state, id, lo, hi, true, out) {
-                    return false;
-                }
-            }
-        }
-        cursor = hi;
-    }
-    if cursor < end {
-        out.push(None);
-        return false;
-    }
-    true
+    });
+    out
 }

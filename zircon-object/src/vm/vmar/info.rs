@@ -1,10 +1,12 @@
 //! Reports on the tree: `ZX_INFO_PROCESS_MAPS` entries and the VMOs it maps.
 
-use super::{AddressSpace, AspaceState, Child, RegionId, ROOT_ID};
+use super::walk::Visit;
+use super::{AddressSpace, AspaceState, Child, ROOT_ID};
 use crate::object::{KernelObjectExt, Name};
 use crate::vm::vmo::VmObject;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 use kernel_hal::{MMUFlags, VirtAddr};
 
 /// What a [`MapsEntry`] describes.
@@ -56,7 +58,7 @@ impl AddressSpace {
             depth: 0,
             kind: MapsEntryKind::Aspace,
         });
-        walk(&state, ROOT_ID, 1, &mut out);
+        walk(&state, &mut out);
         out
     }
 
@@ -75,22 +77,30 @@ impl AddressSpace {
     }
 }
 
-fn walk(state: &AspaceState, id: RegionId, depth: usize, out: &mut Vec<MapsEntry>) {
-    let Some(region) = state.regions.get(&id) else {
-        return;
-    };
-    let name: &[u8] = if id == ROOT_ID { b"root" } else { b"useralloc" };
-    out.push(MapsEntry {
+/// The entry of a region at `depth`.
+fn region_entry(base: VirtAddr, size: usize, depth: usize, root: bool) -> MapsEntry {
+    let name: &[u8] = if root { b"root" } else { b"useralloc" };
+    MapsEntry {
         name: Name::new(name),
-        base: region.base,
-        size: region.size,
+        base,
+        size,
         depth,
         kind: MapsEntryKind::Vmar,
-    });
-    for child in region.children.values() {
-        match child {
-            Child::Region { id, .. } => walk(state, *id, depth + 1, out),
-            Child::Mapping { mapping, .. } => {
+    }
+}
+
+/// The entries of the root region and everything below it; the root is at depth 1.
+fn walk(state: &AspaceState, out: &mut Vec<MapsEntry>) {
+    let Some(root) = state.regions.get(&ROOT_ID) else {
+        return;
+    };
+    out.push(region_entry(root.base, root.size, 1, true));
+    let _: ControlFlow<()> = state.walk(ROOT_ID, root.base, root.end(), |visit| {
+        match visit {
+            Visit::Region { region, depth } => {
+                out.push(region_entry(region.base, region.size, depth + 2, false))
+            }
+            Visit::Mapping { mapping, depth, .. } => {
                 let vmo = mapping.vmo();
                 let inner = mapping.inner.lock();
                 for (start, end, perms) in inner.runs() {
@@ -99,7 +109,7 @@ fn walk(state: &AspaceState, id: RegionId, depth: usize, out: &mut Vec<MapsEntry
                         name: vmo.name(),
                         base: start,
                         size: end - start,
-                        depth: depth + 1,
+                        depth: depth + 2,
                         kind: MapsEntryKind::Mapping {
                             perms,
                             vmo_koid: vmo.koid(),
@@ -109,6 +119,8 @@ fn walk(state: &AspaceState, id: RegionId, depth: usize, out: &mut Vec<MapsEntry
                     });
                 }
             }
+            Visit::Gap => {}
         }
-    }
+        ControlFlow::Continue(())
+    });
 }

@@ -19,6 +19,7 @@ mod map;
 mod place;
 mod protect;
 mod unmap;
+mod walk;
 
 pub use fault::vmar_op_right;
 pub use info::{MapsEntry, MapsEntryKind};

@@ -1,10 +1,12 @@
 //! Changing the protection of a range: `protect`.
 
 use super::map::{option_perms, parse_options};
-use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
+use super::walk::Visit;
+use super::{range_len, AspaceState, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::{clear_translations, mmu_flags, protect_translations};
+use core::ops::ControlFlow;
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr};
 
 impl VmAddressRegion {
@@ -42,43 +44,41 @@ impl VmAddressRegion {
             return Err(ZX_ERR_INVALID_ARGS);
         }
         let len = range_len(len)?;
-        let mut state = self.aspace.state.lock();
+        let state = self.aspace.state.lock();
         state.live_region_covering(self.id, addr, len)?;
-        check(&state, self.id, addr, addr + len, perms, false, op_children)?;
-        self.apply(&mut state, self.id, addr, addr + len, perms);
+        check(&state, self.id, addr, addr + len, perms, op_children)?;
+        self.apply(&state, self.id, addr, addr + len, perms);
         Ok(())
     }
 
+    /// Sets the protection of every mapping piece in `[start, end)` of region `id`,
+    /// at any depth; `check` has passed.
     fn apply(
         &self,
-        state: &mut AspaceState,
+        state: &AspaceState,
         id: RegionId,
         start: VirtAddr,
         end: VirtAddr,
         perms: MMUFlags,
     ) {
-        let Some(region) = state.regions.get(&id) else {
-            return;
-        };
-        for (base, child) in region.intersecting(start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + child.size());
-            match child {
-                Child::Mapping { mapping, .. } => {
-                    if perms.contains(MMUFlags::WRITE) {
-                        mapping.clear_read_only_pages(lo, hi);
-                    }
-                    mapping.inner.lock().set_perms(lo, hi, perms);
-                    let pt = self.aspace.page_table();
-                    if perms.is_empty() {
-                        clear_translations(pt, lo, hi - lo);
-                    } else {
-                        protect_translations(pt, lo, hi - lo, mmu_flags(perms));
-                    }
+        let pt = self.aspace.page_table();
+        let _: ControlFlow<()> = state.walk(id, start, end, |visit| {
+            if let Visit::Mapping {
+                mapping, lo, hi, ..
+            } = visit
+            {
+                if perms.contains(MMUFlags::WRITE) {
+                    mapping.clear_read_only_pages(lo, hi);
                 }
-                Child::Region { id, .. } => self.apply(state, id, lo, hi, perms),
+                mapping.inner.lock().set_perms(lo, hi, perms);
+                if perms.is_empty() {
+                    clear_translations(pt, lo, hi - lo);
+                } else {
+                    protect_translations(pt, lo, hi - lo, mmu_flags(perms));
+                }
             }
-        }
+            ControlFlow::Continue(())
+        });
     }
 }
 
@@ -90,42 +90,38 @@ fn check(
     start: VirtAddr,
     end: VirtAddr,
     perms: MMUFlags,
-    nested: bool,
     op_children: bool,
 ) -> ZxResult {
-    let region = state.regions.get(&id).ok_or(ZX_ERR_BAD_STATE)?;
-    let mut cursor = start;
-    for (base, child) in region.intersecting(start, end) {
-        if base > cursor {
-            return Err(ZX_ERR_NOT_FOUND);
-        }
-        let lo = start.max(base);
-        let hi = end.min(base + child.size());
-        match child {
-            Child::Mapping { mapping, .. } => {
-                let inner = mapping.inner.lock();
-                if !inner.max.contains(perms) {
-                    return Err(ZX_ERR_ACCESS_DENIED);
+    let outcome = state.walk(id, start, end, |visit| match visit {
+        Visit::Gap => ControlFlow::Break(ZX_ERR_NOT_FOUND),
+        Visit::Region { .. } => ControlFlow::Continue(()),
+        Visit::Mapping {
+            mapping,
+            lo,
+            hi,
+            depth,
+        } => {
+            let inner = mapping.inner.lock();
+            if !inner.max.contains(perms) {
+                return ControlFlow::Break(ZX_ERR_ACCESS_DENIED);
+            }
+            if depth > 0 {
+                if !op_children {
+                    return ControlFlow::Break(ZX_ERR_INVALID_ARGS);
                 }
-                if nested {
-                    if !op_children {
-                        return Err(ZX_ERR_INVALID_ARGS);
-                    }
-                    let raises = inner
-                        .runs()
-                        .into_iter()
-                        .any(|(s, e, current)| s < hi && e > lo && !current.contains(perms));
-                    if raises {
-                        return Err(ZX_ERR_ACCESS_DENIED);
-                    }
+                let raises = inner
+                    .runs()
+                    .into_iter()
+                    .any(|(s, e, current)| s < hi && e > lo && !current.contains(perms));
+                if raises {
+                    return ControlFlow::Break(ZX_ERR_ACCESS_DENIED);
                 }
             }
-            Child::Region { id, .. } => check(state, id, lo, hi, perms, true, op_children)?,
+            ControlFlow::Continue(())
         }
-        cursor = hi;
+    });
+    match outcome {
+        ControlFlow::Break(err) => Err(err),
+        ControlFlow::Continue(()) => Ok(()),
     }
-    if cursor < end {
-        return Err(ZX_ERR_NOT_FOUND);
-    }
-    Ok(())
 }

@@ -156,15 +156,19 @@ impl VmAddressRegion {
     }
 
     /// Destroys region `id` and everything below it. The caller removes it from its
-    /// parent's children.
+    /// parent's children. The regions still to remove wait in a list on the heap,
+    /// however deep the nesting.
     pub(crate) fn destroy_region_locked(&self, state: &mut AspaceState, id: RegionId) {
-        let Some(region) = state.regions.remove(&id) else {
-            return;
-        };
-        for (_, child) in region.children {
-            match child {
-                Child::Mapping { mapping, .. } => mapping.destroy(self.aspace.page_table()),
-                Child::Region { id, .. } => self.destroy_region_locked(state, id),
+        let mut pending = alloc::vec![id];
+        while let Some(id) = pending.pop() {
+            let Some(region) = state.regions.remove(&id) else {
+                continue;
+            };
+            for (_, child) in region.children {
+                match child {
+                    Child::Mapping { mapping, .. } => mapping.destroy(self.aspace.page_table()),
+                    Child::Region { id, .. } => pending.push(id),
+                }
             }
         }
     }

@@ -1,0 +1,133 @@
+//! No operation's stack depth follows the depth of the region tree: 10,000 nested
+//! regions, and every operation on them, on a thread whose whole stack is 16 KiB
+//! (a kernel stack). Run in debug and in release builds (CI runs both).
+
+use std::sync::Arc;
+
+use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
+use kernel_hal_unix::UnixHal;
+use zircon_object::abi::*;
+use zircon_object::vm::{AddressSpace, MapsEntryKind, VmAddressRegion, VmObject};
+
+const DEPTH: usize = 10_000;
+const SIZE: usize = 16 * PAGE_SIZE;
+
+/// Runs `body` on a thread with a 16 KiB stack and fails if it fails.
+fn on_small_stack(body: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(16 * 1024)
+        .spawn(body)
+        .expect("spawn a thread")
+        .join()
+        .expect("the body passes on a 16 KiB stack");
+}
+
+/// `DEPTH` regions, each the only child of the one above, all at the same
+/// addresses; returns the outermost and the innermost.
+fn nest(parent: &Arc<VmAddressRegion>) -> (Arc<VmAddressRegion>, Arc<VmAddressRegion>) {
+    let options = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
+    let outer = parent.allocate(options, 0, SIZE).expect("outermost");
+    let mut inner = outer.clone();
+    for _ in 1..DEPTH {
+        inner = inner
+            .allocate(options | ZX_VM_SPECIFIC, 0, SIZE)
+            .expect("nested region");
+    }
+    (outer, inner)
+}
+
+#[test]
+fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
+    let hal: Arc<dyn Hal> = Arc::new(UnixHal::new().expect("a unix machine"));
+    let free_before = hal.free_count();
+    let aspace = AddressSpace::new(hal.clone()).expect("an address space");
+    let probe = hal.clone();
+    on_small_stack(move || {
+        let root = aspace.root_vmar();
+        let rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+        let vmo = VmObject::new(aspace.hal().clone(), SIZE as u64, 0).expect("a VMO");
+        let all = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
+
+        // Map at the bottom, and reach the mapping from the top.
+        let (outer, inner) = nest(&root);
+        let base = inner
+            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
+            .expect("map at the bottom");
+        assert_eq!(base, outer.addr());
+        aspace
+            .fault(base, MMUFlags::WRITE)
+            .expect("a write fault through 10,000 regions");
+        aspace.write_user(base + 8, b"deep").expect("user copy in");
+        let mut back = [0u8; 4];
+        aspace
+            .read_user(base + 8, &mut back)
+            .expect("user copy out");
+        assert_eq!(&back, b"deep");
+
+        // op_range, protect and the maps report walk the whole depth.
+        outer
+            .op_range(ZX_VMAR_OP_MAP_RANGE, base, SIZE, true)
+            .expect("op_range from the top");
+        assert_eq!(
+            outer.op_range(ZX_VMAR_OP_COMMIT, base, SIZE, true),
+            Err(ZX_ERR_INVALID_ARGS),
+            "COMMIT refuses a nested mapping, after walking down to it"
+        );
+        inner
+            .op_range(ZX_VMAR_OP_COMMIT, base, SIZE, false)
+            .expect("op_range at the bottom");
+        assert_eq!(
+            outer.protect(ZX_VM_PERM_READ, base, SIZE, false),
+            Err(ZX_ERR_INVALID_ARGS),
+            "a nested mapping needs op_children"
+        );
+        outer
+            .protect(ZX_VM_PERM_READ, base, SIZE, true)
+            .expect("protect from the top");
+        assert_eq!(
+            aspace.write_user(base, b"x"),
+            Err(ZX_ERR_ACCESS_DENIED),
+            "the protection reached the bottom"
+        );
+        inner
+            .protect(rw, base, SIZE, false)
+            .expect("protect at the bottom");
+        let maps = aspace.maps();
+        let regions = maps
+            .iter()
+            .filter(|e| e.kind == MapsEntryKind::Vmar)
+            .count();
+        assert_eq!(regions, DEPTH + 1, "the root and every nested region");
+        let deepest = maps.iter().map(|e| e.depth).max();
+        assert_eq!(deepest, Some(DEPTH + 2));
+        assert_eq!(aspace.mapping_count(), 1);
+
+        // An unmap over the top destroys the whole chain.
+        root.unmap(outer.addr(), SIZE, true)
+            .expect("unmap with op_children");
+        assert!(!inner.is_alive());
+        assert_eq!(aspace.mapping_count(), 0);
+        assert_eq!(aspace.fault(base, MMUFlags::READ), Err(ZX_ERR_NOT_FOUND));
+
+        // So does a destroy of the top.
+        let (outer, inner) = nest(&root);
+        inner
+            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
+            .expect("map at the bottom");
+        outer.destroy().expect("destroy the top");
+        assert!(!inner.is_alive());
+        assert_eq!(
+            inner.protect(ZX_VM_PERM_READ, base, SIZE, false),
+            Err(ZX_ERR_BAD_STATE)
+        );
+
+        // And dropping the address space takes a deep tree with it.
+        let (_outer, inner) = nest(&root);
+        inner
+            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
+            .expect("map at the bottom");
+        drop((root, inner, _outer, vmo));
+        drop(aspace);
+    });
+    assert_eq!(probe.free_count(), free_before, "every frame came back");
+}
