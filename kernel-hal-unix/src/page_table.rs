@@ -7,17 +7,19 @@
 //! `PROT_NONE | MAP_NORESERVE` memory, so no other host mapping can land in it. The
 //! record `runs` (a `BTreeMap` keyed by start address) holds every translation:
 //! disjoint runs of pages mapped to contiguous physical memory with one set of flags.
-//! Invariant, kept under the `runs` lock: each page of a run is a `MAP_SHARED` mapping
-//! of the memfd at offset `paddr + (page - start)` with the run's protection, and every
-//! page of the window outside the runs is reserved `PROT_NONE`. Every operation does
-//! its host calls first and changes the record only once they succeeded; if a host
-//! call fails part-way, the calls already done are undone.
+//! Invariant, kept under the `runs` lock: each page of a *present* run is a
+//! `MAP_SHARED` mapping of the memfd at offset `paddr + (page - start)` with the run's
+//! protection, and every other page of the window (outside the runs, or in a run the
+//! host mapping of which was dropped: see "Host limits") is reserved `PROT_NONE`.
+//! Every operation does its host calls first and then changes the record; where the
+//! host refuses a call, it falls back to dropping whole host mappings, which is
+//! always possible.
 //!
 //! Each host call works on one address range: a map is one `mmap`, a clear one
-//! `mmap` over the mapped span, a protect one `mprotect` per run of adjacent
+//! `mmap` over the mapped span, a protect one `mprotect` per span of adjacent present
 //! translations. Adjacent runs that continue each other (contiguous physical memory,
-//! same flags and cache policy) are merged in the record, as the host merges their
-//! mappings.
+//! same flags, cache policy and presence) are merged in the record, as the host
+//! merges their mappings.
 //!
 //! # Host limits: the host's mappings are a cache of the record
 //!
