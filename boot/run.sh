@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+rustup target add x86_64-unknown-none >/dev/null 2>&1 || true
 cargo build --release
 elf=target/x86_64-unknown-none/release/zircon-boot
 image=target/zircon-boot.bin

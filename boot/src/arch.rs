@@ -269,6 +269,14 @@ probe_write_insn:
     mov byte ptr [rdi], sil
     xor eax, eax
     ret
+    .global probe_rw
+probe_rw:
+probe_rw_read:
+    mov al, byte ptr [rdi]
+probe_rw_write:
+    mov byte ptr [rdi], al
+    xor eax, eax
+    ret
     .global probe_exec
 probe_exec:
     call rdi
@@ -292,12 +300,17 @@ unsafe extern "sysv64" {
     pub fn probe_read(addr: usize) -> u64;
     /// Writes `value` at `addr`; 0 if that worked, 1 if it faulted.
     pub fn probe_write(addr: usize, value: u8) -> u64;
+    /// Reads the byte at `addr` and writes it back; 0 if that worked, 1 if either
+    /// access faulted.
+    pub fn probe_rw(addr: usize) -> u64;
     /// Calls `addr`, which must hold a `ret`; 0 if that worked, 1 if it faulted.
     pub fn probe_exec(addr: usize) -> u64;
     /// Executes `ud2`; 1 if the #UD handler ran.
     pub fn probe_ud() -> u64;
     static probe_read_insn: u8;
     static probe_write_insn: u8;
+    static probe_rw_read: u8;
+    static probe_rw_write: u8;
     static probe_exec_after: u8;
     static probe_ud_insn: u8;
     static probe_fixup: u8;
@@ -315,16 +328,18 @@ pub fn fault_word(vector: u64, error: u64) -> u64 {
 /// Turns a fault at one of the probes into a return of 1; whether it did.
 fn fix_up_probe(frame: &mut TrapFrame) -> bool {
     // SAFETY: these are labels in the probe code above; only their addresses are used.
-    let (read, write, exec_after, ud, fixup) = unsafe {
+    let (read, write, exec_after, ud, fixup, rw_read, rw_write) = unsafe {
         (
             addr_of_symbol(&probe_read_insn),
             addr_of_symbol(&probe_write_insn),
             addr_of_symbol(&probe_exec_after),
             addr_of_symbol(&probe_ud_insn),
             addr_of_symbol(&probe_fixup),
+            addr_of_symbol(&probe_rw_read),
+            addr_of_symbol(&probe_rw_write),
         )
     };
-    if frame.rip == read || frame.rip == write || frame.rip == ud {
+    if [read, write, ud, rw_read, rw_write].contains(&frame.rip) {
         frame.rip = fixup;
         return true;
     }
@@ -394,7 +409,30 @@ fn set_gate(vector: usize, handler: extern "sysv64" fn(), ist: u8) {
     };
 }
 
+/// Moves the legacy 8259 PICs' vectors away from the exceptions (to 0x20-0x2f)
+/// and masks every line: this kernel takes no device interrupts, and the PIT's
+/// IRQ 0 would otherwise arrive as vector 8, a "double fault".
+pub fn disable_pic() {
+    let writes: [(u16, u8); 10] = [
+        (0x20, 0x11),
+        (0xa0, 0x11),
+        (0x21, 0x20),
+        (0xa1, 0x28),
+        (0x21, 4),
+        (0xa1, 2),
+        (0x21, 1),
+        (0xa1, 1),
+        (0x21, 0xff),
+        (0xa1, 0xff),
+    ];
+    for (port, value) in writes {
+        // SAFETY: the PICs' command and data ports; this only reprograms and masks them.
+        unsafe { x86_64::instructions::port::Port::<u8>::new(port).write(value) };
+    }
+}
+
 /// Fills the IDT (boot CPU, once).
+// One `set_gate` line per vector: a table written as calls, alike by nature.
 pub fn init_idt() {
     set_gate(0, vector_de, 0);
     set_gate(3, vector_bp, 0);

@@ -5,6 +5,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static FAILED: AtomicUsize = AtomicUsize::new(0);
 
+// `check` and the counters' reporting read alike: one branch per outcome.
 /// Records and prints one named check.
 pub fn check(name: &str, ok: bool) {
     if ok {

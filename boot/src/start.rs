@@ -24,6 +24,7 @@ mb_header:
 
     .section .boot.data, "aw"
     .align 4096
+    .global boot_pml4
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096

@@ -5,7 +5,16 @@
 //!
 //! Everything here but [`has_1g_pages`] exists only on bare-metal x86_64 targets
 //! (`target_os = "none"` or `"uefi"`); elsewhere it does not compile, because it
-//! could not work.
+//! could not work. The same holds for `LocalTlb`, the one-CPU shootdown hook: on
+//! a host, where it could only do nothing, naming it is an error:
+//!
+//! ```compile_fail
+//! let _hook = kernel_hal_bare::LocalTlb;
+//! ```
+//!
+//! ```compile_fail
+//! kernel_hal_bare::cpu::enable_nx();
+//! ```
 
 /// Whether the CPU supports 1 GiB pages (CPUID `pdpe1gb`); without them the
 /// embedder calls [`crate::BareHal::set_huge_1g`] with `false`.

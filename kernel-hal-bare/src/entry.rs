@@ -34,6 +34,8 @@ pub const PERMISSION_BITS: F = F::PRESENT
 /// `UncachedDevice` memory behave correctly even before the PAT is programmed.
 pub const PAT_MSR_VALUE: u64 = 0x0000_0106_0000_0106;
 
+// The host tests' walker (tests/model.rs) decodes these bits again on purpose: it
+// checks this encoding independently.
 /// The permission bits of a leaf with `flags`.
 pub fn permission_bits(flags: MMUFlags) -> F {
     let mut bits = F::empty();
@@ -67,6 +69,7 @@ pub fn cache_bits(cache: CachePolicy) -> F {
 /// The permissions a leaf's bits grant (the inverse of [`permission_bits`], with
 /// READ added wherever the hardware implies it).
 pub fn mmu_flags(bits: F) -> MMUFlags {
+    // The inverse of the encoding above, bit by bit; the two read alike by nature.
     let mut flags = MMUFlags::empty();
     if bits.contains(F::USER_ACCESSIBLE) {
         flags |= MMUFlags::USER;

@@ -9,11 +9,11 @@
 
 use alloc::vec::Vec;
 
-use kernel_hal::{PhysAddr, PhysMem, VirtAddr};
+use kernel_hal::{PhysAddr, PhysMem, TlbFlush, VirtAddr};
 
 /// How many single-address invalidations one batch issues before it gives up and
-/// flushes the whole address space instead.
-pub const FLUSH_PAGE_LIMIT: usize = 32;
+/// flushes the whole address space instead (the same limit as a [`TlbFlush`]'s).
+pub const FLUSH_PAGE_LIMIT: usize = kernel_hal::TLB_FLUSH_PAGE_LIMIT;
 
 /// How the embedder invalidates cached translations.
 ///
@@ -200,6 +200,37 @@ impl Flush {
     pub(crate) fn free_table(&mut self, table: PhysAddr, addr: VirtAddr) {
         self.page(addr);
         self.freed_tables.push(table);
+    }
+
+    /// What the batch owes, as the HAL's token (for [`kernel_hal::PageTable::flush`]).
+    pub fn into_token(self) -> TlbFlush {
+        let mut token = TlbFlush::new();
+        if self.all {
+            token.set_full_flush();
+        } else {
+            for &addr in &self.addrs[..self.count] {
+                token.add_page(addr);
+            }
+        }
+        for table in self.freed_tables {
+            token.add_freed_table(table);
+        }
+        token
+    }
+
+    /// The batch a token owes, for the address space whose top-level table is at
+    /// `root`.
+    pub fn from_token(root: PhysAddr, mut token: TlbFlush) -> Flush {
+        let mut flush = Flush::new(root);
+        if token.is_full_flush() {
+            flush.flush_everything();
+        } else {
+            for &addr in token.pages() {
+                flush.page(addr);
+            }
+        }
+        flush.freed_tables = token.take_freed_tables();
+        flush
     }
 
     /// Flushes everything recorded through `tlb`, then returns the unlinked page-table

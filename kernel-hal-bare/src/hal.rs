@@ -5,7 +5,7 @@ use alloc::sync::{Arc, Weak};
 
 use kernel_hal::{
     CachePolicy, Hal, MMUFlags, PageFaultHandler, PageTable, PagingResult, PhysAddr, PhysMem,
-    Translation, VirtAddr,
+    TlbFlush, Translation, VirtAddr,
 };
 
 use core::sync::atomic::{fence, AtomicU64, Ordering};
@@ -14,9 +14,11 @@ use crate::flush::{CpuSet, Flush, TlbShootdown};
 use crate::mem::BareMem;
 use crate::table::X86PageTable;
 
-/// One address space behind a lock, implementing [`kernel_hal::PageTable`]: every
-/// trait method applies its [`Flush`] batch (through the machine's
-/// [`TlbShootdown`] hook) before it returns, whether it succeeded or not.
+/// One address space behind a lock, implementing [`kernel_hal::PageTable`]: a
+/// deferred operation that succeeds returns what it owes as a [`TlbFlush`] token,
+/// which [`PageTable::flush`] later sends through the machine's [`TlbShootdown`]
+/// hook (one call per token) and then frees the page-table frames the changes
+/// emptied; one that fails flushes what it owes before it returns.
 ///
 /// Lock order: the table lock, then (briefly, inside) the frame allocator's lock.
 /// Dropping a user space flushes it and frees all its page-table frames; the
@@ -119,17 +121,31 @@ impl BarePageTable {
         }
     }
 
-    /// Runs `op` on the table under the lock with a fresh batch, and applies the
-    /// batch before unlocking, on the CPUs that have the space loaded.
-    fn with_flush<R>(&self, op: impl FnOnce(&mut X86PageTable, &BareMem, &mut Flush) -> R) -> R {
+    /// Runs `op` on the table under the lock with a fresh batch, and returns the
+    /// batch as a token; if `op` fails, applies the batch at once instead.
+    fn deferred<R>(
+        &self,
+        op: impl FnOnce(&mut X86PageTable, &BareMem, &mut Flush) -> PagingResult<R>,
+    ) -> PagingResult<(R, TlbFlush)> {
         let mut table = self.table.lock();
         let mut flush = Flush::new(self.root);
-        let result = op(&mut table, &self.mem, &mut flush);
+        match op(&mut table, &self.mem, &mut flush) {
+            Ok(value) => Ok((value, flush.into_token())),
+            Err(err) => {
+                drop(table);
+                self.send(flush);
+                Err(err)
+            }
+        }
+    }
+
+    /// Applies `flush` on the CPUs that have the space loaded, then frees the
+    /// page-table frames it carries.
+    fn send(&self, flush: Flush) {
         // The entries are written; only now read who may cache them (pairs with
         // the SeqCst update in `activate`).
         fence(Ordering::SeqCst);
         flush.finish_on(&*self.tlb, &*self.mem, self.active_cpus());
-        result
     }
 }
 
@@ -146,27 +162,40 @@ impl PageTable for BarePageTable {
         self.table.lock().range()
     }
 
-    fn map(
+    fn map_deferred(
         &self,
         vaddr: VirtAddr,
         paddr: PhysAddr,
         len: usize,
         flags: MMUFlags,
         cache: CachePolicy,
-    ) -> PagingResult<()> {
-        self.with_flush(|table, mem, flush| table.map(vaddr, paddr, len, flags, cache, mem, flush))
+    ) -> PagingResult<TlbFlush> {
+        self.deferred(|table, mem, flush| table.map(vaddr, paddr, len, flags, cache, mem, flush))
+            .map(|((), token)| token)
     }
 
-    fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()> {
-        self.with_flush(|table, mem, flush| table.unmap(vaddr, len, mem, flush))
+    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush> {
+        self.deferred(|table, mem, flush| table.unmap(vaddr, len, mem, flush))
+            .map(|((), token)| token)
     }
 
-    fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize> {
-        self.with_flush(|table, mem, flush| table.clear(vaddr, len, mem, flush))
+    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)> {
+        self.deferred(|table, mem, flush| table.clear(vaddr, len, mem, flush))
     }
 
-    fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize> {
-        self.with_flush(|table, mem, flush| table.protect(vaddr, len, flags, mem, flush))
+    fn protect_deferred(
+        &self,
+        vaddr: VirtAddr,
+        len: usize,
+        flags: MMUFlags,
+    ) -> PagingResult<(usize, TlbFlush)> {
+        self.deferred(|table, mem, flush| table.protect(vaddr, len, flags, mem, flush))
+    }
+
+    fn flush(&self, flush: TlbFlush) {
+        if !flush.is_empty() {
+            self.send(Flush::from_token(self.root, flush));
+        }
     }
 
     fn query(&self, vaddr: VirtAddr) -> PagingResult<Translation> {
@@ -205,6 +234,7 @@ pub struct BareHal {
     mem: Arc<BareMem>,
     tlb: Arc<dyn TlbShootdown>,
     kernel: BarePageTable,
+    placement_seed: AtomicU64,
 }
 
 impl core::fmt::Debug for BareHal {
@@ -263,7 +293,19 @@ impl BareHal {
         // outside `mem` that are never freed: a kernel space frees no table at drop
         // and never empties its level-3 tables.
         let kernel = unsafe { BarePageTable::new(kernel, mem.clone(), tlb.clone()) };
-        BareHal { mem, tlb, kernel }
+        BareHal {
+            mem,
+            tlb,
+            kernel,
+            placement_seed: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets the entropy that seeds the random placement of regions and mappings in
+    /// address spaces created afterwards ([`Hal::placement_seed`]; 0 until set).
+    /// An embedder passes a value from a hardware source (RDRAND, a boot-time seed).
+    pub fn set_placement_seed(&self, seed: u64) {
+        self.placement_seed.store(seed, Ordering::Relaxed);
     }
 
     /// Allows or forbids 1 GiB entries (allowed by default) in the kernel space and
@@ -301,6 +343,8 @@ impl BareHal {
     }
 }
 
+// Delegates to `BareMem` method by method, as `UnixHal` delegates to its memfd: the
+// impls look alike because the trait is the same, not because logic repeats.
 impl PhysMem for BareHal {
     fn alloc_frame(&self) -> PagingResult<PhysAddr> {
         self.mem.alloc_frame()
@@ -342,6 +386,10 @@ impl PhysMem for BareHal {
 impl Hal for BareHal {
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
         Ok(Box::new(self.new_bare_address_space()?))
+    }
+
+    fn placement_seed(&self) -> u64 {
+        self.placement_seed.load(Ordering::Relaxed)
     }
 }
 

@@ -146,6 +146,7 @@ pub struct SimTlb {
     withhold: AtomicBool,
     page_flushes: AtomicUsize,
     full_flushes: AtomicUsize,
+    shootdowns: AtomicUsize,
 }
 
 impl SimTlb {
@@ -168,6 +169,12 @@ impl SimTlb {
     /// How many full flushes have been received.
     pub fn full_flushes(&self) -> usize {
         self.full_flushes.load(Ordering::SeqCst)
+    }
+
+    /// How many times the hook has been called (one shootdown per call of either
+    /// method, however many addresses it names).
+    pub fn shootdowns(&self) -> usize {
+        self.shootdowns.load(Ordering::SeqCst)
     }
 
     /// How many translations are cached.
@@ -211,6 +218,7 @@ impl SimTlb {
 
 impl TlbShootdown for SimTlb {
     fn flush_pages(&self, root: PhysAddr, addrs: &[VirtAddr]) {
+        self.shootdowns.fetch_add(1, Ordering::SeqCst);
         self.page_flushes.fetch_add(addrs.len(), Ordering::SeqCst);
         if self.withhold.load(Ordering::SeqCst) {
             return;
@@ -221,6 +229,7 @@ impl TlbShootdown for SimTlb {
     }
 
     fn flush_all(&self, root: PhysAddr) {
+        self.shootdowns.fetch_add(1, Ordering::SeqCst);
         self.full_flushes.fetch_add(1, Ordering::SeqCst);
         if self.withhold.load(Ordering::SeqCst) {
             return;
@@ -387,6 +396,9 @@ impl SimMachine {
         Ok(())
     }
 
+    // `read` and `write` walk pages alike but differ in access kind, buffer mutability
+    // and the memory call they make; one generic walker would need a closure per page
+    // and read worse than the two loops.
     /// Writes `buf` at `vaddr` as a user-mode (`user`) or kernel access.
     ///
     /// # Errors

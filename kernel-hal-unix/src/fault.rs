@@ -308,7 +308,9 @@ fn busy_enter() {
 }
 
 fn busy_leave() {
-    let _ = BUSY.try_with(|busy| busy.set(busy.get().wrapping_sub(1)));
+    // Saturating: a lock taken before the watcher was installed is released
+    // without having been counted.
+    let _ = BUSY.try_with(|busy| busy.set(busy.get().saturating_sub(1)));
 }
 
 fn thread_is_busy() -> bool {

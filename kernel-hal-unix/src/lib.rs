@@ -141,6 +141,9 @@ impl UnixHal {
     }
 }
 
+// Every HAL hands frames out of the shared buddy allocator the same few lines (bare:
+// `BareMem`, the test model: `ModelHal`); each reaches the allocator through its own
+// field and lock.
 impl PhysMem for UnixHal {
     fn alloc_frame(&self) -> PagingResult<PhysAddr> {
         self.phys.frames().alloc(1, 0).ok_or(PagingError::NoMemory)

@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use kernel_hal::{
     is_page_aligned, CachePolicy, MMUFlags, PageFaultHandler, PageSize, PageTable, PagingError,
-    PagingResult, PhysAddr, Translation, VirtAddr, PAGE_SIZE,
+    PagingResult, PhysAddr, TlbFlush, Translation, VirtAddr, PAGE_SIZE,
 };
 
 use crate::fault::{HostCache, Marked, Refill, Registration};
@@ -633,9 +633,46 @@ impl Drop for UnixPageTable {
     }
 }
 
+/// The host kernel keeps its own TLBs coherent across `mmap`, `munmap` and
+/// `mprotect`, so every operation here takes effect before it returns: the deferred
+/// forms return empty tokens and `flush` has nothing to send.
 impl PageTable for UnixPageTable {
     fn user_range(&self) -> (VirtAddr, usize) {
         (self.core.base, self.core.size)
+    }
+
+    fn map_deferred(
+        &self,
+        vaddr: VirtAddr,
+        paddr: PhysAddr,
+        len: usize,
+        flags: MMUFlags,
+        cache: CachePolicy,
+    ) -> PagingResult<TlbFlush> {
+        self.map(vaddr, paddr, len, flags, cache)?;
+        Ok(TlbFlush::new())
+    }
+
+    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush> {
+        self.unmap(vaddr, len)?;
+        Ok(TlbFlush::new())
+    }
+
+    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)> {
+        Ok((self.clear(vaddr, len)?, TlbFlush::new()))
+    }
+
+    fn protect_deferred(
+        &self,
+        vaddr: VirtAddr,
+        len: usize,
+        flags: MMUFlags,
+    ) -> PagingResult<(usize, TlbFlush)> {
+        Ok((self.protect(vaddr, len, flags)?, TlbFlush::new()))
+    }
+
+    fn flush(&self, flush: TlbFlush) {
+        debug_assert!(flush.is_empty(), "this backend owes no invalidations");
     }
 
     fn map(

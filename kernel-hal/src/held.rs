@@ -4,11 +4,11 @@
 //! The unix backend handles a fault inside the `SIGSEGV` handler of the thread that
 //! took it. If that thread was interrupted (by an asynchronous signal whose handler
 //! then touched user memory) while it held a lock of the object layer, resolving the
-//! fault would wait for that lock forever. The object layer brackets every lock it
-//! holds with a [`LockHeld`] mark; a backend that needs to know installs a
-//! [`LockWatcher`] that counts the marks per thread, and refuses (loudly) to resolve
-//! a fault on a thread that holds one. With no watcher installed a mark costs one
-//! atomic load.
+//! fault would wait for that lock forever. The object layer's default locks (the
+//! `zircon-locks` crate) call [`lock_taken`] and [`lock_released`] around every
+//! hold; a backend that needs to know installs a [`LockWatcher`] that counts them
+//! per thread, and refuses (loudly) to resolve a fault on a thread that holds one.
+//! With no watcher installed a mark costs one atomic load.
 //!
 //! The watcher is process-wide because the signal that needs it is.
 
@@ -29,34 +29,19 @@ pub fn set_lock_watcher(watcher: &'static LockWatcher) {
     WATCHER.call_once(|| watcher);
 }
 
-/// A mark held for as long as a kernel lock is held (or waited for).
-#[derive(Debug)]
-#[must_use = "the mark covers the lock only while it is alive"]
-pub struct LockHeld {
-    watcher: Option<&'static LockWatcher>,
-}
-
-impl LockHeld {
-    /// Marks the current thread as holding (or about to wait for) a kernel lock.
-    pub fn new() -> LockHeld {
-        let watcher = WATCHER.get().copied();
-        if let Some(w) = watcher {
-            (w.enter)();
-        }
-        LockHeld { watcher }
+/// Marks the current thread as holding (or about to wait for) one more kernel lock.
+/// A lock calls it before it starts waiting, and [`lock_released`] after unlocking.
+pub fn lock_taken() {
+    if let Some(watcher) = WATCHER.get() {
+        (watcher.enter)();
     }
 }
 
-impl Default for LockHeld {
-    fn default() -> LockHeld {
-        LockHeld::new()
-    }
-}
-
-impl Drop for LockHeld {
-    fn drop(&mut self) {
-        if let Some(w) = self.watcher {
-            (w.leave)();
-        }
+/// Marks the current thread as holding one kernel lock fewer. A watcher installed
+/// while a lock was held sees a release without a take: it must not count below
+/// zero.
+pub fn lock_released() {
+    if let Some(watcher) = WATCHER.get() {
+        (watcher.leave)();
     }
 }

@@ -23,6 +23,7 @@ pub mod held;
 
 use alloc::boxed::Box;
 use alloc::sync::Weak;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// A physical address.
@@ -172,6 +173,113 @@ pub struct Translation {
     pub page_size: PageSize,
 }
 
+/// How many single pages a [`TlbFlush`] lists before it turns into a flush of the
+/// whole address space.
+pub const TLB_FLUSH_PAGE_LIMIT: usize = 32;
+
+/// The TLB invalidations that one or more changes to one address space owe, and the
+/// page-table frames to free once no CPU can walk them any more.
+///
+/// The deferred [`PageTable`] operations return one instead of flushing; the caller
+/// gathers the tokens of one address space with [`merge`](Self::merge) and hands
+/// them to [`PageTable::flush`] once, after it has dropped its own locks, so an
+/// operation over N mappings sends one shootdown, not N. Until then a CPU may still
+/// use a stale translation, so dropping a token unflushed is a bug: the type is
+/// `#[must_use]`, and a forgotten token is a compile warning (an error under
+/// `-D warnings`). A backend without a TLB to keep coherent (the unix emulation)
+/// returns empty tokens, and its `flush` does nothing.
+#[must_use = "stale translations stay cached until this is passed to `PageTable::flush`"]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TlbFlush {
+    /// Addresses whose translations changed (at most `TLB_FLUSH_PAGE_LIMIT`);
+    /// empty once `all` is set. A `Vec` rather than an inline array keeps the token
+    /// small (it is returned through every deferred call) and allocates nothing
+    /// while empty.
+    pages: Vec<VirtAddr>,
+    all: bool,
+    freed_tables: Vec<PhysAddr>,
+}
+
+impl TlbFlush {
+    /// A token that owes nothing.
+    pub const fn new() -> TlbFlush {
+        TlbFlush {
+            pages: Vec::new(),
+            all: false,
+            freed_tables: Vec::new(),
+        }
+    }
+
+    /// Whether the token owes nothing (flushing it sends no shootdown).
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.pages.is_empty() && self.freed_tables.is_empty()
+    }
+
+    /// Whether the token flushes the whole address space.
+    pub fn is_full_flush(&self) -> bool {
+        self.all
+    }
+
+    /// The single pages to invalidate (empty once the token is a full flush).
+    pub fn pages(&self) -> &[VirtAddr] {
+        &self.pages
+    }
+
+    /// The page-table frames to free after the flush.
+    pub fn freed_tables(&self) -> &[PhysAddr] {
+        &self.freed_tables
+    }
+
+    /// Records that the translation of the page containing `addr` changed.
+    pub fn add_page(&mut self, addr: VirtAddr) {
+        if self.all {
+            return;
+        }
+        if self.pages.len() == TLB_FLUSH_PAGE_LIMIT {
+            self.set_full_flush();
+        } else {
+            self.pages.push(addr);
+        }
+    }
+
+    /// Records that the whole address space must be flushed.
+    pub fn set_full_flush(&mut self) {
+        self.all = true;
+        self.pages = Vec::new();
+    }
+
+    /// Records a page-table frame to return to the allocator after the flush.
+    pub fn add_freed_table(&mut self, table: PhysAddr) {
+        self.freed_tables.push(table);
+    }
+
+    /// Adds everything `other` owes to this token (both must come from the same
+    /// address space).
+    pub fn merge(&mut self, mut other: TlbFlush) {
+        if other.all {
+            self.set_full_flush();
+        } else if self.pages.is_empty() && !self.all {
+            self.pages = core::mem::take(&mut other.pages);
+        } else {
+            for &addr in &other.pages {
+                self.add_page(addr);
+            }
+        }
+        if self.freed_tables.is_empty() {
+            self.freed_tables = core::mem::take(&mut other.freed_tables);
+        } else {
+            self.freed_tables.append(&mut other.freed_tables);
+        }
+    }
+
+    /// Takes the page-table frames out of the token, for a backend's
+    /// [`PageTable::flush`], which frees them once it has invalidated
+    /// [`pages`](Self::pages) (or everything).
+    pub fn take_freed_tables(&mut self) -> Vec<PhysAddr> {
+        core::mem::take(&mut self.freed_tables)
+    }
+}
+
 /// Receives the page faults of one address space.
 ///
 /// On the unix backend a host `SIGSEGV`/`SIGBUS` inside an address space's window
@@ -197,16 +305,24 @@ pub trait PageFaultHandler: Send + Sync {
 /// One address space's translations.
 ///
 /// Every operation works on page-aligned ranges and checks its arguments first:
-/// bad input returns an error and changes nothing. All methods take `&self`; an
+/// bad input returns an error and changes nothing. The operations that change
+/// translations come in two forms: `*_deferred` returns a [`TlbFlush`] that the
+/// caller sends later with [`flush`](Self::flush) (once for many changes), and the
+/// plain form flushes before it returns. A failing deferred operation has flushed
+/// whatever it owed itself. All methods take `&self`; an
 /// implementation serialises its own updates, so the object layer may call it from
 /// any thread (and, on the unix backend, from the fault handler).
+// Each backend (kernel-hal-bare, kernel-hal-unix, zircon-object's test model) restates
+// these method signatures in its impl, as Rust requires; those repeats are not code
+// said twice.
 pub trait PageTable: Send + Sync {
     /// The virtual range `[base, base + size)` this address space may use for user
     /// mappings. The root VMAR covers exactly this range. `base` is never 0.
     fn user_range(&self) -> (VirtAddr, usize);
 
     /// Maps the physically contiguous run `[paddr, paddr + len)` at
-    /// `[vaddr, vaddr + len)` with `flags` and `cache`.
+    /// `[vaddr, vaddr + len)` with `flags` and `cache`, and returns the invalidations
+    /// owed (none on most hardware: the pages were not mapped before).
     ///
     /// # Errors
     ///
@@ -215,30 +331,31 @@ pub trait PageTable: Send + Sync {
     ///   or wraps, or the physical run lies outside physical memory.
     /// - [`PagingError::AlreadyMapped`]: some page of the range is already mapped.
     /// - [`PagingError::NoMemory`]: no memory for page tables or host mappings.
-    fn map(
+    fn map_deferred(
         &self,
         vaddr: VirtAddr,
         paddr: PhysAddr,
         len: usize,
         flags: MMUFlags,
         cache: CachePolicy,
-    ) -> PagingResult<()>;
+    ) -> PagingResult<TlbFlush>;
 
     /// Removes every translation in `[vaddr, vaddr + len)`; every page of the range
-    /// must be mapped.
+    /// must be mapped. Returns the invalidations owed.
     ///
     /// # Errors
     ///
-    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for
+    ///   [`map_deferred`](Self::map_deferred).
     /// - [`PagingError::NotMapped`]: some page of the range has no translation.
     /// - [`PagingError::NoMemory`]: splitting a larger translation needs memory (page
     ///   tables, or host mappings on the unix backend) that is not there.
-    fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()>;
+    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush>;
 
     /// Removes whatever translations exist in `[vaddr, vaddr + len)`, skipping pages
-    /// that have none, and returns how many pages were unmapped. This is what the
-    /// object layer uses: it maps pages lazily and so does not know which of a
-    /// mapping's pages have translations.
+    /// that have none, and returns how many pages were unmapped and the
+    /// invalidations owed. This is what the object layer uses: it maps pages lazily
+    /// and so does not know which of a mapping's pages have translations.
     ///
     /// When removing part of a larger translation would need memory that is not
     /// there, this fails with `NoMemory`; a caller that can re-create translations
@@ -247,18 +364,84 @@ pub trait PageTable: Send + Sync {
     ///
     /// # Errors
     ///
-    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
-    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
-    fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize>;
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for
+    ///   [`map_deferred`](Self::map_deferred).
+    /// - [`PagingError::NoMemory`]: as for [`unmap_deferred`](Self::unmap_deferred).
+    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)>;
 
     /// Sets the permissions of every translation in `[vaddr, vaddr + len)` to
-    /// `flags`, skipping pages that have none, and returns how many pages changed.
+    /// `flags`, skipping pages that have none, and returns how many pages changed and
+    /// the invalidations owed.
     ///
     /// # Errors
     ///
-    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
-    /// - [`PagingError::NoMemory`]: as for [`unmap`](Self::unmap).
-    fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize>;
+    /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for
+    ///   [`map_deferred`](Self::map_deferred).
+    /// - [`PagingError::NoMemory`]: as for [`unmap_deferred`](Self::unmap_deferred).
+    fn protect_deferred(
+        &self,
+        vaddr: VirtAddr,
+        len: usize,
+        flags: MMUFlags,
+    ) -> PagingResult<(usize, TlbFlush)>;
+
+    /// Sends what `flush` owes: invalidates the listed pages (or everything) on
+    /// every CPU that may have cached this address space's translations, then frees
+    /// the page-table frames it carries. The one place a backend shoots down; a
+    /// caller makes one call per address space per operation, with no lock of its
+    /// own held. An empty token sends nothing.
+    fn flush(&self, flush: TlbFlush);
+
+    /// [`map_deferred`](Self::map_deferred), flushed before it returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`map_deferred`](Self::map_deferred).
+    fn map(
+        &self,
+        vaddr: VirtAddr,
+        paddr: PhysAddr,
+        len: usize,
+        flags: MMUFlags,
+        cache: CachePolicy,
+    ) -> PagingResult<()> {
+        let flush = self.map_deferred(vaddr, paddr, len, flags, cache)?;
+        self.flush(flush);
+        Ok(())
+    }
+
+    /// [`unmap_deferred`](Self::unmap_deferred), flushed before it returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`unmap_deferred`](Self::unmap_deferred).
+    fn unmap(&self, vaddr: VirtAddr, len: usize) -> PagingResult<()> {
+        let flush = self.unmap_deferred(vaddr, len)?;
+        self.flush(flush);
+        Ok(())
+    }
+
+    /// [`clear_deferred`](Self::clear_deferred), flushed before it returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`clear_deferred`](Self::clear_deferred).
+    fn clear(&self, vaddr: VirtAddr, len: usize) -> PagingResult<usize> {
+        let (count, flush) = self.clear_deferred(vaddr, len)?;
+        self.flush(flush);
+        Ok(count)
+    }
+
+    /// [`protect_deferred`](Self::protect_deferred), flushed before it returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`protect_deferred`](Self::protect_deferred).
+    fn protect(&self, vaddr: VirtAddr, len: usize, flags: MMUFlags) -> PagingResult<usize> {
+        let (count, flush) = self.protect_deferred(vaddr, len, flags)?;
+        self.flush(flush);
+        Ok(count)
+    }
 
     /// What `vaddr` translates to.
     ///
@@ -379,6 +562,15 @@ pub trait Hal: PhysMem {
     /// [`PagingError::NoMemory`]: no memory (frames for the top-level table, or host
     /// address space for the window) for another address space.
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>>;
+
+    /// Entropy for the random placement of regions and mappings (Zircon's ASLR):
+    /// the object layer seeds each new address space's generator from this value
+    /// and the address space's id. The default, 0, makes placements depend on the
+    /// id alone (reproducible, and guessable); an embedder that wants unguessable
+    /// placements returns a fresh random value from a hardware source on each call.
+    fn placement_seed(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg(test)]
@@ -406,5 +598,25 @@ mod tests {
         assert_eq!(CachePolicy::from_raw(4), None);
         assert_eq!(MMUFlags::READ.bits(), 1);
         assert_eq!(MMUFlags::EXECUTE.bits(), 4);
+    }
+
+    #[test]
+    fn flush_tokens_merge_and_turn_into_a_full_flush_past_the_limit() {
+        let mut a = TlbFlush::new();
+        assert!(a.is_empty());
+        a.add_page(0x1000);
+        let mut b = TlbFlush::new();
+        b.add_page(0x2000);
+        b.add_freed_table(0x9000);
+        a.merge(b);
+        assert_eq!(a.pages(), &[0x1000, 0x2000]);
+        assert_eq!(a.freed_tables(), &[0x9000]);
+        for i in 0..TLB_FLUSH_PAGE_LIMIT {
+            a.add_page(0x10_0000 + i * PAGE_SIZE);
+        }
+        assert!(a.is_full_flush());
+        assert!(a.pages().is_empty());
+        assert_eq!(a.take_freed_tables(), alloc::vec![0x9000]);
+        assert!(!a.is_empty(), "a full flush is still owed");
     }
 }

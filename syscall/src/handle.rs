@@ -3,10 +3,11 @@
 use crate::{status, Process};
 use zircon_object::abi::*;
 use zircon_object::object::Handle;
+use zircon_object::ZxResult;
 
 /// The rights a duplicate or replacement gets, or `ZX_ERR_INVALID_ARGS` if `asked`
 /// would add any.
-fn derive_rights(held: zx_rights_t, asked: zx_rights_t) -> Result<zx_rights_t, zx_status_t> {
+fn derive_rights(held: zx_rights_t, asked: zx_rights_t) -> ZxResult<zx_rights_t> {
     if asked == ZX_RIGHT_SAME_RIGHTS {
         Ok(held)
     } else if asked & !held == 0 {
@@ -68,6 +69,8 @@ impl Process {
     /// - `ZX_ERR_INVALID_ARGS`: `rights` would add a right, or `out` is bad (the
     ///   original is gone in both cases).
     /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
+    // duplicate and replace share their signature and the rights rule
+    // (`derive_rights`); they differ in what happens to the original handle.
     pub fn zx_handle_replace(
         &self,
         handle: zx_handle_t,

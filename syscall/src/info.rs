@@ -1,9 +1,10 @@
 //! `zx_object_get_info` and `zx_object_get/set_property`.
 //!
-//! Records are written byte by byte at the offsets of Zircon's C structs
-//! (little-endian, natural alignment, zero padding), so no `unsafe` transmute is
-//! needed and the layout is visible here.
+//! Records are built as the values of [`crate::records`] and written through their
+//! one layout definition.
 
+use crate::records::{info_record_size, HandleBasic, Layout, MapsEntry, MapsMapping};
+use crate::records::{VmarInfo, VmoInfo};
 use crate::{status, Process};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -14,39 +15,11 @@ use zircon_object::task;
 use zircon_object::vm::{MapsEntryKind, VmAddressRegion, VmObject};
 use zircon_object::ZxResult;
 
-/// Size of `zx_info_handle_basic_t`.
-const HANDLE_BASIC_SIZE: usize = 32;
-/// Size of `zx_info_vmar_t`.
-const VMAR_SIZE: usize = 16;
-
-/// A little-endian record under construction.
-struct Record(Vec<u8>);
-
-impl Record {
-    fn new(size: usize) -> Record {
-        Record(alloc::vec![0u8; size])
-    }
-    fn put(&mut self, offset: usize, bytes: &[u8]) -> &mut Record {
-        if offset + bytes.len() <= self.0.len() {
-            self.0[offset..offset + bytes.len()].copy_from_slice(bytes);
-        }
-        self
-    }
-    fn u32(&mut self, offset: usize, v: u32) -> &mut Record {
-        self.put(offset, &v.to_le_bytes())
-    }
-    fn u64(&mut self, offset: usize, v: u64) -> &mut Record {
-        self.put(offset, &v.to_le_bytes())
-    }
-}
-
-/// The record size of a `zx_info_vmo_t` topic version.
-fn vmo_record_size(topic: u32) -> usize {
-    match topic {
-        ZX_INFO_VMO_V1 | ZX_INFO_PROCESS_VMOS_V1 => 104,
-        ZX_INFO_VMO_V2 | ZX_INFO_PROCESS_VMOS_V2 => 120,
-        _ => 128,
-    }
+/// `record` as the `size`-byte prefix its topic version writes.
+fn truncated<T: Layout>(record: &T, size: usize) -> Vec<u8> {
+    let mut bytes = record.to_bytes();
+    bytes.truncate(size);
+    bytes
 }
 
 /// A `zx_info_vmo_t` of `size` bytes for `vmo`, seen through a handle with
@@ -73,22 +46,23 @@ fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u
         ZX_INFO_VMO_VIA_MAPPING
     };
     let committed = (vmo.committed_pages() * PAGE_SIZE) as u64;
-    let mut r = Record::new(size);
-    r.u64(0, vmo.koid())
-        .put(8, &vmo.name().bytes())
-        .u64(40, vmo.size() as u64)
-        .u64(48, vmo.parent_koid())
-        .u64(56, vmo.num_children() as u64)
-        .u64(64, mappings as u64)
-        .u64(72, share_count as u64)
-        .u32(80, flags)
-        .u64(88, committed)
-        .u32(96, rights.unwrap_or(0))
-        .u32(100, vmo.cache_policy() as u32)
-        .u64(104, 0)
-        .u64(112, 0)
-        .u64(120, committed);
-    r.0
+    let record = VmoInfo {
+        koid: vmo.koid(),
+        name: vmo.name().bytes(),
+        size_bytes: vmo.size() as u64,
+        parent_koid: vmo.parent_koid(),
+        num_children: vmo.num_children(),
+        num_mappings: mappings,
+        share_count,
+        flags,
+        committed_bytes: committed,
+        handle_rights: rights.unwrap_or(0),
+        cache_policy: vmo.cache_policy() as u32,
+        metadata_bytes: 0,
+        committed_change_events: 0,
+        populated_bytes: committed,
+    };
+    truncated(&record, size)
 }
 
 impl Process {
@@ -121,7 +95,7 @@ impl Process {
         let fit = (buffer_size / record_size).min(records.len());
         if fit > 0 {
             let bytes: Vec<u8> = records[..fit].concat();
-            self.write_memory(buffer, &bytes)?;
+            self.copy_out(buffer, &bytes)?;
         }
         put_counts(fit, records.len())
     }
@@ -165,20 +139,16 @@ impl Process {
             match topic {
                 ZX_INFO_HANDLE_VALID => Ok(()),
                 ZX_INFO_HANDLE_BASIC => {
-                    let mut r = Record::new(HANDLE_BASIC_SIZE);
-                    r.u64(0, h.object.koid())
-                        .u32(8, h.rights)
-                        .u32(12, h.object.obj_type())
-                        .u64(16, h.object.related_koid());
-                    self.write_records(
-                        &[r.0],
-                        HANDLE_BASIC_SIZE,
-                        true,
-                        buffer,
-                        buffer_size,
-                        actual,
-                        avail,
-                    )
+                    let r = HandleBasic {
+                        koid: h.object.koid(),
+                        rights: h.rights,
+                        obj_type: h.object.obj_type(),
+                        related_koid: h.object.related_koid(),
+                        reserved: 0,
+                    };
+                    let size = HandleBasic::SIZE;
+                    let records = [r.to_bytes()];
+                    self.write_records(&records, size, true, buffer, buffer_size, actual, avail)
                 }
                 ZX_INFO_VMAR => {
                     let vmar = h
@@ -187,9 +157,13 @@ impl Process {
                         .downcast::<VmAddressRegion>()
                         .ok_or(ZX_ERR_WRONG_TYPE)?;
                     inspect()?;
-                    let mut r = Record::new(VMAR_SIZE);
-                    r.u64(0, vmar.addr() as u64).u64(8, vmar.size() as u64);
-                    self.write_records(&[r.0], VMAR_SIZE, true, buffer, buffer_size, actual, avail)
+                    let r = VmarInfo {
+                        base: vmar.addr(),
+                        len: vmar.size(),
+                    };
+                    let size = VmarInfo::SIZE;
+                    let records = [r.to_bytes()];
+                    self.write_records(&records, size, true, buffer, buffer_size, actual, avail)
                 }
                 ZX_INFO_VMO_V1 | ZX_INFO_VMO_V2 | ZX_INFO_VMO_V3 => {
                     let vmo = h
@@ -197,34 +171,28 @@ impl Process {
                         .clone()
                         .downcast::<VmObject>()
                         .ok_or(ZX_ERR_WRONG_TYPE)?;
-                    let size = vmo_record_size(topic);
+                    let size = record_size(topic);
                     let r = vmo_record(&vmo, Some(h.rights), size);
                     self.write_records(&[r], size, true, buffer, buffer_size, actual, avail)
                 }
-                ZX_INFO_PROCESS_MAPS_V1 | ZX_INFO_PROCESS_MAPS_V2 => {
+                ZX_INFO_PROCESS_MAPS_V1
+                | ZX_INFO_PROCESS_MAPS_V2
+                | ZX_INFO_PROCESS_VMOS_V1
+                | ZX_INFO_PROCESS_VMOS_V2
+                | ZX_INFO_PROCESS_VMOS_V3 => {
                     let process = h
                         .object
                         .clone()
                         .downcast::<task::Process>()
                         .ok_or(ZX_ERR_WRONG_TYPE)?;
                     inspect()?;
-                    let size = if topic == ZX_INFO_PROCESS_MAPS_V1 {
-                        96
-                    } else {
-                        104
-                    };
-                    let records = maps_records(&process, size);
-                    self.write_records(&records, size, false, buffer, buffer_size, actual, avail)
-                }
-                ZX_INFO_PROCESS_VMOS_V1 | ZX_INFO_PROCESS_VMOS_V2 | ZX_INFO_PROCESS_VMOS_V3 => {
-                    let process = h
-                        .object
-                        .clone()
-                        .downcast::<task::Process>()
-                        .ok_or(ZX_ERR_WRONG_TYPE)?;
-                    inspect()?;
-                    let size = vmo_record_size(topic);
-                    let records = vmos_records(&process, size);
+                    let size = record_size(topic);
+                    let records =
+                        if matches!(topic, ZX_INFO_PROCESS_MAPS_V1 | ZX_INFO_PROCESS_MAPS_V2) {
+                            maps_records(&process, size)
+                        } else {
+                            vmos_records(&process, size)
+                        };
                     self.write_records(&records, size, false, buffer, buffer_size, actual, avail)
                 }
                 _ => Err(ZX_ERR_NOT_SUPPORTED),
@@ -260,7 +228,7 @@ impl Process {
                     if !h.object.has_name() {
                         return Err(ZX_ERR_WRONG_TYPE);
                     }
-                    self.write_memory(value, &h.object.name().bytes())
+                    self.copy_out(value, &h.object.name().bytes())
                 }
                 ZX_PROP_VMO_CONTENT_SIZE => {
                     if value_size < 8 {
@@ -285,6 +253,8 @@ impl Process {
     /// - `ZX_ERR_BAD_HANDLE`; `ZX_ERR_ACCESS_DENIED` without `ZX_RIGHT_SET_PROPERTY`.
     /// - `ZX_ERR_BUFFER_TOO_SMALL`: `value_size` below 8 for the content size.
     /// - `ZX_ERR_WRONG_TYPE`: the property does not apply to the object.
+    // get_property and set_property share their signature and first checks
+    // (`property_handle`); the bodies differ per direction.
     pub fn zx_object_set_property(
         &self,
         handle: zx_handle_t,
@@ -301,7 +271,7 @@ impl Process {
                     }
                     let mut name = [0u8; ZX_MAX_NAME_LEN - 1];
                     let len = value_size.min(name.len());
-                    self.read_memory(value, &mut name[..len])?;
+                    self.copy_in(value, &mut name[..len])?;
                     h.object.set_name(&name[..len]);
                     Ok(())
                 }
@@ -311,7 +281,7 @@ impl Process {
                     }
                     let vmo = h.object.downcast::<VmObject>().ok_or(ZX_ERR_WRONG_TYPE)?;
                     let mut bytes = [0u8; 8];
-                    self.read_memory(value, &mut bytes)?;
+                    self.copy_in(value, &mut bytes)?;
                     vmo.set_content_size(u64::from_le_bytes(bytes))
                 }
                 _ => Err(ZX_ERR_INVALID_ARGS),
@@ -338,6 +308,11 @@ impl Process {
     }
 }
 
+/// The record size of `topic`, one of those `zx_object_get_info` writes records for.
+fn record_size(topic: u32) -> usize {
+    info_record_size(topic).unwrap_or(0)
+}
+
 /// `zx_info_maps_t` records of `size` bytes (96 for v1, 104 for v2).
 fn maps_records(process: &Arc<task::Process>, size: usize) -> Vec<Vec<u8>> {
     process
@@ -345,18 +320,16 @@ fn maps_records(process: &Arc<task::Process>, size: usize) -> Vec<Vec<u8>> {
         .maps()
         .into_iter()
         .map(|entry| {
-            let mut r = Record::new(size);
-            r.put(0, &entry.name.bytes())
-                .u64(32, entry.base as u64)
-                .u64(40, entry.size as u64)
-                .u64(48, entry.depth as u64);
+            let mut r = MapsEntry {
+                name: entry.name.bytes(),
+                base: entry.base,
+                size: entry.size,
+                depth: entry.depth,
+                ..MapsEntry::default()
+            };
             match entry.kind {
-                MapsEntryKind::Aspace => {
-                    r.u32(56, ZX_INFO_MAPS_TYPE_ASPACE);
-                }
-                MapsEntryKind::Vmar => {
-                    r.u32(56, ZX_INFO_MAPS_TYPE_VMAR);
-                }
+                MapsEntryKind::Aspace => r.kind = ZX_INFO_MAPS_TYPE_ASPACE,
+                MapsEntryKind::Vmar => r.kind = ZX_INFO_MAPS_TYPE_VMAR,
                 MapsEntryKind::Mapping {
                     perms,
                     vmo_koid,
@@ -364,15 +337,17 @@ fn maps_records(process: &Arc<task::Process>, size: usize) -> Vec<Vec<u8>> {
                     committed_pages,
                 } => {
                     let perms = perms & (MMUFlags::READ | MMUFlags::WRITE | MMUFlags::EXECUTE);
-                    r.u32(56, ZX_INFO_MAPS_TYPE_MAPPING)
-                        .u32(64, perms.bits())
-                        .u64(72, vmo_koid)
-                        .u64(80, vmo_offset)
-                        .u64(88, committed_pages as u64)
-                        .u64(96, committed_pages as u64);
+                    r.kind = ZX_INFO_MAPS_TYPE_MAPPING;
+                    r.mapping = MapsMapping {
+                        mmu_flags: perms.bits(),
+                        vmo_koid,
+                        vmo_offset,
+                        committed_pages,
+                        populated_pages: committed_pages,
+                    };
                 }
             }
-            r.0
+            truncated(&r, size)
         })
         .collect()
 }

@@ -22,19 +22,36 @@ mod handle;
 mod info;
 mod numbers;
 mod process;
+pub mod records;
 pub mod signature;
 mod vmar;
 mod vmo;
 
 pub use numbers::*;
+pub use records::{HandleBasic, Layout, MapsEntry, MapsMapping, VmarInfo, VmoInfo};
 pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;
+// The statuses as the ABI's `i32` values (the object layer's `ZX_ERR_*` are typed
+// `ZxError`s); named here, they take precedence over the glob above.
+pub use fuchsia_zircon_types::{
+    ZX_ERR_ACCESS_DENIED, ZX_ERR_ADDRESS_IN_USE, ZX_ERR_ADDRESS_UNREACHABLE, ZX_ERR_ALREADY_BOUND,
+    ZX_ERR_ALREADY_EXISTS, ZX_ERR_ASYNC, ZX_ERR_BAD_HANDLE, ZX_ERR_BAD_PATH, ZX_ERR_BAD_STATE,
+    ZX_ERR_BAD_SYSCALL, ZX_ERR_BUFFER_TOO_SMALL, ZX_ERR_CANCELED, ZX_ERR_CONNECTION_ABORTED,
+    ZX_ERR_CONNECTION_REFUSED, ZX_ERR_CONNECTION_RESET, ZX_ERR_FILE_BIG, ZX_ERR_INTERNAL,
+    ZX_ERR_INTERRUPTED_RETRY, ZX_ERR_INVALID_ARGS, ZX_ERR_IO, ZX_ERR_IO_DATA_INTEGRITY,
+    ZX_ERR_IO_DATA_LOSS, ZX_ERR_IO_INVALID, ZX_ERR_IO_MISSED_DEADLINE, ZX_ERR_IO_NOT_PRESENT,
+    ZX_ERR_IO_OVERRUN, ZX_ERR_IO_REFUSED, ZX_ERR_NEXT, ZX_ERR_NOT_CONNECTED, ZX_ERR_NOT_DIR,
+    ZX_ERR_NOT_EMPTY, ZX_ERR_NOT_FILE, ZX_ERR_NOT_FOUND, ZX_ERR_NOT_SUPPORTED, ZX_ERR_NO_MEMORY,
+    ZX_ERR_NO_RESOURCES, ZX_ERR_NO_SPACE, ZX_ERR_OUT_OF_RANGE, ZX_ERR_PEER_CLOSED,
+    ZX_ERR_PROTOCOL_NOT_SUPPORTED, ZX_ERR_SHOULD_WAIT, ZX_ERR_STOP, ZX_ERR_TIMED_OUT,
+    ZX_ERR_UNAVAILABLE, ZX_ERR_WRONG_TYPE,
+};
 
 use alloc::sync::Arc;
 use kernel_hal::Hal;
 use zircon_object::object::Handle;
 use zircon_object::task;
-use zircon_object::ZxResult;
+use zircon_object::{ZxError, ZxResult};
 
 /// A process as its own threads see it: the receiver of every syscall.
 ///
@@ -50,7 +67,7 @@ pub struct Process {
 fn status(result: ZxResult) -> zx_status_t {
     match result {
         Ok(()) => ZX_OK,
-        Err(err) => err,
+        Err(err) => err.raw(),
     }
 }
 
@@ -62,12 +79,15 @@ impl Process {
     ///
     /// `ZX_ERR_NO_MEMORY`: the HAL could not create an address space.
     pub fn new(hal: Arc<dyn Hal>) -> Result<Process, zx_status_t> {
-        let inner = task::Process::new(hal)?;
-        let self_handle =
-            inner.add_handle(Handle::new(inner.clone(), ZX_DEFAULT_PROCESS_RIGHTS))?;
+        let inner = task::Process::new(hal).map_err(ZxError::raw)?;
+        let self_handle = inner
+            .add_handle(Handle::new(inner.clone(), ZX_DEFAULT_PROCESS_RIGHTS))
+            .map_err(ZxError::raw)?;
         let root = inner.root_vmar().clone();
-        let root_rights = root.default_rights();
-        let root_vmar_handle = inner.add_handle(Handle::new(root, root_rights))?;
+        let root_rights = vmar::vmar_default_rights(&root);
+        let root_vmar_handle = inner
+            .add_handle(Handle::new(root, root_rights))
+            .map_err(ZxError::raw)?;
         Ok(Process {
             inner,
             self_handle,
@@ -99,10 +119,15 @@ impl Process {
     /// `ZX_ERR_INVALID_ARGS`: some byte is unmapped, unreadable, or past its VMO's
     /// end (nothing is copied then).
     pub fn read_memory(&self, vaddr: usize, buf: &mut [u8]) -> Result<(), zx_status_t> {
+        self.copy_in(vaddr, buf).map_err(ZxError::raw)
+    }
+
+    /// [`read_memory`](Self::read_memory) with the object layer's error type.
+    fn copy_in(&self, vaddr: usize, buf: &mut [u8]) -> ZxResult {
         self.inner
             .aspace()
             .read_user(vaddr, buf)
-            .map_err(|_| ZX_ERR_INVALID_ARGS)
+            .map_err(|_| zircon_object::abi::ZX_ERR_INVALID_ARGS)
     }
 
     /// The kernel's copy to user memory: writes `buf` at `vaddr` through the address
@@ -115,25 +140,30 @@ impl Process {
     /// end; nothing is written then. Also when no frame can be had for a page: the
     /// pages before it stay written then (as in Zircon, a user copy is not atomic).
     pub fn write_memory(&self, vaddr: usize, buf: &[u8]) -> Result<(), zx_status_t> {
+        self.copy_out(vaddr, buf).map_err(ZxError::raw)
+    }
+
+    /// [`write_memory`](Self::write_memory) with the object layer's error type.
+    fn copy_out(&self, vaddr: usize, buf: &[u8]) -> ZxResult {
         self.inner
             .aspace()
             .write_user(vaddr, buf)
-            .map_err(|_| ZX_ERR_INVALID_ARGS)
+            .map_err(|_| zircon_object::abi::ZX_ERR_INVALID_ARGS)
     }
 
     /// Writes a `u32` out-parameter.
     fn out_u32(&self, addr: usize, value: u32) -> ZxResult {
-        self.write_memory(addr, &value.to_le_bytes())
+        self.copy_out(addr, &value.to_le_bytes())
     }
 
     /// Writes a `usize` out-parameter.
     fn out_usize(&self, addr: usize, value: usize) -> ZxResult {
-        self.write_memory(addr, &value.to_le_bytes())
+        self.copy_out(addr, &value.to_le_bytes())
     }
 
     /// Writes a `u64` out-parameter.
     fn out_u64(&self, addr: usize, value: u64) -> ZxResult {
-        self.write_memory(addr, &value.to_le_bytes())
+        self.copy_out(addr, &value.to_le_bytes())
     }
 
     /// Installs `handle` and writes its value to `out`; if the copy fails the handle

@@ -64,6 +64,8 @@ macro_rules! syscalls {
     (@handle $ret:ty) => { true };
 }
 
+// The entries below look alike by design: each is one call's declaration, the single
+// place its number, name and parameter kinds are written.
 syscalls! {
     /// `zx_vmar_root_self()`: answers the handle value.
     1 SYS_VMAR_ROOT_SELF zx_vmar_root_self() -> zx_handle_t;

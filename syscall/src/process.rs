@@ -40,7 +40,7 @@ impl Process {
                     .aspace()
                     .read_debug(addr, &mut chunk[..n])
                     .map_err(|_| ZX_ERR_NO_MEMORY)?;
-                self.write_memory(buffer.wrapping_add(at), &chunk[..n])
+                self.copy_out(buffer.wrapping_add(at), &chunk[..n])
             })?;
             if actual != 0 {
                 self.out_usize(actual, done)?;
@@ -49,6 +49,8 @@ impl Process {
         })())
     }
 
+    // The read and write calls mirror each other; their shared steps are helpers
+    // (`debug_target`, `transfer`), what is left is the direction of the copy.
     /// Writes up to `buffer_size` bytes from this process's memory at `buffer` into
     /// `process`'s memory at `vaddr`, page by page, stopping at the first page that
     /// is not mapped; writes the count to `actual` (optional). Mapping protection is
@@ -69,7 +71,7 @@ impl Process {
             let target = self.debug_target(process, buffer_size)?;
             let mut chunk = vec![0u8; PAGE_SIZE];
             let done = self.transfer(vaddr, buffer_size, |addr, n, at| {
-                self.read_memory(buffer.wrapping_add(at), &mut chunk[..n])?;
+                self.copy_in(buffer.wrapping_add(at), &mut chunk[..n])?;
                 target
                     .aspace()
                     .write_debug(addr, &chunk[..n])

@@ -51,6 +51,8 @@ pub enum Arg {
     Len,
     /// A user address the call acts on (it does not copy through it).
     Addr,
+    /// A value the call takes as it is: an id, a key, a deadline.
+    Plain,
     /// A user buffer the call reads.
     In(Extent),
     /// A user buffer the call writes.

@@ -1,11 +1,248 @@
 //! `zx_vmar_*`: sub-regions, mappings, unmap, protect, destroy, op_range.
 
 use crate::{status, Process};
+use kernel_hal::{is_page_aligned, page_round_up, PAGE_SIZE};
 use zircon_object::abi::*;
 use zircon_object::object::Handle;
-use zircon_object::vm::vmar::vmar_op_right;
-use zircon_object::vm::{VmAddressRegion, VmObject};
-use zircon_object::ZxResult;
+use zircon_object::vm::{
+    AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms, VmarOp,
+};
+use zircon_object::{ZxError, ZxResult};
+
+/// The PERM bits of an option word.
+const PERM_BITS: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE;
+
+/// The `CAN_MAP_*` permission bits of an option word.
+const CAN_MAP_BITS: u32 = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE;
+
+/// Every flag bit an option word may carry below the alignment field.
+const KNOWN_BITS: u32 = PERM_BITS
+    | CAN_MAP_BITS
+    | ZX_VM_COMPACT
+    | ZX_VM_SPECIFIC
+    | ZX_VM_SPECIFIC_OVERWRITE
+    | ZX_VM_CAN_MAP_SPECIFIC
+    | ZX_VM_MAP_RANGE
+    | ZX_VM_REQUIRE_NON_RESIZABLE
+    | ZX_VM_ALLOW_FAULTS
+    | ZX_VM_OFFSET_IS_UPPER_LIMIT
+    | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED;
+
+/// The alignment an option word asks for, in bytes (at least a page).
+///
+/// # Errors
+///
+/// `ZX_ERR_INVALID_ARGS`: an unknown bit below the alignment field, or an alignment
+/// field outside `0` and `10..=32`.
+fn parse_align(options: u32) -> ZxResult<usize> {
+    if options & !ZX_VM_ALIGN_MASK & !KNOWN_BITS != 0 {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    match options >> ZX_VM_ALIGN_BASE {
+        0 => Ok(PAGE_SIZE),
+        n @ 10..=32 => Ok((1usize << n).max(PAGE_SIZE)),
+        _ => Err(ZX_ERR_INVALID_ARGS),
+    }
+}
+
+/// The permissions that option bits ask for: `bits` names the option bit standing
+/// for READ, WRITE and EXECUTE, in that order (the PERM or the CAN_MAP bits).
+fn perms_for(options: u32, bits: [u32; 3]) -> VmPerms {
+    let perms = [VmPerms::READ, VmPerms::WRITE, VmPerms::EXECUTE];
+    bits.iter()
+        .zip(perms)
+        .filter(|(&bit, _)| options & bit != 0)
+        .fold(VmPerms::empty(), |acc, (_, perm)| acc | perm)
+}
+
+/// The PERM bits of an option word.
+fn option_perms(options: u32) -> VmPerms {
+    perms_for(
+        options,
+        [ZX_VM_PERM_READ, ZX_VM_PERM_WRITE, ZX_VM_PERM_EXECUTE],
+    )
+}
+
+/// The permissions a handle's rights allow: R, W, X for READ, WRITE, EXECUTE.
+fn rights_to_perms(rights: zx_rights_t) -> VmPerms {
+    perms_for(rights, [ZX_RIGHT_READ, ZX_RIGHT_WRITE, ZX_RIGHT_EXECUTE])
+}
+
+/// The rights a new handle to `region` gets: `ZX_DEFAULT_VMAR_RIGHTS` plus READ /
+/// WRITE / EXECUTE for each permission the region allows.
+pub(crate) fn vmar_default_rights(region: &VmAddressRegion) -> zx_rights_t {
+    let perms = region.perms();
+    [
+        (VmPerms::READ, ZX_RIGHT_READ),
+        (VmPerms::WRITE, ZX_RIGHT_WRITE),
+        (VmPerms::EXECUTE, ZX_RIGHT_EXECUTE),
+    ]
+    .iter()
+    .filter(|(perm, _)| perms.contains(*perm))
+    .fold(ZX_DEFAULT_VMAR_RIGHTS, |acc, (_, right)| acc | right)
+}
+
+/// The placement that an option word's `SPECIFIC`, `SPECIFIC_OVERWRITE` and
+/// `OFFSET_IS_UPPER_LIMIT` bits and `offset` ask for, or `None` for a contradiction
+/// (a specific placement with an upper limit, or an offset with neither).
+fn placement(options: u32, offset: usize) -> Option<Placement> {
+    let specific = options & ZX_VM_SPECIFIC != 0;
+    let overwrite = options & ZX_VM_SPECIFIC_OVERWRITE != 0;
+    let upper_limit = options & ZX_VM_OFFSET_IS_UPPER_LIMIT != 0;
+    match (specific || overwrite, upper_limit) {
+        (true, true) => None,
+        (true, false) if overwrite => Some(Placement::Replace(offset)),
+        (true, false) => Some(Placement::At(offset)),
+        (false, true) => Some(Placement::Below(offset)),
+        (false, false) if offset != 0 => None,
+        (false, false) => Some(Placement::Anywhere),
+    }
+}
+
+/// The status of a request whose placement bits contradict each other. Zircon
+/// looks at placement only after the region's state, a zero size and the region's
+/// permissions, so those come first.
+fn contradictory_placement(region: &VmAddressRegion, size: usize, perms: VmPerms) -> ZxError {
+    if !region.is_alive() {
+        ZX_ERR_BAD_STATE
+    } else if size != 0 && !region.perms().contains(perms) {
+        ZX_ERR_ACCESS_DENIED
+    } else {
+        ZX_ERR_INVALID_ARGS
+    }
+}
+
+/// The operation an `op` number names and the handle right it needs.
+///
+/// # Errors
+///
+/// `ZX_ERR_INVALID_ARGS`: `op` is not an operation this layer builds
+/// (`ZX_VMAR_OP_ZERO` and `ZX_VMAR_OP_PREFETCH` are not built).
+fn vmar_op(op: u32) -> ZxResult<(VmarOp, zx_rights_t)> {
+    match op {
+        ZX_VMAR_OP_COMMIT => Ok((VmarOp::Commit, ZX_RIGHT_WRITE)),
+        ZX_VMAR_OP_DECOMMIT => Ok((VmarOp::Decommit, ZX_RIGHT_WRITE)),
+        ZX_VMAR_OP_MAP_RANGE => Ok((VmarOp::MapRange, ZX_RIGHT_READ)),
+        ZX_VMAR_OP_DONT_NEED => Ok((VmarOp::DontNeed, ZX_RIGHT_NONE)),
+        ZX_VMAR_OP_ALWAYS_NEED => Ok((VmarOp::AlwaysNeed, ZX_RIGHT_NONE)),
+        _ => Err(ZX_ERR_INVALID_ARGS),
+    }
+}
+
+/// Decodes `zx_vmar_allocate`'s arguments, in Zircon's order of checks up to the
+/// ones the region makes itself.
+///
+/// # Errors
+///
+/// `ZX_ERR_INVALID_ARGS` for bad bits, alignment or size; a contradictory
+/// placement as [`contradictory_placement`] says.
+fn allocate_request(
+    parent: &VmAddressRegion,
+    options: u32,
+    offset: usize,
+    size: usize,
+) -> ZxResult<AllocateRequest> {
+    let align = parse_align(options)?;
+    let options = options & !ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED;
+    if options & PERM_BITS != 0 || !is_page_aligned(size) {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    let not_for_allocate = ZX_VM_SPECIFIC_OVERWRITE
+        | ZX_VM_MAP_RANGE
+        | ZX_VM_REQUIRE_NON_RESIZABLE
+        | ZX_VM_ALLOW_FAULTS;
+    if options & not_for_allocate != 0 {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    let perms = perms_for(
+        options,
+        [
+            ZX_VM_CAN_MAP_READ,
+            ZX_VM_CAN_MAP_WRITE,
+            ZX_VM_CAN_MAP_EXECUTE,
+        ],
+    );
+    let placement =
+        placement(options, offset).ok_or_else(|| contradictory_placement(parent, size, perms))?;
+    Ok(AllocateRequest {
+        perms,
+        can_map_specific: options & ZX_VM_CAN_MAP_SPECIFIC != 0,
+        compact: options & ZX_VM_COMPACT != 0,
+        placement,
+        align,
+        size,
+    })
+}
+
+/// Decodes `zx_vmar_map`'s arguments and the two handles' rights, in Zircon's order
+/// of checks up to the ones the region makes itself.
+///
+/// # Errors
+///
+/// As [`Process::zx_vmar_map`], for the checks made before the region's.
+#[allow(clippy::too_many_arguments)]
+fn map_request(
+    region: &VmAddressRegion,
+    vmo: &VmObject,
+    vmo_rights: zx_rights_t,
+    vmar_rights: zx_rights_t,
+    options: u32,
+    vmar_offset: usize,
+    vmo_offset: u64,
+    len: usize,
+) -> ZxResult<MapRequest> {
+    if vmo_rights & ZX_RIGHT_MAP == 0 {
+        return Err(ZX_ERR_ACCESS_DENIED);
+    }
+    let mut options = options;
+    if options & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED != 0 {
+        options |= ZX_VM_PERM_READ;
+    }
+    let requested = option_perms(options);
+    if !requested.is_empty() && !requested.contains(VmPerms::READ) {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    if options & ZX_VM_MAP_RANGE != 0 && options & ZX_VM_SPECIFIC_OVERWRITE != 0 {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    if options & CAN_MAP_BITS != 0 {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    let allowed = rights_to_perms(vmo_rights) & rights_to_perms(vmar_rights);
+    if !allowed.contains(requested) {
+        return Err(ZX_ERR_ACCESS_DENIED);
+    }
+    let align = parse_align(options)?;
+    if options & ZX_VM_REQUIRE_NON_RESIZABLE != 0 && vmo.is_resizable() {
+        return Err(ZX_ERR_NOT_SUPPORTED);
+    }
+    if options & ZX_VM_ALLOW_FAULTS == 0 && vmo.is_discardable() {
+        return Err(ZX_ERR_NOT_SUPPORTED);
+    }
+    if options & (ZX_VM_COMPACT | ZX_VM_CAN_MAP_SPECIFIC) != 0 {
+        return Err(ZX_ERR_INVALID_ARGS);
+    }
+    let Some(placement) = placement(options, vmar_offset) else {
+        // The region's own checks that come before placement, then the verdict.
+        if vmo_offset % PAGE_SIZE as u64 != 0 {
+            return Err(ZX_ERR_INVALID_ARGS);
+        }
+        let size = page_round_up(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        vmo_offset
+            .checked_add(size as u64)
+            .ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        return Err(contradictory_placement(region, size, requested));
+    };
+    Ok(MapRequest {
+        perms: requested,
+        max_perms: allowed,
+        placement,
+        align,
+        vmo_offset,
+        len,
+        populate: options & ZX_VM_MAP_RANGE != 0,
+    })
+}
 
 /// The handle rights READ, WRITE, EXECUTE that option bits ask for: `bits` names
 /// the option bit standing for each of the three, in that order.
@@ -71,11 +308,16 @@ impl Process {
         let (parent, _) = self
             .inner
             .get_object::<VmAddressRegion>(parent_vmar, rights)?;
-        let child = parent.allocate(options, offset, size)?;
+        let request = allocate_request(&parent, options, offset, size)?;
+        let child = parent.allocate(&request)?;
         let addr = child.addr();
-        let rights = child.default_rights();
+        let rights = vmar_default_rights(&child);
         let undo = |err| {
-            let _ = child.destroy();
+            // Only a racing destroy of the new region (BAD_STATE) can beat this
+            // one, and the outcome is the same.
+            if let Err(destroyed) = child.destroy() {
+                debug_assert_eq!(destroyed, ZX_ERR_BAD_STATE);
+            }
             Err(err)
         };
         let value = match self.install_handle(Handle::new(child.clone(), rights), child_vmar) {
@@ -83,7 +325,11 @@ impl Process {
             Err(err) => return undo(err),
         };
         if let Err(err) = self.out_usize(child_addr, addr) {
-            drop(self.inner.remove_handle(value));
+            // The handle goes with the region; if another thread closed it first,
+            // there is nothing left to remove.
+            if let Ok(handle) = self.inner.remove_handle(value) {
+                drop(handle);
+            }
             return undo(err);
         }
         Ok(())
@@ -150,6 +396,16 @@ impl Process {
     ) -> ZxResult {
         let (region, vmar_rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
         let (vmo, vmo_rights) = self.inner.get_object::<VmObject>(vmo, 0)?;
+        let request = map_request(
+            &region,
+            &vmo,
+            vmo_rights,
+            vmar_rights,
+            options,
+            vmar_offset,
+            vmo_offset,
+            len,
+        )?;
         // An overwrite cannot be undone once it has replaced mappings, so a copy-out
         // that would fail is found first, and the request answered as if it had been
         // tried last (every other check still comes before it).
@@ -164,31 +420,19 @@ impl Process {
                 mapped_addr,
             )
         {
-            region.check_map(
-                options,
-                vmar_offset,
-                &vmo,
-                vmo_rights,
-                vmar_rights,
-                vmo_offset,
-                len,
-            )?;
+            region.check_map(&vmo, &request)?;
             return Err(ZX_ERR_INVALID_ARGS);
         }
-        let addr = region.map(
-            options,
-            vmar_offset,
-            &vmo,
-            vmo_rights,
-            vmar_rights,
-            vmo_offset,
-            len,
-        )?;
+        let addr = region.map(&vmo, &request)?;
         if let Err(err) = self.out_usize(mapped_addr, addr) {
             // The mapping was just made in this region, so unmapping its exact range
             // removes it and nothing else.
+            // It fails only if another thread destroyed the region first, which
+            // took the mapping with it.
             let size = kernel_hal::page_round_up(len).unwrap_or(len);
-            let _ = region.unmap(addr, size, false);
+            if let Err(unmapped) = region.unmap(addr, size, false) {
+                debug_assert_eq!(unmapped, ZX_ERR_BAD_STATE);
+            }
             return Err(err);
         }
         Ok(())
@@ -291,7 +535,18 @@ impl Process {
             self.inner
                 .get_object::<VmAddressRegion>(vmar, rights)
                 .and_then(|(region, rights)| {
-                    region.protect(options, addr, len, rights & ZX_RIGHT_OP_CHILDREN != 0)
+                    let perms = option_perms(options);
+                    if !perms.is_empty() && !perms.contains(VmPerms::READ) {
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    if !is_page_aligned(addr) {
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    parse_align(options)?;
+                    if options & !PERM_BITS != 0 {
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    region.protect(perms, addr, len, rights & ZX_RIGHT_OP_CHILDREN != 0)
                 }),
         )
     }
@@ -343,7 +598,7 @@ impl Process {
     ) -> zx_status_t {
         status((|| {
             let (region, rights) = self.inner.get_object::<VmAddressRegion>(vmar, 0)?;
-            let needed = vmar_op_right(op)?;
+            let (op, needed) = vmar_op(op)?;
             if rights & needed != needed {
                 return Err(ZX_ERR_ACCESS_DENIED);
             }

@@ -1,11 +1,12 @@
 //! `zx_vmo_*`: create, byte I/O, size, range ops, children, cache policy.
 
+use crate::records::Layout;
 use crate::{status, Process};
 use alloc::vec;
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
 use zircon_object::object::{Handle, KernelObjectExt};
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{VmObject, VmoOptions};
 
 /// Largest chunk `zx_vmo_read`/`write` moves through the kernel's bounce buffer.
 const CHUNK: usize = 64 * 1024;
@@ -23,7 +24,13 @@ impl Process {
     /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
     pub fn zx_vmo_create(&self, size: u64, options: u32, out: usize) -> zx_status_t {
         status((|| {
-            let vmo = VmObject::new(self.inner.aspace().hal().clone(), size, options)?;
+            if options & !(ZX_VMO_RESIZABLE | ZX_VMO_DISCARDABLE) != 0 {
+                return Err(ZX_ERR_INVALID_ARGS);
+            }
+            let mut typed = VmoOptions::empty();
+            typed.set(VmoOptions::RESIZABLE, options & ZX_VMO_RESIZABLE != 0);
+            typed.set(VmoOptions::DISCARDABLE, options & ZX_VMO_DISCARDABLE != 0);
+            let vmo = VmObject::new(self.inner.aspace().hal().clone(), size, typed)?;
             let mut rights = ZX_DEFAULT_VMO_RIGHTS;
             if vmo.is_resizable() {
                 rights |= ZX_RIGHT_RESIZE;
@@ -68,6 +75,8 @@ impl Process {
         })())
     }
 
+    // zx_vmo_read and zx_vmo_write mirror each other (the right, the direction of the
+    // copy); their shared checks live in `VmObject::check_io`.
     /// Writes `buffer_size` bytes from user memory at `buffer` into the VMO at byte
     /// `offset`, committing the pages touched.
     ///
@@ -190,23 +199,12 @@ impl Process {
                 ZX_VMO_OP_LOCK => {
                     read_or_write()?;
                     let state = vmo.lock_range(offset, size)?;
-                    if buffer_size < core::mem::size_of::<zx_vmo_lock_state_t>() {
+                    if buffer_size < <zx_vmo_lock_state_t as Layout>::SIZE {
                         vmo.undo_lock();
                         return Err(ZX_ERR_INVALID_ARGS);
                     }
-                    let mut bytes = [0u8; 32];
-                    for (i, v) in [
-                        state.offset,
-                        state.size,
-                        state.discarded_offset,
-                        state.discarded_size,
-                    ]
-                    .iter()
-                    .enumerate()
-                    {
-                        bytes[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-                    }
-                    if let Err(err) = self.write_memory(buffer, &bytes) {
+                    let bytes = state.to_bytes();
+                    if let Err(err) = self.copy_out(buffer, &bytes) {
                         vmo.undo_lock();
                         return Err(err);
                     }

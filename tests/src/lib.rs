@@ -14,9 +14,8 @@ use std::sync::Arc;
 
 use kernel_hal::{Hal, PhysMem};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::abi::*;
 use zircon_object::object::KernelObjectExt;
-use zircon_object::vm::VmObject;
+use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
 
 /// Marks threads inside the allocator, so that a page fault taken by a signal
@@ -79,27 +78,18 @@ pub fn new_process_on(hal: UnixHal) -> TestProcess {
 /// As [`new_process`], or if `hal` refuses the scratch area's frames.
 pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
     let process = Process::new(hal).expect("a new process");
-    let rw = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
         SCRATCH_SIZE as u64,
-        0,
+        VmoOptions::empty(),
     )
     .expect("scratch VMO");
     vmo.set_name(b"scratch");
     let root = process.object().root_vmar();
     let scratch = root
-        .map(
-            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-            0,
-            &vmo,
-            rw,
-            root.default_rights(),
-            0,
-            SCRATCH_SIZE,
-        )
+        .map(&vmo, &MapRequest::new(0, SCRATCH_SIZE, VmPerms::READ_WRITE))
         .expect("scratch mapping");
-    root.op_range(ZX_VMAR_OP_COMMIT, scratch, SCRATCH_SIZE, true)
+    root.op_range(VmarOp::Commit, scratch, SCRATCH_SIZE, true)
         .expect("scratch committed");
     TestProcess {
         process: Some(process),

@@ -137,7 +137,7 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Value(ValueKind::Property) => Property,
         Arg::Value(ValueKind::VmarOp | ValueKind::VmoOp) => Op,
         Arg::Value(_) => Small,
-        Arg::Offset => Offset,
+        Arg::Offset | Arg::Plain => Offset,
         Arg::Len => Size,
         Arg::Addr => Addr,
         Arg::In(_) | Arg::Out(_) | Arg::InOut(_) | Arg::OutWord(_) => Ptr,
@@ -167,11 +167,16 @@ impl Fuzzer {
         let p = new_process();
         let s = p.scratch();
         let root = p.zx_vmar_root_self();
-        assert_eq!(p.zx_object_get_info(root, ZX_INFO_VMAR, s, 16, 0, 0), ZX_OK);
-        let mut info = [0u8; 16];
+        assert_eq!(
+            p.zx_object_get_info(root, ZX_INFO_VMAR, s, VmarInfo::SIZE, 0, 0),
+            ZX_OK
+        );
+        let mut info = [0u8; VmarInfo::SIZE];
         p.read_memory(s, &mut info).unwrap();
-        let root_base = usize::from_ne_bytes(info[..8].try_into().unwrap());
-        let root_len = usize::from_ne_bytes(info[8..].try_into().unwrap());
+        let VmarInfo {
+            base: root_base,
+            len: root_len,
+        } = VmarInfo::read_from(&info);
         let mut f = Fuzzer {
             handles: vec![
                 (root, ZX_OBJ_TYPE_VMAR),
@@ -212,12 +217,12 @@ impl Fuzzer {
         let s = self.p.scratch() + SCRATCH_LEN - 32;
         if self
             .p
-            .zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, s, 32, 0, 0)
+            .zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, s, HandleBasic::SIZE, 0, 0)
             == ZX_OK
         {
-            let mut info = [0u8; 32];
+            let mut info = [0u8; HandleBasic::SIZE];
             self.p.read_memory(s, &mut info).unwrap();
-            let kind = u32::from_ne_bytes(info[12..16].try_into().unwrap());
+            let kind = HandleBasic::read_from(&info).obj_type;
             self.handles.push((h, kind));
         }
     }
@@ -567,7 +572,7 @@ impl Fuzzer {
     ///
     /// If the tree is not well formed: a finding.
     pub fn check_address_space(&self) -> bool {
-        const RECORD: usize = 104;
+        const RECORD: usize = MapsEntry::SIZE;
         let p = &self.p;
         let s = p.scratch();
         let me = p.zx_process_self();
@@ -590,12 +595,17 @@ impl Fuzzer {
         if p.read_memory(buf, &mut bytes).is_err() {
             return false;
         }
-        let field = |r: &[u8], at: usize| usize::from_ne_bytes(r[at..at + 8].try_into().unwrap());
         // Stack of (end of the enclosing entry, end of its last child so far), by depth.
         let mut open: Vec<(usize, usize)> = Vec::new();
         for (i, r) in bytes.chunks(RECORD).enumerate() {
-            let (base, size, depth) = (field(r, 32), field(r, 40), field(r, 48));
-            let kind = u32::from_ne_bytes(r[56..60].try_into().unwrap());
+            let MapsEntry {
+                base,
+                size,
+                depth,
+                kind,
+                mapping,
+                ..
+            } = MapsEntry::read_from(r);
             if i == 0 {
                 assert_eq!((depth, kind), (0, ZX_INFO_MAPS_TYPE_ASPACE));
                 open.push((base + size, base));
@@ -612,7 +622,7 @@ impl Fuzzer {
             open[depth - 1].1 = base + size;
             match kind {
                 ZX_INFO_MAPS_TYPE_VMAR => open.push((base + size, base)),
-                ZX_INFO_MAPS_TYPE_MAPPING => assert!(field(r, 88) <= size / PAGE),
+                ZX_INFO_MAPS_TYPE_MAPPING => assert!(mapping.committed_pages <= size / PAGE),
                 other => panic!("entry {i} has type {other}"),
             }
         }

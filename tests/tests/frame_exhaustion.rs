@@ -398,7 +398,7 @@ impl World {
                 };
                 match p.object().aspace().fault(base + at % len, access) {
                     Ok(()) => ZX_OK,
-                    Err(e) => e,
+                    Err(e) => e.raw(),
                 }
             }
             Op::Snapshot { which } => {

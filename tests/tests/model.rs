@@ -1,6 +1,7 @@
 //! Model-based test of one address space: random sequences of VMAR, VMO and handle
-//! calls run against the real syscalls and against a small reference model of ABI
-//! sections 5 and 6 (`/work/shared/zircon-vm-abi.md`). After every step both must
+//! calls run against the real syscalls and against a small reference model of
+//! `docs/ABI.md` sections 5 and 6 (section and step numbers in this file refer to
+//! it). After every step both must
 //! agree on the call's status, on the `ZX_INFO_PROCESS_MAPS` listing of the test
 //! region, and on the bytes `read_memory` sees (or its refusal) on every page of the
 //! test region, and, where readable, the same bytes through a host pointer (the real
@@ -568,10 +569,6 @@ fn read_usize(p: &TestProcess, at: usize) -> usize {
     usize::from_ne_bytes(b)
 }
 
-fn field(b: &[u8], off: usize) -> u64 {
-    u64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
-}
-
 impl World {
     fn new() -> World {
         World::on(new_process())
@@ -618,13 +615,13 @@ impl World {
         for (pages, options) in [(8, 0), (3, 0), (4, ZX_VMO_RESIZABLE)] {
             assert_eq!(w.p.zx_vmo_create((pages * PAGE) as u64, options, s), ZX_OK);
             let value = read_u32(&w.p, s);
-            let info = w.info(value, ZX_INFO_HANDLE_BASIC, 32);
+            let info = HandleBasic::read_from(&w.info(value, ZX_INFO_HANDLE_BASIC, 32));
             w.m.vmos.push(MVmo {
                 pages: vec![None; pages],
                 resizable: options != 0,
-                koid: field(&info, 0),
+                koid: info.koid,
             });
-            let rights = field(&info, 8) as u32;
+            let rights = info.rights;
             w.vmo_h.push(VmoHandle {
                 value,
                 vmo: w.m.vmos.len() - 1,
@@ -671,18 +668,21 @@ impl World {
             ZX_OK
         );
         let avail = read_usize(&self.p, s + 8);
-        let all = self.info(me, ZX_INFO_PROCESS_MAPS, avail * 104);
+        let all = self.info(me, ZX_INFO_PROCESS_MAPS, avail * MapsEntry::SIZE);
         let entries: Vec<Entry> = all
-            .chunks(104)
-            .map(|b| Entry {
-                base: field(b, 32) as usize,
-                size: field(b, 40) as usize,
-                depth: field(b, 48) as usize,
-                kind: field(b, 56) as u32,
-                mmu_flags: field(b, 64) as u32,
-                vmo_koid: field(b, 72),
-                vmo_offset: field(b, 80),
-                committed: field(b, 88) as usize,
+            .chunks(MapsEntry::SIZE)
+            .map(|b| {
+                let e = MapsEntry::read_from(b);
+                Entry {
+                    base: e.base,
+                    size: e.size,
+                    depth: e.depth,
+                    kind: e.kind,
+                    mmu_flags: e.mapping.mmu_flags,
+                    vmo_koid: e.mapping.vmo_koid,
+                    vmo_offset: e.mapping.vmo_offset,
+                    committed: e.mapping.committed_pages,
+                }
             })
             .collect();
         let r0 = self.m.vmars[0].base;

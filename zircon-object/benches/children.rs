@@ -21,12 +21,9 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, VmAddressRegion, VmObject};
+use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms, VmoOptions};
 
 const PAGES: [usize; 3] = [1, 64, 1024];
-const RIGHTS: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 
 fn machine() -> Arc<dyn Hal> {
     Arc::new(
@@ -40,7 +37,7 @@ fn machine() -> Arc<dyn Hal> {
 
 /// A VMO of `n` pages, all committed and written.
 fn committed(hal: &Arc<dyn Hal>, n: usize) -> Arc<VmObject> {
-    let v = VmObject::new(hal.clone(), (n * PAGE_SIZE) as u64, 0).unwrap();
+    let v = VmObject::new(hal.clone(), (n * PAGE_SIZE) as u64, VmoOptions::empty()).unwrap();
     v.write(0, &vec![7u8; n * PAGE_SIZE]).unwrap();
     v
 }
@@ -51,7 +48,7 @@ fn snapshot_round_trip(v: &Arc<VmObject>) {
 }
 
 fn eager_copy(v: &Arc<VmObject>, buf: &mut [u8]) {
-    let copy = VmObject::new(v.hal().clone(), v.size() as u64, 0).unwrap();
+    let copy = VmObject::new(v.hal().clone(), v.size() as u64, VmoOptions::empty()).unwrap();
     v.read(0, buf).unwrap();
     copy.write(0, buf).unwrap();
     black_box(&copy);
@@ -70,7 +67,7 @@ fn faulting(hal: &Arc<dyn Hal>) -> Faulting {
     let root = aspace.root_vmar();
     let vmo = committed(hal, 1);
     let addr = root
-        .map(RW, 0, &vmo, RIGHTS, root.default_rights(), 0, PAGE_SIZE)
+        .map(&vmo, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
         .unwrap();
     Faulting {
         aspace,
@@ -107,9 +104,9 @@ fn zero_fault(f: &Faulting, plain: &Arc<VmObject>, addr: usize) {
 
 fn plain_page(f: &Faulting) -> (Arc<VmObject>, usize) {
     let root = f.aspace.root_vmar();
-    let plain = VmObject::new(f.vmo.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
+    let plain = VmObject::new(f.vmo.hal().clone(), PAGE_SIZE as u64, VmoOptions::empty()).unwrap();
     let addr = root
-        .map(RW, 0, &plain, RIGHTS, root.default_rights(), 0, PAGE_SIZE)
+        .map(&plain, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
         .unwrap();
     (plain, addr)
 }

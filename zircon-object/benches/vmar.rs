@@ -14,12 +14,9 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, VmAddressRegion, VmObject};
+use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms, VmoOptions};
 
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
-const RIGHTS: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 
 /// An address space whose root region holds `n` one-page mappings of one VMO, at
 /// random places, plus the VMO and region for the measured operations.
@@ -41,9 +38,9 @@ fn setup(n: usize) -> Setup {
     let aspace = AddressSpace::new(hal.clone()).expect("address space");
     aspace.seed_placement(7);
     let root = aspace.root_vmar();
-    let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, 0).expect("vmo");
+    let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::empty()).expect("vmo");
     for _ in 0..n {
-        root.map(RW, 0, &vmo, RIGHTS, root.default_rights(), 0, PAGE_SIZE)
+        root.map(&vmo, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
             .expect("map");
     }
     Setup {
@@ -57,7 +54,7 @@ fn setup(n: usize) -> Setup {
 fn map_unmap(s: &Setup) {
     let addr = s
         .root
-        .map(RW, 0, &s.vmo, RIGHTS, s.root.default_rights(), 0, PAGE_SIZE)
+        .map(&s.vmo, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
         .unwrap();
     s.root.unmap(black_box(addr), PAGE_SIZE, false).unwrap();
 }
@@ -79,10 +76,15 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("map_unmap_one_page", n), &s, |b, s| {
             b.iter(|| map_unmap(s))
         });
-        let page = VmObject::new(s.aspace.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
+        let page = VmObject::new(
+            s.aspace.hal().clone(),
+            PAGE_SIZE as u64,
+            VmoOptions::empty(),
+        )
+        .unwrap();
         let addr = s
             .root
-            .map(RW, 0, &page, RIGHTS, s.root.default_rights(), 0, PAGE_SIZE)
+            .map(&page, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
             .unwrap();
         group.bench_with_input(BenchmarkId::new("page_fault", n), &s, |b, s| {
             b.iter(|| fault(s, addr, &page))
@@ -115,10 +117,15 @@ fn summary() {
         .iter()
         .map(|&n| {
             let s = setup(n);
-            let page = VmObject::new(s.aspace.hal().clone(), PAGE_SIZE as u64, 0).unwrap();
+            let page = VmObject::new(
+                s.aspace.hal().clone(),
+                PAGE_SIZE as u64,
+                VmoOptions::empty(),
+            )
+            .unwrap();
             let addr = s
                 .root
-                .map(RW, 0, &page, RIGHTS, s.root.default_rights(), 0, PAGE_SIZE)
+                .map(&page, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
                 .unwrap();
             (s, page, addr)
         })

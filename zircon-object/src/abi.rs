@@ -4,6 +4,72 @@
 
 pub use fuchsia_zircon_types::*;
 
+use crate::error::ZxError;
+
+/// Defines each error status as a [`ZxError`] (shadowing the crate's `i32` value of
+/// the same name), and the table of their names.
+macro_rules! errors {
+    ($($name:ident = $value:literal;)*) => {
+        $(
+            #[doc = concat!("`", stringify!($name), "` as a [`ZxError`].")]
+            pub const $name: ZxError = ZxError::from_const($value);
+        )*
+        /// Every error status with its name.
+        pub(crate) const ERROR_NAMES: &[(ZxError, &str)] = &[$(($name, stringify!($name))),*];
+    };
+}
+
+// --- Error statuses: typed, so that an `Err` can never hold ZX_OK. The `i32`
+// values are `ZxError::raw`; the syscall layer re-exports the crate's originals.
+
+errors! {
+    ZX_ERR_INTERNAL = -1;
+    ZX_ERR_NOT_SUPPORTED = -2;
+    ZX_ERR_NO_RESOURCES = -3;
+    ZX_ERR_NO_MEMORY = -4;
+    ZX_ERR_INTERRUPTED_RETRY = -6;
+    ZX_ERR_INVALID_ARGS = -10;
+    ZX_ERR_BAD_HANDLE = -11;
+    ZX_ERR_WRONG_TYPE = -12;
+    ZX_ERR_BAD_SYSCALL = -13;
+    ZX_ERR_OUT_OF_RANGE = -14;
+    ZX_ERR_BUFFER_TOO_SMALL = -15;
+    ZX_ERR_BAD_STATE = -20;
+    ZX_ERR_TIMED_OUT = -21;
+    ZX_ERR_SHOULD_WAIT = -22;
+    ZX_ERR_CANCELED = -23;
+    ZX_ERR_PEER_CLOSED = -24;
+    ZX_ERR_NOT_FOUND = -25;
+    ZX_ERR_ALREADY_EXISTS = -26;
+    ZX_ERR_ALREADY_BOUND = -27;
+    ZX_ERR_UNAVAILABLE = -28;
+    ZX_ERR_ACCESS_DENIED = -30;
+    ZX_ERR_IO = -40;
+    ZX_ERR_IO_REFUSED = -41;
+    ZX_ERR_IO_DATA_INTEGRITY = -42;
+    ZX_ERR_IO_DATA_LOSS = -43;
+    ZX_ERR_IO_NOT_PRESENT = -44;
+    ZX_ERR_IO_OVERRUN = -45;
+    ZX_ERR_IO_MISSED_DEADLINE = -46;
+    ZX_ERR_IO_INVALID = -47;
+    ZX_ERR_BAD_PATH = -50;
+    ZX_ERR_NOT_DIR = -51;
+    ZX_ERR_NOT_FILE = -52;
+    ZX_ERR_FILE_BIG = -53;
+    ZX_ERR_NO_SPACE = -54;
+    ZX_ERR_NOT_EMPTY = -55;
+    ZX_ERR_STOP = -60;
+    ZX_ERR_NEXT = -61;
+    ZX_ERR_ASYNC = -62;
+    ZX_ERR_PROTOCOL_NOT_SUPPORTED = -70;
+    ZX_ERR_ADDRESS_UNREACHABLE = -71;
+    ZX_ERR_ADDRESS_IN_USE = -72;
+    ZX_ERR_NOT_CONNECTED = -73;
+    ZX_ERR_CONNECTION_REFUSED = -74;
+    ZX_ERR_CONNECTION_RESET = -75;
+    ZX_ERR_CONNECTION_ABORTED = -76;
+}
+
 // --- Alignment field of `zx_vm_option_t` (bits 24..=31 hold log2 of the alignment).
 
 /// The bit where the alignment field of a VM option word starts.

@@ -8,8 +8,10 @@
 //!
 //! Lock order, everywhere: an address space's tree lock, then a VMO's lock (a
 //! slice's root before the slice: page operations on a slice go to its root without
-//! holding the slice's lock), then a mapping's lock, then whatever the HAL takes
-//! inside its own calls. A copy-on-write family's share counts are taken under a
+//! holding the slice's lock), then a mapping's lock, then an address space's
+//! owed-shootdown lock (`vm::shootdown`), then whatever the HAL takes inside its own
+//! calls. Operations on the tree send their TLB shootdown once, after the tree and
+//! VMO locks are released. A copy-on-write family's share counts are taken under a
 //! VMO's lock and hold no other lock but the HAL's. No VMO's drop takes a VMO lock. No lock is held
 //! while user memory is touched through a host pointer (the object layer never does
 //! that: it reads and writes user memory through physical memory).
@@ -19,6 +21,16 @@
 
 extern crate alloc;
 
+/// `[(name, fn), ...]` for test functions named once each.
+#[cfg(all(feature = "guest-tests", not(test)))]
+macro_rules! named_tests {
+    ($($name:ident),* $(,)?) => {
+        [$((stringify!($name), $name as fn())),*]
+    };
+}
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub(crate) use named_tests;
+
 pub mod abi;
 pub mod error;
 pub mod object;
@@ -26,7 +38,9 @@ pub mod sync;
 pub mod task;
 pub mod vm;
 
-#[cfg(test)]
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub mod guest;
+#[cfg(any(test, feature = "guest-tests"))]
 mod testing;
 
 pub use error::{ZxError, ZxResult};

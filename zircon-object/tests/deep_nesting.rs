@@ -7,7 +7,10 @@ use std::sync::Arc;
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::UnixHal;
 use zircon_object::abi::*;
-use zircon_object::vm::{AddressSpace, MapsEntryKind, VmAddressRegion, VmObject};
+use zircon_object::vm::{
+    AddressSpace, AllocateRequest, MapRequest, MapsEntryKind, Placement, VmAddressRegion, VmObject,
+    VmPerms, VmarOp, VmoOptions,
+};
 
 const DEPTH: usize = 10_000;
 const SIZE: usize = 16 * PAGE_SIZE;
@@ -25,13 +28,15 @@ fn on_small_stack(body: impl FnOnce() + Send + 'static) {
 /// `DEPTH` regions, each the only child of the one above, all at the same
 /// addresses; returns the outermost and the innermost.
 fn nest(parent: &Arc<VmAddressRegion>) -> (Arc<VmAddressRegion>, Arc<VmAddressRegion>) {
-    let options = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
-    let outer = parent.allocate(options, 0, SIZE).expect("outermost");
+    let request = AllocateRequest::new(SIZE, VmPerms::READ_WRITE);
+    let outer = parent.allocate(&request).expect("outermost");
+    let nested = AllocateRequest {
+        placement: Placement::At(0),
+        ..request
+    };
     let mut inner = outer.clone();
     for _ in 1..DEPTH {
-        inner = inner
-            .allocate(options | ZX_VM_SPECIFIC, 0, SIZE)
-            .expect("nested region");
+        inner = inner.allocate(&nested).expect("nested region");
     }
     (outer, inner)
 }
@@ -44,15 +49,17 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
     let probe = hal.clone();
     on_small_stack(move || {
         let root = aspace.root_vmar();
-        let rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-        let vmo = VmObject::new(aspace.hal().clone(), SIZE as u64, 0).expect("a VMO");
-        let all = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
+        let rw = VmPerms::READ_WRITE;
+        let vmo =
+            VmObject::new(aspace.hal().clone(), SIZE as u64, VmoOptions::empty()).expect("a VMO");
+        let at_bottom = MapRequest {
+            placement: Placement::At(0),
+            ..MapRequest::new(0, SIZE, rw)
+        };
 
         // Map at the bottom, and reach the mapping from the top.
         let (outer, inner) = nest(&root);
-        let base = inner
-            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
-            .expect("map at the bottom");
+        let base = inner.map(&vmo, &at_bottom).expect("map at the bottom");
         assert_eq!(base, outer.addr());
         aspace
             .fault(base, MMUFlags::WRITE)
@@ -66,23 +73,23 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
 
         // op_range, protect and the maps report walk the whole depth.
         outer
-            .op_range(ZX_VMAR_OP_MAP_RANGE, base, SIZE, true)
+            .op_range(VmarOp::MapRange, base, SIZE, true)
             .expect("op_range from the top");
         assert_eq!(
-            outer.op_range(ZX_VMAR_OP_COMMIT, base, SIZE, true),
+            outer.op_range(VmarOp::Commit, base, SIZE, true),
             Err(ZX_ERR_INVALID_ARGS),
             "COMMIT refuses a nested mapping, after walking down to it"
         );
         inner
-            .op_range(ZX_VMAR_OP_COMMIT, base, SIZE, false)
+            .op_range(VmarOp::Commit, base, SIZE, false)
             .expect("op_range at the bottom");
         assert_eq!(
-            outer.protect(ZX_VM_PERM_READ, base, SIZE, false),
+            outer.protect(VmPerms::READ, base, SIZE, false),
             Err(ZX_ERR_INVALID_ARGS),
             "a nested mapping needs op_children"
         );
         outer
-            .protect(ZX_VM_PERM_READ, base, SIZE, true)
+            .protect(VmPerms::READ, base, SIZE, true)
             .expect("protect from the top");
         assert_eq!(
             aspace.write_user(base, b"x"),
@@ -111,21 +118,17 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
 
         // So does a destroy of the top.
         let (outer, inner) = nest(&root);
-        inner
-            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
-            .expect("map at the bottom");
+        inner.map(&vmo, &at_bottom).expect("map at the bottom");
         outer.destroy().expect("destroy the top");
         assert!(!inner.is_alive());
         assert_eq!(
-            inner.protect(ZX_VM_PERM_READ, base, SIZE, false),
+            inner.protect(VmPerms::READ, base, SIZE, false),
             Err(ZX_ERR_BAD_STATE)
         );
 
         // And dropping the address space takes a deep tree with it.
         let (_outer, inner) = nest(&root);
-        inner
-            .map(rw | ZX_VM_SPECIFIC, 0, &vmo, all, all, 0, SIZE)
-            .expect("map at the bottom");
+        inner.map(&vmo, &at_bottom).expect("map at the bottom");
         drop((root, inner, _outer, vmo));
         drop(aspace);
     });

@@ -3,16 +3,17 @@
 
 use zircon_syscall::*;
 
-/// Builds the name table from constant identifiers, so a name can never drift from
-/// its value.
+/// Builds a name table from constant identifiers (as values of type `$ty`), so a name
+/// can never drift from its value.
 macro_rules! named {
-    ($($name:ident),* $(,)?) => {
-        &[$((stringify!($name), $name as u64)),*]
+    ($ty:ty; $($name:ident),* $(,)?) => {
+        &[$((stringify!($name), $name as $ty)),*]
     };
 }
+pub(crate) use named;
 
 /// The constants scripts may use, by their Zircon names.
-const CONSTANTS: &[(&str, u64)] = named![
+const CONSTANTS: &[(&str, u64)] = named![u64;
     ZX_HANDLE_INVALID,
     // Rights.
     ZX_RIGHT_NONE,
@@ -149,9 +150,21 @@ const CONSTANTS: &[(&str, u64)] = named![
 /// The value of a constant, by its full name (`ZX_VM_PERM_READ`) or by the name
 /// without its `ZX_` prefix (`VM_PERM_READ`).
 pub fn lookup(name: &str) -> Option<u64> {
-    CONSTANTS
+    by_name(CONSTANTS, name, &["ZX_"])
+}
+
+/// The value named `name` in a [`named!`] table, by its full name or by the name
+/// without one of `prefixes`.
+pub(crate) fn by_name<T: Copy>(
+    table: &[(&'static str, T)],
+    name: &str,
+    prefixes: &[&str],
+) -> Option<T> {
+    table
         .iter()
-        .find(|&&(full, _)| full == name || full.strip_prefix("ZX_") == Some(name))
+        .find(|&&(full, _)| {
+            full == name || prefixes.iter().any(|p| full.strip_prefix(p) == Some(name))
+        })
         .map(|&(_, value)| value)
 }
 

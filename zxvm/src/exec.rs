@@ -3,20 +3,20 @@
 //! checking each status against the line's expectation.
 
 use crate::calls::{self, CallSpec, Omit, Ty};
-use crate::info::{
-    HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
-    MAPS_V1_RECORD_SIZE, VMAR_RECORD_SIZE, VMO_RECORD_SIZE, VMO_V1_RECORD_SIZE,
-};
-use crate::script::{EvalError, Expr, Script, ScriptError, Statement, Target};
+use crate::info::{MapEntry, PAGE_SIZE};
+use crate::script::{Builtin, EvalError, Expr, Script, ScriptError, Statement, Target};
 use crate::session::{MapsReport, Session, INFO_SIZE, STAGE_SIZE};
 use crate::{fmt, info, maps, status};
 use std::collections::HashMap;
 use std::io::{self, Write};
+use zircon_syscall::records::info_record_size;
 use zircon_syscall::signature::Word;
 use zircon_syscall::*;
 
 /// The most bytes `read_memory` copies in one line.
 const MAX_READ: u64 = 1 << 20;
+/// The most strides `touch` and `check_stride` visit in one line.
+const MAX_STEPS: u64 = 1 << 16;
 /// The most bytes of a buffer printed after a call.
 const SHOW_BYTES: usize = 64;
 
@@ -68,6 +68,10 @@ pub struct Runner<'a, W: Write> {
     out: W,
     vars: HashMap<String, Slot>,
     options: RunOptions,
+    /// The map the last `maps()` printed.
+    last_map: Option<Vec<MapEntry>>,
+    /// Check lines that held.
+    pub checks_passed: usize,
 }
 
 impl<'a, W: Write> Runner<'a, W> {
@@ -86,6 +90,8 @@ impl<'a, W: Write> Runner<'a, W> {
             out,
             vars,
             options,
+            last_map: None,
+            checks_passed: 0,
         }
     }
 
@@ -95,7 +101,13 @@ impl<'a, W: Write> Runner<'a, W> {
     /// Only a failure to write the output.
     pub fn run(&mut self, script: &Script) -> io::Result<Outcome> {
         let mut failures = Vec::new();
+        let mut headings = script.headings.iter().peekable();
         for statement in &script.statements {
+            while let Some((_, title)) = headings.next_if(|h| h.0 < statement.line) {
+                if !self.options.quiet {
+                    writeln!(self.out, "\n-- {title}")?;
+                }
+            }
             match self.step(statement)? {
                 Ok(None) => {}
                 Ok(Some(failure)) => {
@@ -169,7 +181,7 @@ impl<'a, W: Write> Runner<'a, W> {
             };
             let ty = match s.target {
                 Target::Syscall(spec) => spec.params[i].ty,
-                Target::Dispatch if i == 0 => Ty::U32,
+                Target::Builtin(Builtin::Dispatch) if i == 0 => Ty::U32,
                 _ => Ty::U64,
             };
             if ty == Ty::U32 && value > u64::from(u32::MAX) {
@@ -194,7 +206,19 @@ impl<'a, W: Write> Runner<'a, W> {
             Ok(values) => values,
             Err(e) => return Ok(Err(e)),
         };
-        if matches!(s.target, Target::ReadMemory) && args[1] > MAX_READ {
+        let steps = match s.target {
+            Target::Builtin(Builtin::Touch) => args[1].div_ceil(args[2].max(1)),
+            Target::Builtin(Builtin::CheckStride) => args[2].div_ceil(args[3].max(1)),
+            _ => 0,
+        };
+        if steps > MAX_STEPS {
+            return Ok(Err(ScriptError {
+                line: s.line,
+                col: s.target_col,
+                message: format!("`{}` visits at most {MAX_STEPS} strides", s.target.name()),
+            }));
+        }
+        if matches!(s.target, Target::Builtin(Builtin::ReadMemory)) && args[1] > MAX_READ {
             return Ok(Err(ScriptError {
                 line: s.line,
                 col: s.args[1].col,
@@ -206,53 +230,11 @@ impl<'a, W: Write> Runner<'a, W> {
         let mut check_failed = None;
         let status = match s.target {
             Target::Syscall(spec) => self.syscall(spec, &args, &mut results, &mut notes),
-            Target::Dispatch => {
-                let mut raw = [0usize; 8];
-                for (slot, &v) in raw.iter_mut().zip(&args[1..]) {
-                    *slot = v as usize;
-                }
-                self.session.process().dispatch(args[0] as u32, raw)
-            }
-            Target::ReadMemory => match self.session.read_bytes(args[0] as usize, args[1] as usize)
-            {
-                Ok(bytes) => {
-                    notes.push(show_bytes(&bytes));
-                    ZX_OK
-                }
-                Err(st) => st,
-            },
-            Target::WriteMemory => {
-                let bytes = string_arg(s, 1);
-                match self.session.process().write_memory(args[0] as usize, bytes) {
-                    Ok(()) => ZX_OK,
-                    Err(st) => st,
-                }
-            }
-            Target::CheckMemory => {
-                let want = string_arg(s, 1);
-                match self.session.read_bytes(args[0] as usize, want.len()) {
-                    Ok(got) => {
-                        if got != want {
-                            check_failed = Some(format!(
-                                "memory at {:#x} reads {}, expected {}",
-                                args[0],
-                                fmt::quoted_bytes(&got),
-                                fmt::quoted_bytes(want)
-                            ));
-                        }
-                        ZX_OK
-                    }
-                    Err(st) => st,
-                }
-            }
-            Target::Maps => match self.session.maps() {
-                Ok(report) => {
-                    notes.push(maps::render(&report).trim_end().to_string());
-                    ZX_OK
-                }
-                Err(st) => st,
-            },
+            Target::Builtin(b) => self.builtin(b, s, &args, &mut notes, &mut check_failed),
         };
+        if check_failed.is_none() && s.is_check() {
+            self.checks_passed += 1;
+        }
 
         // Bind names: to the results when the call succeeded, else to the reason.
         for (i, binding) in s.bindings.iter().enumerate() {
@@ -362,6 +344,224 @@ impl<'a, W: Write> Runner<'a, W> {
         status
     }
 
+    // `syscall` and `builtin` share a parameter shape (the line, its values, where
+    // to put notes), nothing more.
+    /// Runs a built-in; a check that does not hold sets `failed`.
+    fn builtin(
+        &mut self,
+        b: Builtin,
+        s: &Statement,
+        a: &[u64],
+        notes: &mut Vec<String>,
+        failed: &mut Option<String>,
+    ) -> i32 {
+        let p = self.session.process();
+        let mut check = |ok: bool, msg: &dyn Fn() -> String| {
+            if !ok {
+                *failed = Some(msg());
+            }
+        };
+        let result: Result<(), i32> = (|| {
+            match b {
+                Builtin::Dispatch => {
+                    let mut raw = [0usize; 8];
+                    for (slot, &v) in raw.iter_mut().zip(&a[1..]) {
+                        *slot = v as usize;
+                    }
+                    let status = p.dispatch(a[0] as u32, raw);
+                    if status != ZX_OK {
+                        return Err(status);
+                    }
+                }
+                Builtin::ReadMemory => notes.push(show_bytes(
+                    &self.session.read_bytes(a[0] as usize, a[1] as usize)?,
+                )),
+                Builtin::WriteMemory => p.write_memory(a[0] as usize, string_arg(s, 1))?,
+                Builtin::CheckMemory => {
+                    let want = string_arg(s, 1);
+                    let got = self.session.read_bytes(a[0] as usize, want.len())?;
+                    check(got == want, &|| {
+                        format!(
+                            "memory at {:#x} reads {}, expected {}",
+                            a[0],
+                            fmt::quoted_bytes(&got),
+                            fmt::quoted_bytes(want)
+                        )
+                    });
+                }
+                Builtin::Poke => {
+                    let bytes = string_arg(s, 1);
+                    self.permitted(a[0], bytes.len() as u64, ZX_VM_PERM_WRITE)?;
+                    for (i, &byte) in bytes.iter().enumerate() {
+                        poke(a[0] as usize + i, byte);
+                    }
+                }
+                Builtin::Peek => {
+                    let want = string_arg(s, 1);
+                    self.permitted(a[0], want.len() as u64, ZX_VM_PERM_READ)?;
+                    let got: Vec<u8> = (0..want.len()).map(|i| peek(a[0] as usize + i)).collect();
+                    check(got == want, &|| {
+                        format!(
+                            "a pointer at {:#x} reads {}, expected {}",
+                            a[0],
+                            fmt::quoted_bytes(&got),
+                            fmt::quoted_bytes(want)
+                        )
+                    });
+                }
+                Builtin::Touch => {
+                    let (addr, len, stride) = (a[0], a[1], a[2].max(1));
+                    self.permitted(addr, len, ZX_VM_PERM_WRITE)?;
+                    let first = a.get(3).copied().unwrap_or(1);
+                    for i in 0..len.div_ceil(stride) {
+                        poke((addr + i * stride) as usize, first.wrapping_add(i) as u8);
+                    }
+                    notes.push(format!(
+                        "wrote {} bytes through a pointer, one every {}",
+                        len.div_ceil(stride),
+                        fmt::size(stride)
+                    ));
+                }
+                Builtin::CheckStride => {
+                    let (vmo, offset, len, stride, first) =
+                        (a[0] as u32, a[1], a[2], a[3].max(1), a[4]);
+                    let buf = self.session.stage_addr();
+                    for i in 0..len.div_ceil(stride) {
+                        let status = p.zx_vmo_read(vmo, buf, offset.wrapping_add(i * stride), 1);
+                        if status != ZX_OK {
+                            return Err(status);
+                        }
+                        let got = self.session.read_bytes(buf, 1)?[0];
+                        let want = if first == 0 {
+                            0
+                        } else {
+                            first.wrapping_add(i) as u8
+                        };
+                        if got != want {
+                            check(false, &|| {
+                                format!(
+                                    "byte at {:#x} is {got}, expected {want}",
+                                    offset.wrapping_add(i * stride)
+                                )
+                            });
+                            break;
+                        }
+                    }
+                }
+                Builtin::CheckVmo => {
+                    let info = self.session.vmo_info(a[0] as u32)?;
+                    let pages = info.committed_bytes / PAGE_SIZE;
+                    check(pages == a[1], &|| {
+                        format!("{pages} pages committed, expected {}", a[1])
+                    });
+                    if let Some(&want) = a.get(2) {
+                        let n = info.num_mappings as u64;
+                        check(n == want, &|| format!("{n} mappings, expected {want}"));
+                    }
+                }
+                Builtin::CheckMappings => {
+                    let n = self.mappings_of(a[0] as u32)?.len() as u64;
+                    check(n == a[1], &|| format!("{n} mappings, expected {}", a[1]));
+                }
+                Builtin::CheckMapping => {
+                    let all = self.mappings_of(a[0] as u32)?;
+                    let got = all.get(a[1] as usize).map(|e| {
+                        let m = e.mapping.clone().unwrap_or_default();
+                        [
+                            e.base,
+                            e.size,
+                            u64::from(m.mmu_flags),
+                            m.vmo_offset,
+                            m.committed_pages,
+                        ]
+                    });
+                    check(
+                        got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]),
+                        &|| {
+                            match got {
+                        Some([base, size, perms, offset, pages]) => format!(
+                            "mapping {} is {base:#x} +{} {} at VMO offset {offset:#x} with {pages} pages committed",
+                            a[1],
+                            fmt::size(size),
+                            fmt::perms(perms as u32)
+                        ),
+                        None => format!("the VMO has {} mappings", all.len()),
+                    }
+                        },
+                    );
+                }
+                Builtin::CheckVmar => {
+                    let info = self.session.vmar_info(a[0] as u32)?;
+                    let got = (info.base as u64, info.len as u64);
+                    check(got == (a[1], a[2]), &|| {
+                        format!("base {:#x}, len {:#x}", got.0, got.1)
+                    });
+                }
+                Builtin::CheckUnmapped => {
+                    let entries = self.session.maps()?.entries;
+                    let end = a[0].saturating_add(a[1]);
+                    let hit = entries
+                        .iter()
+                        .find(|e| e.mapping.is_some() && e.base < end && e.end() > a[0]);
+                    check(hit.is_none(), &|| {
+                        format!("{:?} is mapped there", hit.map_or("", |e| e.name.as_str()))
+                    });
+                }
+                Builtin::CheckHandle => {
+                    let (h, same) = (
+                        self.session.handle_basic(a[0] as u32)?,
+                        self.session.handle_basic(a[1] as u32)?,
+                    );
+                    check(h.koid == same.koid && u64::from(h.rights) == a[2], &|| {
+                        format!(
+                            "koid {} (expected {}), rights {:#x}",
+                            h.koid, same.koid, h.rights
+                        )
+                    });
+                }
+                Builtin::CheckMapsUnchanged => {
+                    let now = self.session.maps()?.entries;
+                    let before = self.last_map.clone().unwrap_or_default();
+                    check(now == before, &|| {
+                        format!("{} entries before, {} now", before.len(), now.len())
+                    });
+                }
+                Builtin::Maps => {
+                    let report = self.session.maps()?;
+                    notes.push(maps::render(&report).trim_end().to_string());
+                    self.last_map = Some(report.entries);
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => ZX_OK,
+            Err(status) => status,
+        }
+    }
+
+    /// The mappings of the VMO behind `vmo`, in address order.
+    fn mappings_of(&self, vmo: u32) -> Result<Vec<MapEntry>, i32> {
+        let koid = self.session.handle_basic(vmo)?.koid;
+        let entries = self.session.maps()?.entries;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.mapping.as_ref().is_some_and(|m| m.vmo_koid == koid))
+            .collect())
+    }
+
+    /// `Ok` if the map shows every byte of `[addr, addr + len)` inside mappings that
+    /// allow `perm`, so that a pointer access there is served, not a fatal fault;
+    /// else `ZX_ERR_INVALID_ARGS`, the status of a kernel copy that faults.
+    fn permitted(&self, addr: u64, len: u64, perm: u32) -> Result<(), i32> {
+        let entries = self.session.maps()?.entries;
+        if covered(&entries, addr, len, perm) {
+            Ok(())
+        } else {
+            Err(ZX_ERR_INVALID_ARGS)
+        }
+    }
+
     /// Notes about what a successful call wrote to its buffers.
     fn describe_output(&self, spec: &CallSpec, a: &[u64], notes: &mut Vec<String>) {
         let read = |addr: u64, len: u64| {
@@ -467,10 +667,13 @@ fn describe_info(
     actual: Option<usize>,
     read: &dyn Fn(u64) -> Option<Vec<u8>>,
 ) -> Option<String> {
-    let records = |size: usize| -> Option<Vec<u8>> { read(actual?.saturating_mul(size) as u64) };
+    let size = info_record_size(topic)?;
+    // The topic's one record, if the buffer held all of it.
+    let one = || read(size as u64).filter(|b| b.len() == size);
+    let records = || read(actual?.saturating_mul(size) as u64);
     match topic {
         ZX_INFO_HANDLE_BASIC => {
-            let h = HandleBasic::decode(&read(HANDLE_BASIC_RECORD_SIZE as u64)?)?;
+            let h = HandleBasic::read_from(&one()?);
             Some(format!(
                 "koid {}, type {}, rights {:#x}",
                 h.koid,
@@ -479,25 +682,19 @@ fn describe_info(
             ))
         }
         ZX_INFO_VMAR => {
-            let v = VmarInfo::decode(&read(VMAR_RECORD_SIZE as u64)?)?;
+            let v = VmarInfo::read_from(&one()?);
             Some(format!(
                 "base {:#x}, len {:#x} ({})",
                 v.base,
                 v.len,
-                fmt::size(v.len)
+                fmt::size(v.len as u64)
             ))
         }
         ZX_INFO_VMO | ZX_INFO_VMO_V1 | ZX_INFO_VMO_V2 => {
-            let v = VmoInfo::decode(&read(VMO_V1_RECORD_SIZE as u64)?)?;
-            Some(describe_vmo(&v))
+            Some(describe_vmo(&VmoInfo::read_from(&one()?)))
         }
         ZX_INFO_PROCESS_MAPS | ZX_INFO_PROCESS_MAPS_V1 => {
-            let size = if topic == ZX_INFO_PROCESS_MAPS {
-                MAPS_RECORD_SIZE
-            } else {
-                MAPS_V1_RECORD_SIZE
-            };
-            let entries = MapEntry::decode_all(&records(size)?, size);
+            let entries = MapEntry::decode_all(&records()?, topic);
             let avail = entries.len();
             Some(
                 maps::render(&MapsReport { entries, avail })
@@ -506,16 +703,9 @@ fn describe_info(
             )
         }
         ZX_INFO_PROCESS_VMOS | ZX_INFO_PROCESS_VMOS_V1 | ZX_INFO_PROCESS_VMOS_V2 => {
-            let size = match topic {
-                ZX_INFO_PROCESS_VMOS_V1 => VMO_V1_RECORD_SIZE,
-                ZX_INFO_PROCESS_VMOS_V2 => 120,
-                _ => VMO_RECORD_SIZE,
-            };
-            let bytes = records(size)?;
-            let lines: Vec<String> = bytes
+            let lines: Vec<String> = records()?
                 .chunks_exact(size)
-                .filter_map(VmoInfo::decode)
-                .map(|v| describe_vmo(&v))
+                .map(|r| describe_vmo(&VmoInfo::read_from(r)))
                 .collect();
             Some(lines.join("\n"))
         }
@@ -532,7 +722,7 @@ fn describe_vmo(v: &VmoInfo) -> String {
     format!(
         "vmo koid {} {} size {} committed {} mappings {} children {} flags {:#x} rights {:#x} (via {via})",
         v.koid,
-        fmt::quoted_bytes(v.name.as_bytes()),
+        fmt::quoted_bytes(v.name()),
         fmt::size(v.size_bytes),
         fmt::size(v.committed_bytes),
         v.num_mappings,
@@ -540,4 +730,90 @@ fn describe_vmo(v: &VmoInfo) -> String {
         v.flags,
         v.handle_rights
     )
+}
+
+/// Whether mappings that allow `perm` cover every byte of `[addr, addr + len)`.
+fn covered(entries: &[MapEntry], addr: u64, len: u64, perm: u32) -> bool {
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
+    let mut at = addr;
+    while at < end {
+        let next = entries.iter().find(|e| {
+            e.mapping
+                .as_ref()
+                .is_some_and(|m| m.mmu_flags & perm == perm)
+                && e.base <= at
+                && at < e.end()
+        });
+        match next {
+            Some(e) => at = e.end(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Stores `byte` at user address `addr` through a plain pointer.
+fn poke(addr: usize, byte: u8) {
+    // SAFETY: the caller found `addr` inside a writable mapping of this process's
+    // address space (`permitted`). On the unix backend a user address is the host
+    // address of that mapping, and a first touch is demand-paged by the HAL's fault
+    // handler. The memory is no Rust object, so no reference aliases it; volatile
+    // keeps the store.
+    unsafe { (addr as *mut u8).write_volatile(byte) };
+}
+
+/// Loads the byte at user address `addr` through a plain pointer.
+fn peek(addr: usize) -> u8 {
+    // SAFETY: as in `poke`, with read permission: the caller found `addr` inside a
+    // readable mapping of this process, reached at its host address.
+    unsafe { (addr as *const u8).read_volatile() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::{EntryKind, MappingInfo};
+
+    fn mapping(base: u64, size: u64, flags: u32) -> MapEntry {
+        MapEntry {
+            name: "m".into(),
+            base,
+            size,
+            depth: 2,
+            kind: EntryKind::Mapping,
+            mapping: Some(MappingInfo {
+                mmu_flags: flags,
+                vmo_koid: 1,
+                vmo_offset: 0,
+                committed_pages: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn raw_access_needs_every_byte_covered_with_the_permission() {
+        let rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
+        let map = vec![
+            mapping(0x1000, 0x1000, rw),
+            mapping(0x2000, 0x1000, rw),
+            mapping(0x4000, 0x1000, ZX_VM_PERM_READ),
+        ];
+        assert!(
+            covered(&map, 0x1ff8, 16, ZX_VM_PERM_WRITE),
+            "across two mappings"
+        );
+        assert!(
+            !covered(&map, 0x2ff8, 16, ZX_VM_PERM_READ),
+            "runs into a gap"
+        );
+        assert!(covered(&map, 0x4000, 16, ZX_VM_PERM_READ));
+        assert!(!covered(&map, 0x4000, 16, ZX_VM_PERM_WRITE), "read-only");
+        assert!(
+            !covered(&map, u64::MAX - 4, 16, ZX_VM_PERM_READ),
+            "overflow"
+        );
+        assert!(!covered(&[], 0x1000, 1, ZX_VM_PERM_READ));
+    }
 }

@@ -2,13 +2,14 @@
 //!
 //! - `zxvm demo` runs the classic scenarios of a virtual-memory manager (a heap in a
 //!   placeholder, demand paging, a mirrored ring buffer, a stack with a guard page,
-//!   rights), each step through real `zx_*` calls, printing the map and every check.
+//!   rights): the example scripts, built in, printing the map and every check.
 //! - `zxvm run FILE` replays a script of syscalls, one per line (see `README.md`).
 //! - `zxvm maps [FILE]` prints the address-space tree, as text or as SVG.
 //!
 //! It depends on `zircon-syscall` for the calls and on `zircon-tests` for a process
-//! on the unix HAL. It never touches user memory through raw pointers except in the
-//! demo, and there only where the map shows a mapping that permits the access.
+//! on the unix HAL. It touches user memory through raw pointers only for the
+//! `poke`, `peek` and `touch` built-ins, and only where the map shows a mapping that
+//! permits the access.
 //!
 //! Exit status: 0 when everything held, 1 when a call returned an unexpected status
 //! or a check failed, 2 when the input was bad (usage, script syntax, unreadable file).

@@ -14,10 +14,7 @@
 //! Nothing else of the process is touched, except for a temporary buffer mapping
 //! while listing a map too long for the info buffer.
 
-use crate::info::{
-    HandleBasic, MapEntry, VmarInfo, VmoInfo, HANDLE_BASIC_RECORD_SIZE, MAPS_RECORD_SIZE,
-    VMAR_RECORD_SIZE, VMO_RECORD_SIZE,
-};
+use crate::info::MapEntry;
 use zircon_syscall::*;
 use zircon_tests::TestProcess;
 
@@ -142,8 +139,8 @@ impl Session {
     /// # Errors
     /// The status of `zx_object_get_info` or of reading the record back.
     pub fn vmo_info(&self, handle: u32) -> Result<VmoInfo, i32> {
-        let record = self.info_record(handle, ZX_INFO_VMO, VMO_RECORD_SIZE)?;
-        VmoInfo::decode(&record).ok_or(ZX_ERR_INTERNAL)
+        let record = self.info_record(handle, ZX_INFO_VMO, VmoInfo::SIZE)?;
+        Ok(VmoInfo::read_from(&record))
     }
 
     /// `ZX_INFO_VMAR` of a VMAR handle.
@@ -151,8 +148,8 @@ impl Session {
     /// # Errors
     /// The status of `zx_object_get_info` or of reading the record back.
     pub fn vmar_info(&self, handle: u32) -> Result<VmarInfo, i32> {
-        let record = self.info_record(handle, ZX_INFO_VMAR, VMAR_RECORD_SIZE)?;
-        VmarInfo::decode(&record).ok_or(ZX_ERR_INTERNAL)
+        let record = self.info_record(handle, ZX_INFO_VMAR, VmarInfo::SIZE)?;
+        Ok(VmarInfo::read_from(&record))
     }
 
     /// `ZX_INFO_HANDLE_BASIC` of any handle.
@@ -160,8 +157,8 @@ impl Session {
     /// # Errors
     /// The status of `zx_object_get_info` or of reading the record back.
     pub fn handle_basic(&self, handle: u32) -> Result<HandleBasic, i32> {
-        let record = self.info_record(handle, ZX_INFO_HANDLE_BASIC, HANDLE_BASIC_RECORD_SIZE)?;
-        HandleBasic::decode(&record).ok_or(ZX_ERR_INTERNAL)
+        let record = self.info_record(handle, ZX_INFO_HANDLE_BASIC, HandleBasic::SIZE)?;
+        Ok(HandleBasic::read_from(&record))
     }
 
     /// The address-space tree: `ZX_INFO_PROCESS_MAPS` on the process itself.
@@ -201,9 +198,9 @@ impl Session {
         }
         let actual = self.read_out(actual_slot, 8)? as usize;
         let avail = self.read_out(avail_slot, 8)? as usize;
-        let fits = actual.min(size / MAPS_RECORD_SIZE);
-        let bytes = self.read_bytes(buffer, fits * MAPS_RECORD_SIZE)?;
-        Ok((MapEntry::decode_all(&bytes, MAPS_RECORD_SIZE), avail))
+        let fits = actual.min(size / MapsEntry::SIZE);
+        let bytes = self.read_bytes(buffer, fits * MapsEntry::SIZE)?;
+        Ok((MapEntry::decode_all(&bytes, ZX_INFO_PROCESS_MAPS), avail))
     }
 
     /// The whole tree through a temporary buffer for `avail` records and some more
@@ -211,7 +208,7 @@ impl Session {
     fn maps_in_temporary_buffer(&self, avail: usize) -> Option<MapsReport> {
         let p = &self.process;
         let size = (avail + 64)
-            .checked_mul(MAPS_RECORD_SIZE)?
+            .checked_mul(MapsEntry::SIZE)?
             .checked_next_multiple_of(4096)?;
         if p.zx_vmo_create(size as u64, 0, self.out_addr(0)) != ZX_OK {
             return None;

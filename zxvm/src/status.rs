@@ -5,56 +5,52 @@ use zircon_syscall::*;
 
 /// Every status value Zircon defines, with its name, in the order of Zircon's
 /// `errors.h`.
-const STATUSES: &[(i32, &str)] = &[
-    (ZX_OK, "ZX_OK"),
-    (ZX_ERR_INTERNAL, "ZX_ERR_INTERNAL"),
-    (ZX_ERR_NOT_SUPPORTED, "ZX_ERR_NOT_SUPPORTED"),
-    (ZX_ERR_NO_RESOURCES, "ZX_ERR_NO_RESOURCES"),
-    (ZX_ERR_NO_MEMORY, "ZX_ERR_NO_MEMORY"),
-    (ZX_ERR_INTERRUPTED_RETRY, "ZX_ERR_INTERRUPTED_RETRY"),
-    (ZX_ERR_INVALID_ARGS, "ZX_ERR_INVALID_ARGS"),
-    (ZX_ERR_BAD_HANDLE, "ZX_ERR_BAD_HANDLE"),
-    (ZX_ERR_WRONG_TYPE, "ZX_ERR_WRONG_TYPE"),
-    (ZX_ERR_BAD_SYSCALL, "ZX_ERR_BAD_SYSCALL"),
-    (ZX_ERR_OUT_OF_RANGE, "ZX_ERR_OUT_OF_RANGE"),
-    (ZX_ERR_BUFFER_TOO_SMALL, "ZX_ERR_BUFFER_TOO_SMALL"),
-    (ZX_ERR_BAD_STATE, "ZX_ERR_BAD_STATE"),
-    (ZX_ERR_TIMED_OUT, "ZX_ERR_TIMED_OUT"),
-    (ZX_ERR_SHOULD_WAIT, "ZX_ERR_SHOULD_WAIT"),
-    (ZX_ERR_CANCELED, "ZX_ERR_CANCELED"),
-    (ZX_ERR_PEER_CLOSED, "ZX_ERR_PEER_CLOSED"),
-    (ZX_ERR_NOT_FOUND, "ZX_ERR_NOT_FOUND"),
-    (ZX_ERR_ALREADY_EXISTS, "ZX_ERR_ALREADY_EXISTS"),
-    (ZX_ERR_ALREADY_BOUND, "ZX_ERR_ALREADY_BOUND"),
-    (ZX_ERR_UNAVAILABLE, "ZX_ERR_UNAVAILABLE"),
-    (ZX_ERR_ACCESS_DENIED, "ZX_ERR_ACCESS_DENIED"),
-    (ZX_ERR_IO, "ZX_ERR_IO"),
-    (ZX_ERR_IO_REFUSED, "ZX_ERR_IO_REFUSED"),
-    (ZX_ERR_IO_DATA_INTEGRITY, "ZX_ERR_IO_DATA_INTEGRITY"),
-    (ZX_ERR_IO_DATA_LOSS, "ZX_ERR_IO_DATA_LOSS"),
-    (ZX_ERR_IO_NOT_PRESENT, "ZX_ERR_IO_NOT_PRESENT"),
-    (ZX_ERR_IO_OVERRUN, "ZX_ERR_IO_OVERRUN"),
-    (ZX_ERR_IO_MISSED_DEADLINE, "ZX_ERR_IO_MISSED_DEADLINE"),
-    (ZX_ERR_IO_INVALID, "ZX_ERR_IO_INVALID"),
-    (ZX_ERR_BAD_PATH, "ZX_ERR_BAD_PATH"),
-    (ZX_ERR_NOT_DIR, "ZX_ERR_NOT_DIR"),
-    (ZX_ERR_NOT_FILE, "ZX_ERR_NOT_FILE"),
-    (ZX_ERR_FILE_BIG, "ZX_ERR_FILE_BIG"),
-    (ZX_ERR_NO_SPACE, "ZX_ERR_NO_SPACE"),
-    (ZX_ERR_NOT_EMPTY, "ZX_ERR_NOT_EMPTY"),
-    (ZX_ERR_STOP, "ZX_ERR_STOP"),
-    (ZX_ERR_NEXT, "ZX_ERR_NEXT"),
-    (ZX_ERR_ASYNC, "ZX_ERR_ASYNC"),
-    (
-        ZX_ERR_PROTOCOL_NOT_SUPPORTED,
-        "ZX_ERR_PROTOCOL_NOT_SUPPORTED",
-    ),
-    (ZX_ERR_ADDRESS_UNREACHABLE, "ZX_ERR_ADDRESS_UNREACHABLE"),
-    (ZX_ERR_ADDRESS_IN_USE, "ZX_ERR_ADDRESS_IN_USE"),
-    (ZX_ERR_NOT_CONNECTED, "ZX_ERR_NOT_CONNECTED"),
-    (ZX_ERR_CONNECTION_REFUSED, "ZX_ERR_CONNECTION_REFUSED"),
-    (ZX_ERR_CONNECTION_RESET, "ZX_ERR_CONNECTION_RESET"),
-    (ZX_ERR_CONNECTION_ABORTED, "ZX_ERR_CONNECTION_ABORTED"),
+const STATUSES: &[(&str, i32)] = crate::consts::named![i32;
+    ZX_OK,
+    ZX_ERR_INTERNAL,
+    ZX_ERR_NOT_SUPPORTED,
+    ZX_ERR_NO_RESOURCES,
+    ZX_ERR_NO_MEMORY,
+    ZX_ERR_INTERRUPTED_RETRY,
+    ZX_ERR_INVALID_ARGS,
+    ZX_ERR_BAD_HANDLE,
+    ZX_ERR_WRONG_TYPE,
+    ZX_ERR_BAD_SYSCALL,
+    ZX_ERR_OUT_OF_RANGE,
+    ZX_ERR_BUFFER_TOO_SMALL,
+    ZX_ERR_BAD_STATE,
+    ZX_ERR_TIMED_OUT,
+    ZX_ERR_SHOULD_WAIT,
+    ZX_ERR_CANCELED,
+    ZX_ERR_PEER_CLOSED,
+    ZX_ERR_NOT_FOUND,
+    ZX_ERR_ALREADY_EXISTS,
+    ZX_ERR_ALREADY_BOUND,
+    ZX_ERR_UNAVAILABLE,
+    ZX_ERR_ACCESS_DENIED,
+    ZX_ERR_IO,
+    ZX_ERR_IO_REFUSED,
+    ZX_ERR_IO_DATA_INTEGRITY,
+    ZX_ERR_IO_DATA_LOSS,
+    ZX_ERR_IO_NOT_PRESENT,
+    ZX_ERR_IO_OVERRUN,
+    ZX_ERR_IO_MISSED_DEADLINE,
+    ZX_ERR_IO_INVALID,
+    ZX_ERR_BAD_PATH,
+    ZX_ERR_NOT_DIR,
+    ZX_ERR_NOT_FILE,
+    ZX_ERR_FILE_BIG,
+    ZX_ERR_NO_SPACE,
+    ZX_ERR_NOT_EMPTY,
+    ZX_ERR_STOP,
+    ZX_ERR_NEXT,
+    ZX_ERR_ASYNC,
+    ZX_ERR_ADDRESS_UNREACHABLE,
+    ZX_ERR_ADDRESS_IN_USE,
+    ZX_ERR_NOT_CONNECTED,
+    ZX_ERR_CONNECTION_REFUSED,
+    ZX_ERR_CONNECTION_RESET,
+    ZX_ERR_CONNECTION_ABORTED,
 ];
 
 /// The name of a status value (`"ZX_ERR_ACCESS_DENIED"`), or `None` for a value
@@ -62,22 +58,15 @@ const STATUSES: &[(i32, &str)] = &[
 pub fn status_name(status: i32) -> Option<&'static str> {
     STATUSES
         .iter()
-        .find(|&&(value, _)| value == status)
-        .map(|&(_, name)| name)
+        .find(|&&(_, value)| value == status)
+        .map(|&(name, _)| name)
 }
 
 /// The status a name stands for. Takes the full name (`ZX_ERR_NOT_FOUND`, `ZX_OK`),
 /// or the name without its `ZX_` or `ZX_ERR_` prefix (`ERR_NOT_FOUND`, `NOT_FOUND`,
 /// `OK`).
 pub fn status_by_name(name: &str) -> Option<i32> {
-    STATUSES
-        .iter()
-        .find(|&&(_, full)| {
-            full == name
-                || full.strip_prefix("ZX_") == Some(name)
-                || full.strip_prefix("ZX_ERR_") == Some(name)
-        })
-        .map(|&(value, _)| value)
+    crate::consts::by_name(STATUSES, name, &["ZX_", "ZX_ERR_"])
 }
 
 /// A status for people: its name, or the number for a value Zircon does not define.
@@ -88,9 +77,11 @@ pub fn describe(status: i32) -> String {
     }
 }
 
+// `all_names` and `describe` read like their counterparts in consts.rs: the two
+// tables differ in value type, and the lookup itself is shared (`consts::by_name`).
 /// All status names, for suggestions in error messages.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    STATUSES.iter().map(|&(_, name)| name)
+    STATUSES.iter().map(|&(name, _)| name)
 }
 
 #[cfg(test)]
@@ -99,7 +90,7 @@ mod tests {
 
     #[test]
     fn names_and_values_round_trip() {
-        for &(value, name) in STATUSES {
+        for &(name, value) in STATUSES {
             assert_eq!(status_name(value), Some(name));
             assert_eq!(status_by_name(name), Some(value));
             assert_eq!(status_by_name(&name[3..]), Some(value));
@@ -111,7 +102,7 @@ mod tests {
 
     #[test]
     fn values_are_distinct_and_known_ones_match_zircon() {
-        let mut values: Vec<i32> = STATUSES.iter().map(|&(v, _)| v).collect();
+        let mut values: Vec<i32> = STATUSES.iter().map(|&(_, v)| v).collect();
         values.sort_unstable();
         values.dedup();
         assert_eq!(values.len(), STATUSES.len());

@@ -63,10 +63,10 @@ fn demo_runs_every_scenario_and_every_check_passes() {
         .find(|l| l.contains("checks passed"))
         .unwrap();
     let passed: usize = summary.split_whitespace().next().unwrap().parse().unwrap();
-    assert!(passed >= 40, "{summary}");
+    assert!(passed >= 46, "{summary}");
     assert!(summary.ends_with("0 failed"), "{summary}");
     // Maps are printed after steps, and show the scenarios' objects.
-    assert!(stdout.matches("   map:").count() >= 15);
+    assert!(stdout.matches("] maps()").count() >= 15);
     for name in [
         "\"heap\"",
         "\"placeholder\"",
@@ -129,9 +129,10 @@ fn a_run_prints_each_line_its_status_and_its_results() {
     let out = zxvm(&["run", "examples/ring.zxvm"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success());
-    assert!(stdout.contains("[6] $ring = zx_vmo_create(64K, 0)\n    = ZX_OK  $ring = 0x"));
+    assert!(stdout.contains("[8] $ring = zx_vmo_create(64K, 0)\n    = ZX_OK  $ring = 0x"));
     assert!(stdout
-        .contains("[16] zx_vmo_read($ring, $scratch, 0, 8)\n    = ZX_OK\n    bytes: \"89abcdef\""));
+        .contains("[20] zx_vmo_read($ring, $scratch, 0, 8)\n    = ZX_OK\n    bytes: \"89abcdef\""));
+    assert!(stdout.contains("\n-- 3.2 write 16 bytes starting 8 bytes before the end"));
     assert!(stdout.contains("committed 8 KiB mappings 2"));
 }
 

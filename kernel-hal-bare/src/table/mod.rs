@@ -383,6 +383,8 @@ impl X86PageTable {
     ///
     /// - [`PagingError::NotAligned`], [`PagingError::OutOfRange`]: as for [`map`](Self::map).
     /// - [`PagingError::NoMemory`]: no frames to split a straddling large entry.
+    // Same parameter list and range checks as `map` and `unmap`: the three entry points
+    // of the table, each with its own walk.
     pub fn protect<M: PhysMem + ?Sized>(
         &mut self,
         vaddr: VirtAddr,

@@ -132,6 +132,8 @@ impl X86PageTable {
 
     /// Replaces each large entry straddling `la` by a table of entries one level
     /// smaller with the same frames, permissions and cache policy.
+    // Walks the levels like the function above, but splits instead of reading: the
+    // loops look alike, the work in them does not.
     fn split_at(&mut self, la: u64, keep: Option<F>, reserve: &mut Reserve, flush: &mut Flush) {
         if la == 0 || la >= LINEAR_END {
             return;

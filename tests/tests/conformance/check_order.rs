@@ -1,5 +1,5 @@
 //! The order in which calls check their arguments, where the spec pins it and two
-//! faults at once make it observable (ABI spec 1.3, 6.x, 8.x).
+//! faults at once make it observable (docs/ABI.md §1.3, 6.x, 8.x).
 
 use crate::helpers::*;
 

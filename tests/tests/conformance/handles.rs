@@ -1,5 +1,5 @@
 //! `zx_handle_close`, `zx_handle_duplicate`, `zx_handle_replace` and handle values
-//! (ABI spec 9, 1.3).
+//! (docs/ABI.md §9, 1.3).
 
 use crate::helpers::*;
 

@@ -1,6 +1,7 @@
 //! Small helpers shared by the conformance modules: creating objects and asserting
-//! success, reading out-parameters back from the scratch area, decoding `zx_info_*`
-//! records at the offsets the ABI gives, and probing memory access.
+//! success, reading out-parameters back from the scratch area, reading `zx_info_*`
+//! records back (through the syscall crate's record definitions), and probing
+//! memory access.
 
 #![allow(dead_code)]
 
@@ -193,26 +194,9 @@ pub fn writable(p: &TestProcess, addr: usize) -> bool {
     p.write_memory(addr, &b).is_ok()
 }
 
-/// Little helpers to decode records at ABI offsets.
+/// Decodes a `u32` at `off`, for the checks of padding bytes no record field covers.
 pub fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_ne_bytes(b[off..off + 4].try_into().unwrap())
-}
-
-/// Decodes a `u64` at `off`.
-pub fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
-}
-
-/// Decodes a `usize` at `off`.
-pub fn usize_at(b: &[u8], off: usize) -> usize {
-    usize::from_ne_bytes(b[off..off + 8].try_into().unwrap())
-}
-
-/// Decodes a NUL-padded name of 32 bytes at `off` (up to the first NUL).
-pub fn name_at(b: &[u8], off: usize) -> Vec<u8> {
-    let n = &b[off..off + 32];
-    let end = n.iter().position(|&c| c == 0).unwrap_or(32);
-    n[..end].to_vec()
 }
 
 /// Calls `zx_object_get_info` with the buffer area; returns (status, bytes, actual, avail).
@@ -229,29 +213,11 @@ pub fn info_raw(p: &TestProcess, h: u32, topic: u32, size: usize) -> (i32, Vec<u
     )
 }
 
-/// `zx_info_handle_basic_t` (10.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HandleBasic {
-    /// Object koid.
-    pub koid: u64,
-    /// Handle rights.
-    pub rights: u32,
-    /// Object type.
-    pub obj_type: u32,
-    /// Related koid.
-    pub related_koid: u64,
-}
-
 /// Queries `ZX_INFO_HANDLE_BASIC` for `h`, asserting success.
 pub fn basic(p: &TestProcess, h: u32) -> HandleBasic {
-    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_HANDLE_BASIC, 32);
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_HANDLE_BASIC, HandleBasic::SIZE);
     assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
-    HandleBasic {
-        koid: u64_at(&b, 0),
-        rights: u32_at(&b, 8),
-        obj_type: u32_at(&b, 12),
-        related_koid: u64_at(&b, 16),
-    }
+    HandleBasic::read_from(&b)
 }
 
 /// Rights of handle `h`.
@@ -261,60 +227,17 @@ pub fn rights(p: &TestProcess, h: u32) -> u32 {
 
 /// Queries `ZX_INFO_VMAR` for `h`, asserting success; returns (base, len).
 pub fn vmar_info(p: &TestProcess, h: u32) -> (usize, usize) {
-    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMAR, 16);
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMAR, VmarInfo::SIZE);
     assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
-    (usize_at(&b, 0), usize_at(&b, 8))
-}
-
-/// `zx_info_vmo_t` (10.4), the fields tests look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VmoInfo {
-    /// Koid.
-    pub koid: u64,
-    /// Name.
-    pub name: Vec<u8>,
-    /// Size in bytes.
-    pub size_bytes: u64,
-    /// Parent koid.
-    pub parent_koid: u64,
-    /// Live children.
-    pub num_children: usize,
-    /// Live mappings.
-    pub num_mappings: usize,
-    /// Share count.
-    pub share_count: usize,
-    /// Flags.
-    pub flags: u32,
-    /// Committed bytes.
-    pub committed_bytes: u64,
-    /// Rights of the handle queried.
-    pub handle_rights: u32,
-    /// Cache policy.
-    pub cache_policy: u32,
-}
-
-/// Decodes a `zx_info_vmo_t` record at the start of `b`.
-pub fn decode_vmo(b: &[u8]) -> VmoInfo {
-    VmoInfo {
-        koid: u64_at(b, 0),
-        name: name_at(b, 8),
-        size_bytes: u64_at(b, 40),
-        parent_koid: u64_at(b, 48),
-        num_children: usize_at(b, 56),
-        num_mappings: usize_at(b, 64),
-        share_count: usize_at(b, 72),
-        flags: u32_at(b, 80),
-        committed_bytes: u64_at(b, 88),
-        handle_rights: u32_at(b, 96),
-        cache_policy: u32_at(b, 100),
-    }
+    let info = VmarInfo::read_from(&b);
+    (info.base, info.len)
 }
 
 /// Queries `ZX_INFO_VMO` (v3, 128 bytes) for `h`, asserting success.
 pub fn vmo_info(p: &TestProcess, h: u32) -> VmoInfo {
-    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMO, 128);
+    let (st, b, actual, avail) = info_raw(p, h, ZX_INFO_VMO, VmoInfo::SIZE);
     assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
-    decode_vmo(&b)
+    VmoInfo::read_from(&b)
 }
 
 /// Committed bytes of VMO `h`.
@@ -322,53 +245,17 @@ pub fn committed(p: &TestProcess, h: u32) -> u64 {
     vmo_info(p, h).committed_bytes
 }
 
-/// One `zx_info_maps_t` record (10.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MapsEntry {
-    /// Name.
-    pub name: Vec<u8>,
-    /// Base address.
-    pub base: usize,
-    /// Size.
-    pub size: usize,
-    /// Depth in the tree.
-    pub depth: usize,
-    /// Entry type.
-    pub kind: u32,
-    /// Protection (mappings only).
-    pub mmu_flags: u32,
-    /// VMO koid (mappings only).
-    pub vmo_koid: u64,
-    /// VMO offset (mappings only).
-    pub vmo_offset: u64,
-    /// Committed pages (mappings only).
-    pub committed_pages: usize,
-}
-
-/// Decodes one maps record at the start of `b`.
-pub fn decode_maps(b: &[u8]) -> MapsEntry {
-    MapsEntry {
-        name: name_at(b, 0),
-        base: usize_at(b, 32),
-        size: usize_at(b, 40),
-        depth: usize_at(b, 48),
-        kind: u32_at(b, 56),
-        mmu_flags: u32_at(b, 64),
-        vmo_koid: u64_at(b, 72),
-        vmo_offset: u64_at(b, 80),
-        committed_pages: usize_at(b, 88),
-    }
-}
-
 /// All `ZX_INFO_PROCESS_MAPS` (v2) records of the process.
 pub fn maps(p: &TestProcess) -> Vec<MapsEntry> {
     let me = p.zx_process_self();
     let (st, _, _, avail) = info_raw(p, me, ZX_INFO_PROCESS_MAPS, 0);
     assert_eq!(st, ZX_OK);
-    let size = avail * 104;
+    let size = avail * MapsEntry::SIZE;
     let (st, b, actual, avail2) = info_raw(p, me, ZX_INFO_PROCESS_MAPS, size);
     assert_eq!((st, actual, avail2), (ZX_OK, avail, avail));
-    b.chunks(104).map(decode_maps).collect()
+    b.chunks(MapsEntry::SIZE)
+        .map(MapsEntry::read_from)
+        .collect()
 }
 
 /// The mapping entries of the process that start inside `[lo, hi)`.
@@ -384,10 +271,10 @@ pub fn process_vmos(p: &TestProcess) -> Vec<VmoInfo> {
     let me = p.zx_process_self();
     let (st, _, _, avail) = info_raw(p, me, ZX_INFO_PROCESS_VMOS, 0);
     assert_eq!(st, ZX_OK);
-    let size = avail * 128;
+    let size = avail * VmoInfo::SIZE;
     let (st, b, actual, avail2) = info_raw(p, me, ZX_INFO_PROCESS_VMOS, size);
     assert_eq!((st, actual, avail2), (ZX_OK, avail, avail));
-    b.chunks(128).map(decode_vmo).collect()
+    b.chunks(VmoInfo::SIZE).map(VmoInfo::read_from).collect()
 }
 
 /// Number of VMO handles in the process's table (entries reported via a handle).
@@ -416,7 +303,7 @@ pub fn assert_one_of(status: i32, allowed: &[i32]) {
 }
 
 /// A handle value that was live once and is closed now: never valid again soon, since
-/// freed values are not reused at once (ABI spec 9.3).
+/// freed values are not reused at once (docs/ABI.md §9.3).
 pub fn closed_handle(p: &TestProcess) -> u32 {
     let h = vmo(p, 0);
     assert_eq!(p.zx_handle_close(h), ZX_OK);

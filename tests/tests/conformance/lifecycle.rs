@@ -1,5 +1,5 @@
 //! How mappings, regions and VMOs outlive each other and how the reports follow them
-//! (ABI spec 5.1, 10.4-10.6, 14).
+//! (docs/ABI.md §5.1, 10.4-10.6, 14).
 
 use crate::helpers::*;
 
@@ -59,10 +59,10 @@ fn shrinking_a_mapped_vmo_lowers_committed_pages_in_the_maps_report() {
     let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, 4 * PAGE);
     p.write_memory(a, &vec![1u8; 4 * PAGE]).unwrap();
     let m = mappings_in(&p, a, a + 1);
-    assert_eq!(m[0].committed_pages, 4);
+    assert_eq!(m[0].mapping.committed_pages, 4);
     assert_eq!(p.zx_vmo_set_size(v, PAGE as u64), ZX_OK);
     let m = mappings_in(&p, a, a + 1);
-    assert_eq!((m[0].size, m[0].committed_pages), (4 * PAGE, 1));
+    assert_eq!((m[0].size, m[0].mapping.committed_pages), (4 * PAGE, 1));
 }
 
 #[test]
@@ -105,7 +105,12 @@ fn specific_overwrite_across_two_mappings_trims_both() {
     let koids = [basic(&p, a).koid, basic(&p, n).koid, basic(&p, b).koid];
     assert_eq!(
         m.iter()
-            .map(|e| (e.base - base, e.size, e.vmo_koid, e.vmo_offset))
+            .map(|e| (
+                e.base - base,
+                e.size,
+                e.mapping.vmo_koid,
+                e.mapping.vmo_offset
+            ))
             .collect::<Vec<_>>(),
         vec![
             (0, PAGE, koids[0], 0),
@@ -133,7 +138,12 @@ fn protect_then_unmap_part_of_a_split_mapping() {
     let m = mappings_in(&p, base, base + 4 * PAGE);
     assert_eq!(
         m.iter()
-            .map(|e| (e.base - base, e.size, e.mmu_flags, e.vmo_offset))
+            .map(|e| (
+                e.base - base,
+                e.size,
+                e.mapping.mmu_flags,
+                e.mapping.vmo_offset
+            ))
             .collect::<Vec<_>>(),
         vec![
             (0, PAGE, RW, 0),

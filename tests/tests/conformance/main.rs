@@ -1,5 +1,6 @@
 //! Conformance suite for the VM syscall layer: one module per call family, each case
-//! checking the exact statuses and resulting state that `shared/zircon-vm-abi.md` pins.
+//! checking the exact statuses and resulting state that `docs/ABI.md` pins
+//! (each module names the sections it follows).
 //!
 //! Every case runs in a fresh process on its own unix HAL; dropping the process checks
 //! that every frame was given back.

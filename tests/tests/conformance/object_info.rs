@@ -1,4 +1,4 @@
-//! `zx_object_get_info` (ABI spec 10).
+//! `zx_object_get_info` (docs/ABI.md §10).
 
 use crate::helpers::*;
 
@@ -27,10 +27,11 @@ fn handle_basic_of_a_vmo() {
     let v = vmo(&p, PAGE);
     let (st, b, actual, avail) = info_raw(&p, v, ZX_INFO_HANDLE_BASIC, 32);
     assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
-    assert_ne!(u64_at(&b, 0), 0);
-    assert_eq!(u32_at(&b, 8), ZX_DEFAULT_VMO_RIGHTS);
-    assert_eq!(u32_at(&b, 12), ZX_OBJ_TYPE_VMO);
-    assert_eq!(u64_at(&b, 16), 0);
+    let info = HandleBasic::read_from(&b);
+    assert_ne!(info.koid, 0);
+    assert_eq!(info.rights, ZX_DEFAULT_VMO_RIGHTS);
+    assert_eq!(info.obj_type, ZX_OBJ_TYPE_VMO);
+    assert_eq!((info.related_koid, info.reserved), (0, 0));
     // Trailing padding is zero.
     assert_eq!(u32_at(&b, 28), 0);
 }
@@ -56,7 +57,7 @@ fn maps_records_other_than_mappings_have_a_zero_union() {
     let (st, b, _, _) = info_raw(&p, me, ZX_INFO_PROCESS_MAPS, n * 104);
     assert_eq!(st, ZX_OK);
     for rec in b.chunks(104) {
-        let kind = u32_at(rec, 56);
+        let kind = MapsEntry::read_from(rec).kind;
         assert_eq!(u32_at(rec, 60), 0, "padding after type");
         if kind != ZX_INFO_MAPS_TYPE_MAPPING {
             assert!(
@@ -106,7 +107,7 @@ fn single_record_topic_accepts_a_larger_buffer_and_writes_one_record() {
     let v = vmo(&p, PAGE);
     let (st, b, actual, avail) = info_raw(&p, v, ZX_INFO_HANDLE_BASIC, 100);
     assert_eq!((st, actual, avail), (ZX_OK, 1, 1));
-    assert_eq!(u32_at(&b, 12), ZX_OBJ_TYPE_VMO);
+    assert_eq!(HandleBasic::read_from(&b).obj_type, ZX_OBJ_TYPE_VMO);
 }
 
 #[test]
@@ -200,7 +201,7 @@ fn vmo_info_of_a_fresh_vmo() {
     let v = vmo(&p, 3 * PAGE - 5);
     let i = vmo_info(&p, v);
     assert_eq!(i.koid, basic(&p, v).koid);
-    assert_eq!(i.name, b"");
+    assert_eq!(i.name(), b"");
     assert_eq!(i.size_bytes, 3 * PAGE as u64);
     assert_eq!(
         (i.parent_koid, i.num_children, i.num_mappings, i.share_count),
@@ -248,7 +249,7 @@ fn vmo_info_versions_write_their_own_record_sizes() {
             bytes[size..].iter().all(|&x| x == 0x5a),
             "topic {topic:#x} wrote past {size}"
         );
-        let i = decode_vmo(&bytes);
+        let i = VmoInfo::read_from(&bytes[..size]);
         assert_eq!(
             (i.size_bytes, i.committed_bytes),
             (2 * PAGE as u64, PAGE as u64)
@@ -262,8 +263,9 @@ fn vmo_info_v3_reports_populated_bytes_equal_to_committed() {
     let v = vmo(&p, 2 * PAGE);
     vmo_write(&p, v, 0, b"x");
     let (_, b, _, _) = info_raw(&p, v, ZX_INFO_VMO, 128);
-    assert_eq!(u64_at(&b, 120), u64_at(&b, 88));
-    assert_eq!(u64_at(&b, 112), 0);
+    let info = VmoInfo::read_from(&b);
+    assert_eq!(info.populated_bytes, info.committed_bytes);
+    assert_eq!(info.committed_change_events, 0);
 }
 
 #[test]
@@ -319,9 +321,13 @@ fn process_maps_describes_a_mapping_exactly() {
     let m = &all[vmar + 1];
     assert_eq!(m.kind, ZX_INFO_MAPS_TYPE_MAPPING);
     assert_eq!((m.base, m.size, m.depth), (a, 3 * PAGE, 3));
-    assert_eq!(m.mmu_flags, R);
+    assert_eq!(m.mapping.mmu_flags, R);
     assert_eq!(
-        (m.vmo_koid, m.vmo_offset, m.committed_pages),
+        (
+            m.mapping.vmo_koid,
+            m.mapping.vmo_offset,
+            m.mapping.committed_pages
+        ),
         (basic(&p, v).koid, PAGE as u64, 1)
     );
 }
@@ -360,7 +366,7 @@ fn process_maps_truncates_to_whole_records_and_still_succeeds() {
     assert!(avail >= 3);
     let (st, b, actual, avail2) = info_raw(&p, p.zx_process_self(), ZX_INFO_PROCESS_MAPS, 104 + 50);
     assert_eq!((st, actual, avail2), (ZX_OK, 1, avail));
-    assert_eq!(decode_maps(&b).kind, ZX_INFO_MAPS_TYPE_ASPACE);
+    assert_eq!(MapsEntry::read_from(&b).kind, ZX_INFO_MAPS_TYPE_ASPACE);
 }
 
 #[test]
@@ -386,7 +392,7 @@ fn process_maps_v1_uses_96_byte_records() {
     let n = maps(&p).len();
     let (st, b, actual, avail) = info_raw(&p, p.zx_process_self(), ZX_INFO_PROCESS_MAPS_V1, 96 * n);
     assert_eq!((st, actual, avail), (ZX_OK, n, n));
-    let second = decode_maps(&b[96..]);
+    let second = MapsEntry::read_from(&b[96..192]);
     assert_eq!((second.kind, second.depth), (ZX_INFO_MAPS_TYPE_VMAR, 1));
 }
 
@@ -400,7 +406,12 @@ fn process_maps_splits_a_mapping_by_protection() {
     let m = mappings_in(&p, base, base + 3 * PAGE);
     assert_eq!(
         m.iter()
-            .map(|e| (e.base - base, e.size, e.mmu_flags, e.vmo_offset))
+            .map(|e| (
+                e.base - base,
+                e.size,
+                e.mapping.mmu_flags,
+                e.mapping.vmo_offset
+            ))
             .collect::<Vec<_>>(),
         vec![(0, 2 * PAGE, RW, 0), (2 * PAGE, PAGE, R, 2 * PAGE as u64)]
     );
@@ -499,9 +510,15 @@ fn maps_entries_carry_the_vmo_name_and_per_run_committed_pages() {
     assert_eq!(p.zx_vmar_protect(r, R, base + 2 * PAGE, PAGE), ZX_OK);
     let m = mappings_in(&p, base, base + 3 * PAGE);
     assert_eq!(m.len(), 2);
-    assert!(m.iter().all(|e| e.name == b"heap"));
-    assert_eq!((m[0].committed_pages, m[1].committed_pages), (1, 0));
+    assert!(m.iter().all(|e| e.name() == b"heap"));
+    assert_eq!(
+        (m[0].mapping.committed_pages, m[1].mapping.committed_pages),
+        (1, 0)
+    );
     vmo_write(&p, v, 2 * PAGE as u64, b"y");
     let m = mappings_in(&p, base, base + 3 * PAGE);
-    assert_eq!((m[0].committed_pages, m[1].committed_pages), (1, 1));
+    assert_eq!(
+        (m[0].mapping.committed_pages, m[1].mapping.committed_pages),
+        (1, 1)
+    );
 }

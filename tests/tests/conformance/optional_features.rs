@@ -1,4 +1,4 @@
-//! Features the spec lists as optional ([NEW], section 12.2): if not built, their op code
+//! Features the spec lists as optional (docs/ABI.md §12.2): if not built, their op code
 //! or option bit is refused exactly as an unknown one (`ZX_ERR_INVALID_ARGS`); if built,
 //! they must behave as specified. Each case accepts either, and checks the behaviour
 //! when the call succeeds.

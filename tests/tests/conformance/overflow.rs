@@ -1,5 +1,5 @@
 //! Arguments near `usize::MAX` / `u64::MAX` and at the edges of the address space:
-//! every call answers with a status and changes nothing (ABI spec 1.2, 14).
+//! every call answers with a status and changes nothing (docs/ABI.md §1.2, 14).
 
 use crate::helpers::*;
 

@@ -1,5 +1,5 @@
 //! Where non-specific requests land, and copies that must touch no more user memory
-//! than the record they write (ABI spec 5.4, 10, 11).
+//! than the record they write (docs/ABI.md §5.4, 10, 11).
 
 use crate::helpers::*;
 
@@ -96,7 +96,7 @@ fn name_set_reads_at_most_31_bytes_of_a_long_value() {
     let at = p.scratch() + 16 * PAGE - 40;
     p.write_memory(at, &[b'z'; 40]).unwrap();
     assert_eq!(p.zx_object_set_property(v, ZX_PROP_NAME, at, 1000), ZX_OK);
-    assert_eq!(vmo_info(&p, v).name, vec![b'z'; 31]);
+    assert_eq!(vmo_info(&p, v).name(), vec![b'z'; 31]);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn a_31_byte_name_is_kept_whole() {
     let b = p.scratch() + BUF;
     p.write_memory(b, &name).unwrap();
     assert_eq!(p.zx_object_set_property(v, ZX_PROP_NAME, b, 31), ZX_OK);
-    assert_eq!(vmo_info(&p, v).name, name.to_vec());
+    assert_eq!(vmo_info(&p, v).name(), name.to_vec());
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `zx_process_read_memory` / `zx_process_write_memory` and the kernel's user-copy
-//! helpers `read_memory` / `write_memory` (issue 4, ABI spec 1.4, 5.5).
+//! helpers `read_memory` / `write_memory` (docs/ABI.md §1.4, §5.5).
 
 use crate::helpers::*;
 
@@ -225,7 +225,9 @@ fn op_range_commit_across_two_mappings_commits_both_vmos() {
     );
     let m = mappings_in(&p, base, base + 4 * PAGE);
     assert_eq!(
-        m.iter().map(|e| e.committed_pages).collect::<Vec<_>>(),
+        m.iter()
+            .map(|e| e.mapping.committed_pages)
+            .collect::<Vec<_>>(),
         vec![1, 1]
     );
 }

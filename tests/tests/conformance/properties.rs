@@ -1,4 +1,4 @@
-//! `zx_object_get_property` / `zx_object_set_property` (ABI spec 11).
+//! `zx_object_get_property` / `zx_object_set_property` (docs/ABI.md §11).
 
 use crate::helpers::*;
 
@@ -36,7 +36,7 @@ fn name_set_is_name_got_and_reported_by_info() {
     let v = vmo(&p, PAGE);
     assert_eq!(set_name(&p, v, b"heap"), ZX_OK);
     assert_eq!(get_name(&p, v), b"heap");
-    assert_eq!(vmo_info(&p, v).name, b"heap");
+    assert_eq!(vmo_info(&p, v).name(), b"heap");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Permitted raw accesses through mappings (on the unix backend user addresses are host
 //! addresses, demand-paged) stay coherent with the kernel's view after every change to
-//! the VMO or the mapping (ABI spec 5.5, 8.4, 8.5).
+//! the VMO or the mapping (docs/ABI.md §5.5, 8.4, 8.5).
 
 use crate::helpers::*;
 
@@ -22,7 +22,7 @@ fn raw_read_of_a_never_written_page_is_zero() {
     let v = vmo(&p, 2 * PAGE);
     let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, 2 * PAGE);
     assert_eq!(raw_read(a + PAGE + 5), 0);
-    assert_eq!(mappings_in(&p, a, a + 1)[0].committed_pages, 0);
+    assert_eq!(mappings_in(&p, a, a + 1)[0].mapping.committed_pages, 0);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Wild user pointers in every argument position: each yields a status, never a fault,
-//! and a failed out-copy undoes the call (ABI spec 1.4).
+//! and a failed out-copy undoes the call (docs/ABI.md §1.4).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmar_allocate` (ABI spec 6.1).
+//! `zx_vmar_allocate` (docs/ABI.md §6.1).
 
 use crate::helpers::*;
 

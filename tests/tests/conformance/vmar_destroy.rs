@@ -1,4 +1,4 @@
-//! `zx_vmar_destroy` and the life of dead regions (ABI spec 6.5, 5.1).
+//! `zx_vmar_destroy` and the life of dead regions (docs/ABI.md §6.5, 5.1).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmar_map` (ABI spec 6.2, 5.2, 5.5).
+//! `zx_vmar_map` (docs/ABI.md §6.2, 5.2, 5.5).
 
 use crate::helpers::*;
 
@@ -402,7 +402,7 @@ fn specific_overwrite_of_the_middle_page_splits_the_old_mapping() {
     let m = mappings_in(&p, base, base + 3 * PAGE);
     assert_eq!(
         m.iter()
-            .map(|e| (e.base - base, e.size, e.vmo_offset))
+            .map(|e| (e.base - base, e.size, e.mapping.vmo_offset))
             .collect::<Vec<_>>(),
         vec![
             (0, PAGE, 0),

@@ -1,4 +1,4 @@
-//! `zx_vmar_op_range` (ABI spec 6.6).
+//! `zx_vmar_op_range` (docs/ABI.md §6.6).
 
 use crate::helpers::*;
 

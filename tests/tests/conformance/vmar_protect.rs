@@ -1,4 +1,4 @@
-//! `zx_vmar_protect` (ABI spec 6.4, 5.2).
+//! `zx_vmar_protect` (docs/ABI.md §6.4, 5.2).
 
 use crate::helpers::*;
 
@@ -12,7 +12,7 @@ fn protect_to_read_only_refuses_writes_and_keeps_reads() {
     assert_eq!(p.zx_vmar_protect(r, R, base, PAGE), ZX_OK);
     assert_eq!(p.write_memory(base, b"x"), Err(ZX_ERR_INVALID_ARGS));
     assert_eq!(read_vec(&p, base, 1), b"w");
-    assert_eq!(mappings_in(&p, base, base + PAGE)[0].mmu_flags, R);
+    assert_eq!(mappings_in(&p, base, base + PAGE)[0].mapping.mmu_flags, R);
 }
 
 #[test]
@@ -172,7 +172,12 @@ fn protecting_part_of_a_mapping_splits_it_by_protection() {
     let m = mappings_in(&p, base, base + 3 * PAGE);
     assert_eq!(
         m.iter()
-            .map(|e| (e.base - base, e.size, e.mmu_flags, e.vmo_offset))
+            .map(|e| (
+                e.base - base,
+                e.size,
+                e.mapping.mmu_flags,
+                e.mapping.vmo_offset
+            ))
             .collect::<Vec<_>>(),
         vec![
             (0, PAGE, RW, 0),

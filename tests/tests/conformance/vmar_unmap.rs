@@ -1,4 +1,4 @@
-//! `zx_vmar_unmap` (ABI spec 6.3).
+//! `zx_vmar_unmap` (docs/ABI.md §6.3).
 
 use crate::helpers::*;
 
@@ -106,7 +106,7 @@ fn unmapping_the_front_trims_the_mapping() {
     let m = mappings_in(&p, base, base + 4 * PAGE);
     assert_eq!(m.len(), 1);
     assert_eq!(
-        (m[0].base, m[0].size, m[0].vmo_offset),
+        (m[0].base, m[0].size, m[0].mapping.vmo_offset),
         (base + PAGE, 2 * PAGE, PAGE as u64)
     );
     assert_eq!(vmo_info(&p, v).num_mappings, 1);
@@ -136,7 +136,7 @@ fn unmapping_the_middle_splits_the_mapping_and_the_upper_part_keeps_its_offsets(
     let m = mappings_in(&p, base, base + 4 * PAGE);
     assert_eq!(
         m.iter()
-            .map(|e| (e.base, e.size, e.vmo_offset))
+            .map(|e| (e.base, e.size, e.mapping.vmo_offset))
             .collect::<Vec<_>>(),
         vec![(base, PAGE, 0), (base + 2 * PAGE, PAGE, 2 * PAGE as u64)]
     );

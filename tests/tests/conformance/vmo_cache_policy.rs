@@ -1,4 +1,4 @@
-//! `zx_vmo_set_cache_policy` (ABI spec 8.10).
+//! `zx_vmo_set_cache_policy` (docs/ABI.md §8.10).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmo_create_child` (ABI spec 7, 8.7, 8.5 and 8.10 for children, 9.1, 10.4).
+//! `zx_vmo_create_child` (docs/ABI.md §7, 8.7, 8.5 and 8.10 for children, 9.1, 10.4).
 //!
 //! Snapshots (both kinds, true snapshots here) and slices are built; references are
 //! not, and answer `NOT_SUPPORTED` after their argument checks. Raw accesses go
@@ -313,12 +313,12 @@ fn the_name_is_copied_only_through_a_handle_with_get_property() {
     let v = vmo(&p, PAGE);
     set_name(&p, v, b"parent-name");
     let c = make(&p, v, SNAP, 0, P);
-    assert_eq!(vmo_info(&p, c).name, b"parent-name");
+    assert_eq!(vmo_info(&p, c).name(), b"parent-name");
     let s = make(&p, v, SLICE, 0, P);
-    assert_eq!(vmo_info(&p, s).name, b"parent-name");
+    assert_eq!(vmo_info(&p, s).name(), b"parent-name");
     let blind = dup(&p, v, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ);
     let c = make(&p, blind, SNAP, 0, P);
-    assert_eq!(vmo_info(&p, c).name, b"");
+    assert_eq!(vmo_info(&p, c).name(), b"");
 }
 
 #[test]

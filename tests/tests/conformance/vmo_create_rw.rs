@@ -1,4 +1,4 @@
-//! `zx_vmo_create`, `zx_vmo_read`, `zx_vmo_write` (ABI spec 8.1, 8.2, 1.4).
+//! `zx_vmo_create`, `zx_vmo_read`, `zx_vmo_write` (docs/ABI.md §8.1, 8.2, 1.4).
 
 use crate::helpers::*;
 

@@ -1,4 +1,4 @@
-//! `zx_vmo_op_range` (ABI spec 8.5).
+//! `zx_vmo_op_range` (docs/ABI.md §8.5).
 
 use crate::helpers::*;
 
@@ -201,10 +201,10 @@ fn lock_of_a_discardable_vmo_reports_the_whole_range_and_unlock_twice_is_bad_sta
         ZX_ERR_INVALID_ARGS
     );
     assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_LOCK, 0, 2 * P, b, 32), ZX_OK);
-    let s = read_vec(&p, b, 32);
-    assert_eq!((u64_at(&s, 0), u64_at(&s, 8)), (0, 2 * P));
+    let s = zx_vmo_lock_state_t::read_from(&read_vec(&p, b, 32));
+    assert_eq!((s.offset, s.size), (0, 2 * P));
     // Nothing was discarded (a kernel that never discards is conforming).
-    assert_eq!((u64_at(&s, 16), u64_at(&s, 24)), (0, 0));
+    assert_eq!((s.discarded_offset, s.discarded_size), (0, 0));
     assert_eq!(op(&p, v, ZX_VMO_OP_UNLOCK, 0, 2 * P), ZX_OK);
     assert_eq!(op(&p, v, ZX_VMO_OP_UNLOCK, 0, 2 * P), ZX_ERR_BAD_STATE);
 }

@@ -1,4 +1,4 @@
-//! `zx_vmo_get_size`, `zx_vmo_set_size` (ABI spec 8.3, 8.4).
+//! `zx_vmo_get_size`, `zx_vmo_set_size` (docs/ABI.md §8.3, 8.4).
 
 use crate::helpers::*;
 

@@ -146,6 +146,8 @@ impl VmObject {
     ///   lie inside this VMO.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size or `offset + size` overflows.
     /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    // Starts with the same argument checks as `create_snapshot` (the ABI gives both
+    // the same rules, docs/ABI.md §8.7.1-8.7.2), then builds a different object.
     pub fn create_slice(self: &Arc<Self>, offset: u64, size: u64) -> ZxResult<Arc<VmObject>> {
         if self.is_discardable() {
             return Err(ZX_ERR_NOT_SUPPORTED);

@@ -1,6 +1,7 @@
 //! Unit tests of VMO children (snapshots and slices), over the three machines of
 //! [`machine`]. Each machine checks at the end that every frame is free again, so
 //! every test also proves that shared frames are freed exactly once.
+#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 use super::tests::{machine, vmo};
 use super::*;
@@ -9,8 +10,6 @@ use crate::testing::touch;
 use alloc::sync::Arc;
 use kernel_hal::{Hal, MMUFlags, PagingError, PAGE_SIZE};
 
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
 const P: u64 = PAGE_SIZE as u64;
 
 /// A load through the page table, as the CPU would do it: faults the page in if
@@ -43,7 +42,7 @@ fn byte(v: &VmObject, offset: u64) -> u8 {
     b[0]
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshot_shares_frames_and_copies_only_what_is_written() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 4);
@@ -76,7 +75,7 @@ fn snapshot_shares_frames_and_copies_only_what_is_written() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn the_last_holder_of_a_shared_frame_takes_it_without_a_copy() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -96,7 +95,7 @@ fn the_last_holder_of_a_shared_frame_takes_it_without_a_copy() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshot_past_the_parent_end_reads_zeros_and_is_private() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -113,7 +112,7 @@ fn snapshot_past_the_parent_end_reads_zeros_and_is_private() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn snapshots_of_snapshots_stay_isolated_whatever_closes_first() {
     machine(|hal, _, _| {
         let a = vmo(hal, 2);
@@ -135,12 +134,18 @@ fn snapshots_of_snapshots_stay_isolated_whatever_closes_first() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn stores_through_mappings_copy_on_write_on_both_sides() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 2);
         let pa = root
-            .map(RW, 0, &parent, ALL, ALL, 0, 2 * PAGE_SIZE)
+            .map(
+                &parent,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
             .unwrap();
         store(hal, aspace, pa, 1);
         store(hal, aspace, pa + PAGE_SIZE, 2);
@@ -150,7 +155,15 @@ fn stores_through_mappings_copy_on_write_on_both_sides() {
         assert!(pt
             .query(pa)
             .map_or(true, |t| !t.flags.contains(MMUFlags::WRITE)));
-        let ca = root.map(RW, 0, &child, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let ca = root
+            .map(
+                &child,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         // A load of a shared page maps the shared frame read-only.
         assert_eq!(load(hal, aspace, ca), 1);
         let shared = pt.query(ca).unwrap();
@@ -181,26 +194,40 @@ fn stores_through_mappings_copy_on_write_on_both_sides() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn protect_cannot_open_a_shared_frame_for_writing() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 1);
         parent.write(0, &[4]).unwrap();
         let child = parent.create_snapshot(0, P, false, false).unwrap();
         let ca = root
-            .map(ZX_VM_PERM_READ, 0, &child, ALL, ALL, 0, PAGE_SIZE)
+            .map(
+                &child,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ)
+                },
+            )
             .unwrap();
         assert_eq!(load(hal, aspace, ca), 4);
-        root.protect(RW, ca, PAGE_SIZE, true).unwrap();
+        root.protect(VmPerms::READ_WRITE, ca, PAGE_SIZE, true)
+            .unwrap();
         store(hal, aspace, ca, 5);
         assert_eq!((byte(&parent, 0), byte(&child, 0)), (4, 5));
         // MAP_RANGE maps shared pages read-only too.
         let parent_map = root
-            .map(RW | ZX_VM_MAP_RANGE, 0, &parent, ALL, ALL, 0, PAGE_SIZE)
+            .map(
+                &parent,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    populate: true,
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
             .unwrap();
         let grandchild = parent.create_snapshot(0, P, false, false).unwrap();
         let pt = aspace.page_table();
-        root.op_range(ZX_VMAR_OP_MAP_RANGE, parent_map, PAGE_SIZE, false)
+        root.op_range(VmarOp::MapRange, parent_map, PAGE_SIZE, false)
             .unwrap();
         assert!(!pt
             .query(parent_map)
@@ -212,7 +239,7 @@ fn protect_cannot_open_a_shared_frame_for_writing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn commit_zero_and_shrink_respect_sharing() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 3);
@@ -241,7 +268,7 @@ fn commit_zero_and_shrink_respect_sharing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn decommit_is_refused_in_a_copy_on_write_family() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -284,7 +311,7 @@ fn decommit_racing_a_snapshot_is_refused_once_it_holds_the_lock() {
         .fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn slices_share_pages_both_ways_and_through_mappings() {
     machine(|hal, aspace, root| {
         let parent = vmo(hal, 4);
@@ -301,7 +328,15 @@ fn slices_share_pages_both_ways_and_through_mappings() {
         assert_eq!(slice.num_children(), 1);
         assert_eq!(parent.num_children(), 1);
         // Mappings of the slice show the root's pages, and stores reach the root.
-        let sa = root.map(RW, 0, &slice, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let sa = root
+            .map(
+                &slice,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         assert_eq!(load(hal, aspace, sa), 3);
         store(hal, aspace, sa + PAGE_SIZE + 1, 9);
         assert_eq!(byte(&parent, 2 * P + 1), 9);
@@ -322,7 +357,7 @@ fn slices_share_pages_both_ways_and_through_mappings() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn slice_rules_and_a_snapshot_of_a_slice() {
     machine(|hal, _, _| {
         let parent = vmo(hal, 2);
@@ -335,7 +370,7 @@ fn slice_rules_and_a_snapshot_of_a_slice() {
             parent.create_slice(0, u64::MAX).err(),
             Some(ZX_ERR_OUT_OF_RANGE)
         );
-        let resizable = VmObject::new(hal.clone(), P, ZX_VMO_RESIZABLE).unwrap();
+        let resizable = VmObject::new(hal.clone(), P, VmoOptions::RESIZABLE).unwrap();
         assert_eq!(
             resizable.create_slice(0, P).err(),
             Some(ZX_ERR_NOT_SUPPORTED)
@@ -398,3 +433,19 @@ fn a_copy_on_write_without_free_frames_fails_cleanly() {
     }
     assert_eq!(hal.free_count(), total, "frames leaked");
 }
+
+/// The tests above that run on any HAL, by name, for an embedder to run on its own
+/// machine (`crate::guest`).
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
+    snapshot_shares_frames_and_copies_only_what_is_written,
+    the_last_holder_of_a_shared_frame_takes_it_without_a_copy,
+    snapshot_past_the_parent_end_reads_zeros_and_is_private,
+    snapshots_of_snapshots_stay_isolated_whatever_closes_first,
+    stores_through_mappings_copy_on_write_on_both_sides,
+    protect_cannot_open_a_shared_frame_for_writing,
+    commit_zero_and_shrink_respect_sharing,
+    decommit_is_refused_in_a_copy_on_write_family,
+    slices_share_pages_both_ways_and_through_mappings,
+    slice_rules_and_a_snapshot_of_a_slice,
+];

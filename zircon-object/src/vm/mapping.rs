@@ -1,5 +1,6 @@
 //! Mappings: a range of a VMO shown at a range of an address space.
 
+use super::shootdown::{OwedFlush, Sweep};
 use super::vmar::AddressSpace;
 use super::vmo::VmObject;
 use crate::abi::*;
@@ -24,7 +25,8 @@ pub const PERM_MASK: MMUFlags = MMUFlags::READ
 pub struct VmMapping {
     id: u64,
     vmo: Arc<VmObject>,
-    page_table: Arc<dyn PageTable>,
+    /// The address space's page table and owed shootdown.
+    owed: Arc<OwedFlush>,
     aspace_id: usize,
     pub(crate) inner: Mutex<MappingInner>,
 }
@@ -123,33 +125,6 @@ impl MappingInner {
     }
 }
 
-/// Takes away every translation in `[vaddr, vaddr + len)` (a range inside the
-/// address space). Removing too many translations is always safe here, since every
-/// one of them is re-created on demand by a fault, and removing too few never is (a
-/// frame could be freed while still mapped). So if the page table cannot remove
-/// exactly this range (it would have to split a larger translation and has no
-/// memory to), everything in the surrounding 1 GiB-aligned range is removed instead,
-/// which never needs a split.
-pub(crate) fn clear_translations(pt: &dyn PageTable, vaddr: usize, len: usize) {
-    const SPAN: usize = 1 << 30;
-    if pt.clear(vaddr, len).is_ok() {
-        return;
-    }
-    let (base, size) = pt.user_range();
-    let lo = (vaddr & !(SPAN - 1)).max(base);
-    let hi = (vaddr + len).next_multiple_of(SPAN).min(base + size);
-    let _ = pt.clear(lo, hi - lo);
-}
-
-/// Sets the MMU flags of the translations in `[vaddr, vaddr + len)`; if the page
-/// table cannot (a split without memory), takes them away instead, so that every
-/// page faults in again with the new flags.
-pub(crate) fn protect_translations(pt: &dyn PageTable, vaddr: usize, len: usize, flags: MMUFlags) {
-    if pt.protect(vaddr, len, flags).is_err() {
-        clear_translations(pt, vaddr, len);
-    }
-}
-
 /// The MMU flags a page with permissions `perms` is mapped with.
 pub(crate) fn mmu_flags(perms: MMUFlags) -> MMUFlags {
     perms | MMUFlags::USER
@@ -165,7 +140,7 @@ impl VmMapping {
         let mapping = Arc::new(VmMapping {
             id,
             vmo,
-            page_table: aspace.page_table_arc().clone(),
+            owed: aspace.owed().clone(),
             aspace_id: aspace.id(),
             inner: Mutex::new(inner),
         });
@@ -190,21 +165,21 @@ impl VmMapping {
         (inner.base, inner.size, inner.vmo_offset)
     }
 
-    /// Removes the translations of VMO bytes `[start, end)` from this mapping.
-    /// Called by the VMO, with its lock held, when pages leave it.
-    pub(crate) fn clear_vmo_range(&self, start: usize, end: usize) {
+    /// Removes the translations of VMO bytes `[start, end)` from this mapping,
+    /// owing the flush, and returns its address space's owed shootdown, which the
+    /// caller sends (once per address space) before the VMO frees any frame (see
+    /// [`shootdown`](super::shootdown)). Called by the VMO, with its lock held, when
+    /// pages leave it. A destroyed mapping still registered has nothing to clear,
+    /// but its address space may still owe the flush of its translations.
+    pub(crate) fn clear_vmo_range(&self, start: usize, end: usize) -> Arc<OwedFlush> {
         let inner = self.inner.lock();
-        if inner.dead {
-            return;
-        }
         let lo = start.max(inner.vmo_offset);
         let hi = end.min(inner.vmo_offset.saturating_add(inner.size));
-        if lo < hi {
+        if !inner.dead && lo < hi {
             let vaddr = inner.base + (lo - inner.vmo_offset);
-            // The range lies inside this mapping, which lies inside the address
-            // space: clearing it cannot fail.
-            clear_translations(&*self.page_table, vaddr, hi - lo);
+            self.owed.clear(vaddr, hi - lo);
         }
+        self.owed.clone()
     }
 
     /// Maps the VMO pages behind `[start, end)` (inside the mapping) that are
@@ -333,20 +308,28 @@ impl VmMapping {
             .chain(vmo.shared.range(first..last));
         for &page in pages {
             let vaddr = inner.base + ((page << PAGE_SHIFT) - shift - inner.vmo_offset);
-            clear_translations(&*self.page_table, vaddr, PAGE_SIZE);
+            self.owed.clear(vaddr, PAGE_SIZE);
         }
     }
 
-    /// Marks the mapping removed and takes its translations away. The caller holds
-    /// the tree lock and has already taken the mapping out of the tree.
-    pub(crate) fn destroy(&self, pt: &dyn PageTable) {
+    /// Marks the mapping removed and takes its translations away, owing the
+    /// flush, and hands it to `sweep`, which flushes and then unregisters it from
+    /// its VMO ([`retire`](Self::retire)). The caller holds the tree lock and has
+    /// already taken the mapping out of the tree.
+    pub(crate) fn destroy(self: &Arc<Self>, sweep: &mut Sweep) {
         let mut inner = self.inner.lock();
         if inner.dead {
             return;
         }
         inner.dead = true;
-        clear_translations(pt, inner.base, inner.size);
+        self.owed.clear(inner.base, inner.size);
         drop(inner);
+        sweep.removed(self.clone());
+    }
+
+    /// Unregisters a destroyed mapping from its VMO, once the shootdown for its
+    /// translations has been sent.
+    pub(crate) fn retire(&self) {
         self.vmo.remove_mapping(self.id);
     }
 }

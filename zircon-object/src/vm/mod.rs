@@ -2,14 +2,17 @@
 
 mod child;
 pub mod mapping;
+mod request;
+mod shootdown;
 pub mod vmar;
 pub mod vmo;
 
 pub use mapping::VmMapping;
+pub use request::{AllocateRequest, MapRequest, Placement, VmPerms, VmarOp};
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
-pub use vmo::VmObject;
+pub use vmo::{VmObject, VmoOptions};
 
-#[cfg(test)]
-mod child_tests;
-#[cfg(test)]
-mod tests;
+#[cfg(any(test, feature = "guest-tests"))]
+pub(crate) mod child_tests;
+#[cfg(any(test, feature = "guest-tests"))]
+pub(crate) mod tests;

@@ -1,5 +1,8 @@
 //! Unit tests of VMOs and the VMAR tree, over the model HAL. Every test ends by
-//! dropping its objects and checking that every frame is free again.
+//! dropping its objects and checking that every frame is free again. With the
+//! `guest-tests` feature the HAL-generic ones are built into the library too, for
+//! an embedder to run on its own machine (`crate::guest`).
+#![cfg_attr(not(test), allow(dead_code, unused_imports))]
 
 use super::*;
 use crate::abi::*;
@@ -9,9 +12,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use kernel_hal::{Hal, MMUFlags, PhysMem, PAGE_SIZE};
 
-const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
-const ALL: u32 = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP;
+const RW: VmPerms = VmPerms::READ_WRITE;
 
+#[cfg(test)]
 /// Runs `f` over three fresh machines (the model HAL, the unix backend, and the
 /// bare-metal backend's real x86_64 page tables over simulated RAM) and checks frame
 /// accounting after each, so every behaviour is proven on every backend. Under Miri
@@ -40,14 +43,28 @@ pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddre
     }
 }
 
-pub(super) fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
-    VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, 0).unwrap()
+/// Runs `f` once over the machine the embedder passed to `crate::guest::run`, and
+/// checks that every frame it took is free again afterwards.
+#[cfg(not(test))]
+pub(super) fn machine(f: impl Fn(&Arc<dyn Hal>, &Arc<AddressSpace>, &Arc<VmAddressRegion>)) {
+    let hal = crate::guest::hal();
+    let free = hal.free_count();
+    {
+        let aspace = AddressSpace::new(hal.clone()).unwrap();
+        let root = aspace.root_vmar();
+        f(&hal, &aspace, &root);
+    }
+    assert_eq!(hal.free_count(), free, "frames leaked");
 }
 
-#[test]
+pub(super) fn vmo(hal: &Arc<dyn Hal>, pages: usize) -> Arc<VmObject> {
+    VmObject::new(hal.clone(), (pages * PAGE_SIZE) as u64, VmoOptions::empty()).unwrap()
+}
+
+#[cfg_attr(test, test)]
 fn fresh_vmo_reads_zeros_and_commits_nothing() {
     machine(|hal, _, _| {
-        let v = VmObject::new(hal.clone(), 10_000, 0).unwrap();
+        let v = VmObject::new(hal.clone(), 10_000, VmoOptions::empty()).unwrap();
         assert_eq!(v.size(), 3 * PAGE_SIZE);
         assert_eq!(v.content_size(), 10_000);
         let mut buf = vec![0xffu8; 5000];
@@ -57,7 +74,7 @@ fn fresh_vmo_reads_zeros_and_commits_nothing() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn write_commits_only_the_pages_it_touches() {
     machine(|hal, _, _| {
         let v = vmo(hal, 8);
@@ -75,27 +92,28 @@ fn write_commits_only_the_pages_it_touches() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn creation_rejects_unknown_options_and_huge_sizes() {
     machine(|hal, _, _| {
         assert_eq!(
-            VmObject::new(hal.clone(), 0, 1).err(),
-            Some(ZX_ERR_INVALID_ARGS)
-        );
-        assert_eq!(
-            VmObject::new(hal.clone(), u64::MAX, 0).err(),
+            VmObject::new(hal.clone(), u64::MAX, VmoOptions::empty()).err(),
             Some(ZX_ERR_OUT_OF_RANGE)
         );
-        assert_eq!(VmObject::new(hal.clone(), 0, 0).unwrap().size(), 0);
+        assert_eq!(
+            VmObject::new(hal.clone(), 0, VmoOptions::empty())
+                .unwrap()
+                .size(),
+            0
+        );
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn resize_shrinks_frees_and_grows_zeroed() {
     machine(|hal, _, _| {
         let fixed = vmo(hal, 1);
         assert_eq!(fixed.set_size(0), Err(ZX_ERR_UNAVAILABLE));
-        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, ZX_VMO_RESIZABLE).unwrap();
+        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, VmoOptions::RESIZABLE).unwrap();
         v.write(0, &[7u8; 4 * PAGE_SIZE]).unwrap();
         assert_eq!(v.committed_pages(), 4);
         v.set_size(PAGE_SIZE as u64 + 10).unwrap();
@@ -112,7 +130,7 @@ fn resize_shrinks_frees_and_grows_zeroed() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn commit_decommit_and_zero_work_on_ranges() {
     machine(|hal, _, _| {
         let v = vmo(hal, 16);
@@ -141,50 +159,95 @@ fn commit_decommit_and_zero_work_on_ranges() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn allocate_places_specific_compact_and_random_regions() {
     machine(|_, _, root| {
-        let flags = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
         let a = root
-            .allocate(flags | ZX_VM_SPECIFIC, 0x10_0000, 0x4000)
+            .allocate(&AllocateRequest {
+                placement: Placement::At(0x10_0000),
+                ..AllocateRequest::new(0x4000, VmPerms::READ_WRITE)
+            })
             .unwrap();
         assert_eq!(a.addr(), root.addr() + 0x10_0000);
         assert_eq!(
-            root.allocate(flags | ZX_VM_SPECIFIC, 0x10_2000, 0x4000)
-                .err(),
+            root.allocate(&AllocateRequest {
+                placement: Placement::At(0x10_2000),
+                ..AllocateRequest::new(0x4000, VmPerms::READ_WRITE)
+            })
+            .err(),
             Some(ZX_ERR_ALREADY_EXISTS)
         );
         assert_eq!(
-            root.allocate(flags, 0, 0x1001).err(),
+            root.allocate(&AllocateRequest::new(0x1001, VmPerms::READ_WRITE))
+                .err(),
             Some(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.allocate(flags, 0x1000, 0x1000).err(),
+            root.allocate(&AllocateRequest {
+                placement: Placement::At(0x1800),
+                ..AllocateRequest::new(0x1000, VmPerms::READ_WRITE)
+            })
+            .err(),
             Some(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.allocate(flags, 0, root.size() + PAGE_SIZE).err(),
+            root.allocate(&AllocateRequest::new(
+                root.size() + PAGE_SIZE,
+                VmPerms::READ_WRITE
+            ))
+            .err(),
             Some(ZX_ERR_INVALID_ARGS)
         );
-        let compact = root.allocate(flags | ZX_VM_COMPACT, 0, 0x10_0000).unwrap();
-        let c1 = compact.allocate(ZX_VM_CAN_MAP_READ, 0, 0x1000).unwrap();
-        let c2 = compact.allocate(ZX_VM_CAN_MAP_READ, 0, 0x1000).unwrap();
+        let compact = root
+            .allocate(&AllocateRequest {
+                compact: true,
+                ..AllocateRequest::new(0x10_0000, VmPerms::READ_WRITE)
+            })
+            .unwrap();
+        let c1 = compact
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x1000, VmPerms::READ)
+            })
+            .unwrap();
+        let c2 = compact
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x1000, VmPerms::READ)
+            })
+            .unwrap();
         assert_eq!(c1.addr(), compact.addr());
         assert_eq!(c2.addr(), compact.addr() + 0x1000);
         assert_eq!(
-            compact.allocate(ZX_VM_CAN_MAP_EXECUTE, 0, 0x1000).err(),
+            compact
+                .allocate(&AllocateRequest {
+                    can_map_specific: false,
+                    ..AllocateRequest::new(0x1000, VmPerms::EXECUTE)
+                })
+                .err(),
             Some(ZX_ERR_ACCESS_DENIED)
         );
-        let aligned = root.allocate(flags | ZX_VM_ALIGN_1MB, 0, 0x1000).unwrap();
+        let aligned = root
+            .allocate(&AllocateRequest {
+                align: 1 << 20,
+                ..AllocateRequest::new(0x1000, VmPerms::READ_WRITE)
+            })
+            .unwrap();
         assert_eq!(aligned.addr() % (1 << 20), 0);
         let limited = root
-            .allocate(flags | ZX_VM_OFFSET_IS_UPPER_LIMIT, 0x20_0000, 0x1000)
+            .allocate(&AllocateRequest {
+                placement: Placement::Below(0x20_0000),
+                ..AllocateRequest::new(0x1000, VmPerms::READ_WRITE)
+            })
             .unwrap();
         assert!(limited.addr() + 0x1000 <= root.addr() + 0x20_0000);
         // Random placements never overlap.
         let mut regions: Vec<Arc<VmAddressRegion>> = Vec::new();
         for _ in 0..200 {
-            regions.push(root.allocate(flags, 0, 0x3000).unwrap());
+            regions.push(
+                root.allocate(&AllocateRequest::new(0x3000, VmPerms::READ_WRITE))
+                    .unwrap(),
+            );
         }
         let mut spans: Vec<(usize, usize)> = regions.iter().map(|r| (r.addr(), r.size())).collect();
         spans.sort();
@@ -192,27 +255,46 @@ fn allocate_places_specific_compact_and_random_regions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn a_full_region_answers_no_resources() {
     machine(|_, _, root| {
-        let r = root.allocate(ZX_VM_CAN_MAP_READ, 0, 0x4000).unwrap();
+        let r = root
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x4000, VmPerms::READ)
+            })
+            .unwrap();
         for _ in 0..4 {
-            r.allocate(ZX_VM_CAN_MAP_READ, 0, 0x1000).unwrap();
+            r.allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x1000, VmPerms::READ)
+            })
+            .unwrap();
         }
         assert_eq!(
-            r.allocate(ZX_VM_CAN_MAP_READ, 0, 0x1000).err(),
+            r.allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x1000, VmPerms::READ)
+            })
+            .err(),
             Some(ZX_ERR_NO_RESOURCES)
         );
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn mapped_pages_fault_in_with_the_mapping_permissions() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
         v.write(0, b"hello").unwrap();
         let addr = root
-            .map(ZX_VM_PERM_READ, 0, &v, ALL, ALL, 0, 6 * PAGE_SIZE)
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 6 * PAGE_SIZE, VmPerms::READ)
+                },
+            )
             .unwrap();
         let pt = aspace.page_table();
         assert!(touch(pt, addr, MMUFlags::READ));
@@ -231,97 +313,130 @@ fn mapped_pages_fault_in_with_the_mapping_permissions() {
             Err(ZX_ERR_NOT_FOUND)
         );
         // Raising to the maximum the handles allowed is fine.
-        root.protect(RW, addr, PAGE_SIZE, true).unwrap();
+        root.protect(VmPerms::READ_WRITE, addr, PAGE_SIZE, true)
+            .unwrap();
         assert!(touch(pt, addr, MMUFlags::WRITE));
         assert_eq!(
-            root.protect(RW | ZX_VM_PERM_EXECUTE, addr, PAGE_SIZE, true),
+            root.protect(
+                VmPerms::READ | VmPerms::WRITE | VmPerms::EXECUTE,
+                addr,
+                PAGE_SIZE,
+                true
+            ),
             Ok(())
         );
         let v2 = vmo(hal, 1);
         let ro = root
-            .map(
-                ZX_VM_PERM_READ,
-                0,
-                &v2,
-                ZX_RIGHT_READ | ZX_RIGHT_MAP,
-                ALL,
-                0,
-                PAGE_SIZE,
-            )
+            .map(&v2, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ))
             .unwrap();
         assert_eq!(
-            root.protect(RW, ro, PAGE_SIZE, true),
+            root.protect(VmPerms::READ_WRITE, ro, PAGE_SIZE, true),
             Err(ZX_ERR_ACCESS_DENIED)
         );
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn map_checks_rights_and_options() {
     machine(|hal, _, root| {
         let v = vmo(hal, 1);
         assert_eq!(
-            root.map(RW, 0, &v, ZX_RIGHT_READ | ZX_RIGHT_WRITE, ALL, 0, PAGE_SIZE),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::READ | VmPerms::EXECUTE,
+                    ..MapRequest::new(0, PAGE_SIZE, RW)
+                }
+            ),
             Err(ZX_ERR_ACCESS_DENIED)
         );
         assert_eq!(
-            root.map(ZX_VM_PERM_WRITE, 0, &v, ALL, ALL, 0, PAGE_SIZE),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::WRITE)
+                }
+            ),
             Err(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.map(RW, 0, &v, ZX_RIGHT_READ | ZX_RIGHT_MAP, ALL, 0, PAGE_SIZE),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::READ,
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                }
+            ),
             Err(ZX_ERR_ACCESS_DENIED)
         );
         assert_eq!(
-            root.map(RW, 0, &v, ALL, ALL, 0, 0),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 0, VmPerms::READ_WRITE)
+                }
+            ),
             Err(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.map(RW, 0, &v, ALL, ALL, 1, PAGE_SIZE),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(1, PAGE_SIZE, VmPerms::READ_WRITE)
+                }
+            ),
             Err(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(
-            root.map(RW, 0, &v, ALL, ALL, 0, usize::MAX),
+            root.map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, usize::MAX, VmPerms::READ_WRITE)
+                }
+            ),
             Err(ZX_ERR_OUT_OF_RANGE)
         );
         assert_eq!(
-            root.map(RW | 1 << 16, 0, &v, ALL, ALL, 0, PAGE_SIZE),
+            root.map(
+                &v,
+                &MapRequest {
+                    align: 3 * PAGE_SIZE,
+                    ..MapRequest::new(0, PAGE_SIZE, RW)
+                }
+            ),
             Err(ZX_ERR_INVALID_ARGS)
         );
-        assert_eq!(
-            root.map(RW | ZX_VM_COMPACT, 0, &v, ALL, ALL, 0, PAGE_SIZE),
-            Err(ZX_ERR_INVALID_ARGS)
-        );
-        let r = VmObject::new(hal.clone(), 4096, ZX_VMO_RESIZABLE).unwrap();
         assert_eq!(
             root.map(
-                RW | ZX_VM_REQUIRE_NON_RESIZABLE,
-                0,
-                &r,
-                ALL,
-                ALL,
-                0,
-                PAGE_SIZE
+                &v,
+                &MapRequest {
+                    populate: true,
+                    placement: Placement::Replace(0),
+                    ..MapRequest::new(0, PAGE_SIZE, RW)
+                }
             ),
-            Err(ZX_ERR_NOT_SUPPORTED)
+            Err(ZX_ERR_INVALID_ARGS)
         );
         assert_eq!(v.mapping_counts().0, 0);
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn unmap_trims_splits_and_refuses_to_cut_regions() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 8);
         let addr = root
             .map(
-                RW | ZX_VM_SPECIFIC,
-                0x10_0000,
                 &v,
-                ALL,
-                ALL,
-                0,
-                8 * PAGE_SIZE,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::At(0x10_0000),
+                    ..MapRequest::new(0, 8 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
             )
             .unwrap();
         for i in 0..8 {
@@ -346,11 +461,11 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
         aspace.read_user(addr + 4 * PAGE_SIZE, &mut buf).unwrap();
         assert_eq!(&buf, b"four");
         let sub = root
-            .allocate(
-                ZX_VM_CAN_MAP_READ | ZX_VM_SPECIFIC,
-                0x20_0000,
-                4 * PAGE_SIZE,
-            )
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                placement: Placement::At(0x20_0000),
+                ..AllocateRequest::new(4 * PAGE_SIZE, VmPerms::READ)
+            })
             .unwrap();
         assert_eq!(
             root.unmap(root.addr() + 0x20_1000, PAGE_SIZE, true),
@@ -366,7 +481,11 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
         assert!(!sub.is_alive());
         assert_eq!(v.mapping_counts().0, 0);
         assert_eq!(
-            sub.allocate(ZX_VM_CAN_MAP_READ, 0, PAGE_SIZE).err(),
+            sub.allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(PAGE_SIZE, VmPerms::READ)
+            })
+            .err(),
             Some(ZX_ERR_BAD_STATE)
         );
         assert_eq!(root.unmap(1, PAGE_SIZE, true), Err(ZX_ERR_INVALID_ARGS));
@@ -378,27 +497,33 @@ fn unmap_trims_splits_and_refuses_to_cut_regions() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn protect_splits_runs_and_is_all_or_nothing() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
         let a = root
             .map(
-                RW | ZX_VM_SPECIFIC,
-                0x10_0000,
                 &v,
-                ALL,
-                ALL,
-                0,
-                4 * PAGE_SIZE,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::At(0x10_0000),
+                    ..MapRequest::new(0, 4 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
             )
             .unwrap();
         let b = root
-            .map(RW | ZX_VM_SPECIFIC, 0x10_5000, &v, ALL, ALL, 0, PAGE_SIZE)
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::At(0x10_5000),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
             .unwrap();
         // A hole between the two mappings: nothing changes.
         assert_eq!(
-            root.protect(ZX_VM_PERM_READ, a, b + PAGE_SIZE - a, true),
+            root.protect(VmPerms::READ, a, b + PAGE_SIZE - a, true),
             Err(ZX_ERR_NOT_FOUND)
         );
         assert!(touch(
@@ -406,7 +531,7 @@ fn protect_splits_runs_and_is_all_or_nothing() {
             a + 3 * PAGE_SIZE,
             MMUFlags::WRITE
         ));
-        root.protect(ZX_VM_PERM_READ, a + PAGE_SIZE, PAGE_SIZE, true)
+        root.protect(VmPerms::READ, a + PAGE_SIZE, PAGE_SIZE, true)
             .unwrap();
         assert!(touch(aspace.page_table(), a, MMUFlags::WRITE));
         assert!(!touch(aspace.page_table(), a + PAGE_SIZE, MMUFlags::WRITE));
@@ -426,17 +551,25 @@ fn protect_splits_runs_and_is_all_or_nothing() {
             "three runs of the first mapping and the second mapping"
         );
         assert_eq!(v.mapping_counts().0, 2);
-        root.protect(0, a, PAGE_SIZE, true).unwrap();
+        root.protect(VmPerms::empty(), a, PAGE_SIZE, true).unwrap();
         assert!(aspace.page_table().query(a).is_err());
         assert_eq!(aspace.fault(a, MMUFlags::READ), Err(ZX_ERR_ACCESS_DENIED));
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn shrinking_a_vmo_removes_its_pages_from_mappings() {
     machine(|hal, aspace, root| {
-        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, ZX_VMO_RESIZABLE).unwrap();
-        let addr = root.map(RW, 0, &v, ALL, ALL, 0, 4 * PAGE_SIZE).unwrap();
+        let v = VmObject::new(hal.clone(), 4 * PAGE_SIZE as u64, VmoOptions::RESIZABLE).unwrap();
+        let addr = root
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 4 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         for i in 0..4 {
             assert!(touch(
                 aspace.page_table(),
@@ -458,20 +591,25 @@ fn shrinking_a_vmo_removes_its_pages_from_mappings() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn destroy_kills_the_subtree_and_frees_its_range() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 1);
         let sub = root
-            .allocate(
-                ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_SPECIFIC,
-                0x10_0000,
-                0x10_0000,
-            )
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                placement: Placement::At(0x10_0000),
+                ..AllocateRequest::new(0x10_0000, VmPerms::READ_WRITE)
+            })
             .unwrap();
-        let inner = sub.allocate(ZX_VM_CAN_MAP_READ, 0, 0x1000).unwrap();
+        let inner = sub
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(0x1000, VmPerms::READ)
+            })
+            .unwrap();
         let addr = sub
-            .map(RW, 0, &v, ALL, ZX_RIGHT_READ | ZX_RIGHT_WRITE, 0, PAGE_SIZE)
+            .map(&v, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
             .unwrap();
         assert!(touch(aspace.page_table(), addr, MMUFlags::WRITE));
         sub.destroy().unwrap();
@@ -481,103 +619,115 @@ fn destroy_kills_the_subtree_and_frees_its_range() {
         assert_eq!(v.mapping_counts().0, 0);
         assert_eq!(root.destroy(), Err(ZX_ERR_NOT_SUPPORTED));
         // The range is free again.
-        root.allocate(ZX_VM_CAN_MAP_READ | ZX_VM_SPECIFIC, 0x10_0000, 0x10_0000)
-            .unwrap();
+        root.allocate(&AllocateRequest {
+            can_map_specific: false,
+            placement: Placement::At(0x10_0000),
+            ..AllocateRequest::new(0x10_0000, VmPerms::READ)
+        })
+        .unwrap();
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn specific_overwrite_replaces_mappings_but_never_regions() {
     machine(|hal, _, root| {
         let v = vmo(hal, 4);
         let w = vmo(hal, 1);
         let a = root
             .map(
-                RW | ZX_VM_SPECIFIC,
-                0x10_0000,
                 &v,
-                ALL,
-                ALL,
-                0,
-                4 * PAGE_SIZE,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::At(0x10_0000),
+                    ..MapRequest::new(0, 4 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
             )
             .unwrap();
         let b = root
             .map(
-                RW | ZX_VM_SPECIFIC_OVERWRITE,
-                0x10_1000,
                 &w,
-                ALL,
-                ALL,
-                0,
-                PAGE_SIZE,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::Replace(0x10_1000),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
             )
             .unwrap();
         assert_eq!(b, a + PAGE_SIZE);
         assert_eq!(v.mapping_counts().0, 2);
-        root.allocate(ZX_VM_CAN_MAP_READ | ZX_VM_SPECIFIC, 0x20_0000, PAGE_SIZE)
-            .unwrap();
+        root.allocate(&AllocateRequest {
+            can_map_specific: false,
+            placement: Placement::At(0x20_0000),
+            ..AllocateRequest::new(PAGE_SIZE, VmPerms::READ)
+        })
+        .unwrap();
         assert_eq!(
             root.map(
-                RW | ZX_VM_SPECIFIC_OVERWRITE,
-                0x20_0000,
                 &w,
-                ALL,
-                ALL,
-                0,
-                PAGE_SIZE
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::Replace(0x20_0000),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                }
             ),
             Err(ZX_ERR_INVALID_ARGS)
         );
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn op_range_commits_maps_and_decommits() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 4);
-        let addr = root.map(RW, 0, &v, ALL, ALL, 0, 4 * PAGE_SIZE).unwrap();
-        root.op_range(ZX_VMAR_OP_COMMIT, addr, 4 * PAGE_SIZE, true)
+        let addr = root
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 4 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
+        root.op_range(VmarOp::Commit, addr, 4 * PAGE_SIZE, true)
             .unwrap();
         assert_eq!(v.committed_pages(), 4);
         assert!(aspace.page_table().query(addr + 3 * PAGE_SIZE).is_ok());
-        root.op_range(ZX_VMAR_OP_DECOMMIT, addr, 2 * PAGE_SIZE, true)
+        root.op_range(VmarOp::Decommit, addr, 2 * PAGE_SIZE, true)
             .unwrap();
         assert_eq!(v.committed_pages(), 2);
         assert!(aspace.page_table().query(addr).is_err());
         assert_eq!(
-            root.op_range(ZX_VMAR_OP_COMMIT, addr, 5 * PAGE_SIZE, true),
+            root.op_range(VmarOp::Commit, addr, 5 * PAGE_SIZE, true),
             Err(ZX_ERR_BAD_STATE)
         );
         assert_eq!(
-            root.op_range(ZX_VMAR_OP_ZERO, addr, PAGE_SIZE, true),
-            Err(ZX_ERR_INVALID_ARGS)
-        );
-        assert_eq!(
-            root.op_range(ZX_VMAR_OP_COMMIT, 0, PAGE_SIZE, true),
+            root.op_range(VmarOp::Commit, 0, PAGE_SIZE, true),
             Err(ZX_ERR_OUT_OF_RANGE)
         );
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn maps_report_is_depth_first_in_address_order() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 2);
         crate::object::KernelObjectExt::set_name(&*v, b"data");
         let sub = root
-            .allocate(ZX_VM_CAN_MAP_READ | ZX_VM_SPECIFIC, 0x10_0000, 0x10_0000)
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                placement: Placement::At(0x10_0000),
+                ..AllocateRequest::new(0x10_0000, VmPerms::READ)
+            })
             .unwrap();
-        sub.map(ZX_VM_PERM_READ, 0, &v, ALL, ZX_RIGHT_READ, 0, 2 * PAGE_SIZE)
+        sub.map(&v, &MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ))
             .unwrap();
         root.map(
-            ZX_VM_PERM_READ | ZX_VM_SPECIFIC,
-            0x1000,
             &v,
-            ALL,
-            ALL,
-            0,
-            PAGE_SIZE,
+            &MapRequest {
+                max_perms: VmPerms::all(),
+                placement: Placement::At(0x1000),
+                ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ)
+            },
         )
         .unwrap();
         v.commit(0, PAGE_SIZE as u64).unwrap();
@@ -597,11 +747,19 @@ fn maps_report_is_depth_first_in_address_order() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn read_faults_show_zeros_without_committing_and_stay_coherent() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 2);
-        let addr = root.map(RW, 0, &v, ALL, ALL, 0, 2 * PAGE_SIZE).unwrap();
+        let addr = root
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         let pt = aspace.page_table();
         assert!(touch(pt, addr, MMUFlags::READ));
         assert_eq!(v.committed_pages(), 0);
@@ -617,7 +775,8 @@ fn read_faults_show_zeros_without_committing_and_stay_coherent() {
         // Raising a zero-mapped page to writable never makes the zero frame writable.
         assert!(touch(pt, addr + PAGE_SIZE, MMUFlags::READ));
         let zero = pt.query(addr + PAGE_SIZE).unwrap().paddr;
-        root.protect(RW, addr + PAGE_SIZE, PAGE_SIZE, true).unwrap();
+        root.protect(VmPerms::READ_WRITE, addr + PAGE_SIZE, PAGE_SIZE, true)
+            .unwrap();
         assert!(pt.query(addr + PAGE_SIZE).is_err());
         assert!(touch(pt, addr + PAGE_SIZE, MMUFlags::WRITE));
         assert_ne!(pt.query(addr + PAGE_SIZE).unwrap().paddr, zero);
@@ -628,14 +787,22 @@ fn read_faults_show_zeros_without_committing_and_stay_coherent() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
     machine(|hal, aspace, root| {
         let v = vmo(hal, 1);
         v.set_cache_policy(kernel_hal::CachePolicy::Uncached)
             .unwrap();
         assert_eq!(v.write(0, b"x"), Err(ZX_ERR_BAD_STATE));
-        let addr = root.map(RW, 0, &v, ALL, ALL, 0, PAGE_SIZE).unwrap();
+        let addr = root
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         aspace.write_user(addr, b"dev").unwrap();
         let mut b = [0u8; 3];
         aspace.read_user(addr, &mut b).unwrap();
@@ -647,19 +814,21 @@ fn uncached_vmos_are_reached_through_mappings_but_not_byte_io() {
     });
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn crowded_random_regions_still_find_their_last_holes() {
     machine(|hal, _, root| {
         let r = root
-            .allocate(ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE, 0, 64 * PAGE_SIZE)
+            .allocate(&AllocateRequest {
+                can_map_specific: false,
+                ..AllocateRequest::new(64 * PAGE_SIZE, VmPerms::READ_WRITE)
+            })
             .unwrap();
-        let rights = r.default_rights();
         let v = vmo(hal, 2);
         let mut addrs: Vec<usize> = (0..64)
-            .map(|_| r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE).unwrap())
+            .map(|_| r.map(&v, &MapRequest::new(0, PAGE_SIZE, RW)).unwrap())
             .collect();
         assert_eq!(
-            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE),
+            r.map(&v, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)),
             Err(ZX_ERR_NO_RESOURCES)
         );
         addrs.sort_unstable();
@@ -673,20 +842,21 @@ fn crowded_random_regions_still_find_their_last_holes() {
             r.unmap(a, PAGE_SIZE, false).unwrap();
         }
         assert_eq!(
-            r.map(RW, 0, &v, ALL, rights, 0, 2 * PAGE_SIZE),
+            r.map(&v, &MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)),
             Err(ZX_ERR_NO_RESOURCES)
         );
         for _ in 0..32 {
-            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE).unwrap();
+            r.map(&v, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE))
+                .unwrap();
         }
         assert_eq!(
-            r.map(RW, 0, &v, ALL, rights, 0, PAGE_SIZE),
+            r.map(&v, &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)),
             Err(ZX_ERR_NO_RESOURCES)
         );
         // Freeing two neighbours makes room for exactly one two-page mapping.
         r.unmap(addrs[10], 2 * PAGE_SIZE, false).unwrap();
         assert_eq!(
-            r.map(RW, 0, &v, ALL, rights, 0, 2 * PAGE_SIZE),
+            r.map(&v, &MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)),
             Ok(addrs[10])
         );
     });
@@ -704,13 +874,21 @@ fn translations_go_even_when_the_page_table_cannot_split() {
         let root = aspace.root_vmar();
         let pt = aspace.page_table();
         let v = vmo(&hal, 4);
-        let a = root.map(RW, 0, &v, ALL, ALL, 0, 4 * PAGE_SIZE).unwrap();
+        let a = root
+            .map(
+                &v,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 4 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
         for i in 0..4 {
             assert!(touch(pt, a + i * PAGE_SIZE, MMUFlags::WRITE));
         }
         // Protecting one page read-only cannot be done exactly: the translations go
         // instead, and the page faults back in read-only.
-        root.protect(ZX_VM_PERM_READ, a + PAGE_SIZE, PAGE_SIZE, true)
+        root.protect(VmPerms::READ, a + PAGE_SIZE, PAGE_SIZE, true)
             .unwrap();
         assert!(!touch(pt, a + PAGE_SIZE, MMUFlags::WRITE));
         assert!(touch(pt, a + PAGE_SIZE, MMUFlags::READ));
@@ -729,48 +907,70 @@ fn translations_go_even_when_the_page_table_cannot_split() {
     assert_eq!(model.free_count(), model.total_count());
 }
 
-#[test]
+#[cfg_attr(test, test)]
 fn op_range_reports_the_first_failure_in_address_order() {
     machine(|hal, _, root| {
         let v = vmo(hal, 2);
-        let ro = ZX_RIGHT_READ | ZX_RIGHT_MAP;
         let a = root
             .map(
-                ZX_VM_PERM_READ | ZX_VM_SPECIFIC,
-                0x10_0000,
                 &v,
-                ro,
-                ALL,
-                0,
-                PAGE_SIZE,
+                &MapRequest {
+                    placement: Placement::At(0x10_0000),
+                    ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ)
+                },
             )
             .unwrap();
         // [read-only mapping][gap]: the mapping's refusal comes before the gap.
         assert_eq!(
-            root.op_range(ZX_VMAR_OP_COMMIT, a, 2 * PAGE_SIZE, true),
+            root.op_range(VmarOp::Commit, a, 2 * PAGE_SIZE, true),
             Err(ZX_ERR_ACCESS_DENIED)
         );
         // [gap][read-only mapping]: the gap comes first.
         assert_eq!(
-            root.op_range(ZX_VMAR_OP_COMMIT, a - PAGE_SIZE, 2 * PAGE_SIZE, true),
+            root.op_range(VmarOp::Commit, a - PAGE_SIZE, 2 * PAGE_SIZE, true),
             Err(ZX_ERR_BAD_STATE)
         );
         // [writable mapping][gap]: the first piece is committed before the gap is met.
         let w = root
             .map(
-                RW | ZX_VM_SPECIFIC,
-                0x20_0000,
                 &v,
-                ALL,
-                ALL,
-                PAGE_SIZE as u64,
-                PAGE_SIZE,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    placement: Placement::At(0x20_0000),
+                    ..MapRequest::new(PAGE_SIZE as u64, PAGE_SIZE, VmPerms::READ_WRITE)
+                },
             )
             .unwrap();
         assert_eq!(
-            root.op_range(ZX_VMAR_OP_COMMIT, w, 2 * PAGE_SIZE, true),
+            root.op_range(VmarOp::Commit, w, 2 * PAGE_SIZE, true),
             Err(ZX_ERR_BAD_STATE)
         );
         assert_eq!(v.committed_pages(), 1);
     });
 }
+
+/// The tests above that run on any HAL, by name, for an embedder to run on its own
+/// machine (`crate::guest`).
+#[cfg(all(feature = "guest-tests", not(test)))]
+pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
+    fresh_vmo_reads_zeros_and_commits_nothing,
+    write_commits_only_the_pages_it_touches,
+    creation_rejects_unknown_options_and_huge_sizes,
+    resize_shrinks_frees_and_grows_zeroed,
+    commit_decommit_and_zero_work_on_ranges,
+    allocate_places_specific_compact_and_random_regions,
+    a_full_region_answers_no_resources,
+    mapped_pages_fault_in_with_the_mapping_permissions,
+    map_checks_rights_and_options,
+    unmap_trims_splits_and_refuses_to_cut_regions,
+    protect_splits_runs_and_is_all_or_nothing,
+    shrinking_a_vmo_removes_its_pages_from_mappings,
+    destroy_kills_the_subtree_and_frees_its_range,
+    specific_overwrite_replaces_mappings_but_never_regions,
+    op_range_commits_maps_and_decommits,
+    maps_report_is_depth_first_in_address_order,
+    read_faults_show_zeros_without_committing_and_stay_coherent,
+    uncached_vmos_are_reached_through_mappings_but_not_byte_io,
+    crowded_random_regions_still_find_their_last_holes,
+    op_range_reports_the_first_failure_in_address_order,
+];

@@ -3,7 +3,7 @@
 //! error messages carry.
 
 use super::parser::Parser;
-use super::{Arg, EvalError, Expr, ScriptError, Target, BUILTINS};
+use super::{Arg, Builtin, EvalError, Expr, ScriptError, Target};
 use crate::calls::Ty;
 
 /// ` (did you mean `X`?)` when a known name is close to `name`, else empty.
@@ -57,15 +57,12 @@ pub(super) fn check_arity(
                 .collect();
             (spec.accepts(n), allowed, spec.signature())
         }
-        other => {
-            let &(_, min, max, sig) = BUILTINS
-                .iter()
-                .find(|b| b.0 == other.name())
-                .expect("every builtin is listed");
+        Target::Builtin(b) => {
+            let (min, max) = (b.min_args(), b.max_args());
             (
                 (min..=max).contains(&n),
                 (min..=max).collect(),
-                sig.to_string(),
+                b.signature().to_string(),
             )
         }
     };
@@ -108,9 +105,9 @@ pub(super) fn check_args(
         let is_string = matches!(arg.expr, Expr::Str(_));
         let (param, ty) = match target {
             Target::Syscall(spec) => (spec.params[i].name, spec.params[i].ty),
-            Target::Dispatch if i == 0 => ("number", Ty::U32),
-            Target::Dispatch => ("arg", Ty::Ptr),
-            Target::WriteMemory | Target::CheckMemory if i == 1 => {
+            Target::Builtin(Builtin::Dispatch) if i == 0 => ("number", Ty::U32),
+            Target::Builtin(Builtin::Dispatch) => ("arg", Ty::Ptr),
+            Target::Builtin(b) if b.string_arg(i) => {
                 if !is_string {
                     return Err(p.error(
                         arg.col,
@@ -122,7 +119,7 @@ pub(super) fn check_args(
                 }
                 continue;
             }
-            _ => (if i == 0 { "addr" } else { "len" }, Ty::U64),
+            Target::Builtin(b) => (b.param(i), Ty::U64),
         };
         if is_string && ty != Ty::Ptr {
             return Err(p.error(

@@ -218,38 +218,144 @@ pub struct Arg {
 pub enum Target {
     /// A syscall of the surface.
     Syscall(&'static CallSpec),
-    /// `dispatch(number, args...)`: the raw entry by syscall number, as a fuzzer uses it.
+    /// One of zxvm's own calls.
+    Builtin(Builtin),
+}
+
+/// zxvm's own calls, besides the syscalls (see [`BUILTINS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// The raw entry by syscall number, as a fuzzer uses it.
     Dispatch,
-    /// `read_memory(addr, len)`: the kernel's copy from user memory; prints the bytes.
+    /// The kernel's copy from user memory; prints the bytes.
     ReadMemory,
-    /// `write_memory(addr, "bytes")`: the kernel's copy into user memory.
+    /// The kernel's copy into user memory.
     WriteMemory,
-    /// `check_memory(addr, "bytes")`: reads and compares; a difference fails the run.
+    /// Reads through the kernel's copy and compares.
     CheckMemory,
-    /// `maps()`: prints the address-space tree at this point.
+    /// A store through a plain pointer, as user code makes it.
+    Poke,
+    /// A load through a plain pointer, compared.
+    Peek,
+    /// One store through a pointer at every stride.
+    Touch,
+    /// The VMO's bytes at every stride.
+    CheckStride,
+    /// `ZX_INFO_VMO` committed pages and mappings.
+    CheckVmo,
+    /// How many mappings of a VMO the map shows.
+    CheckMappings,
+    /// One mapping of a VMO, as the map shows it.
+    CheckMapping,
+    /// `ZX_INFO_VMAR` base and size.
+    CheckVmar,
+    /// No mapping overlaps a range.
+    CheckUnmapped,
+    /// A handle's object and rights.
+    CheckHandle,
+    /// The map equals the one the last `maps()` printed.
+    CheckMapsUnchanged,
+    /// Prints the address-space tree.
     Maps,
 }
 
-/// The built-in (non-syscall) calls: name, fewest and most arguments, and what
-/// they do, for the README and for error messages.
-const BUILTINS: &[(&str, usize, usize, &str)] = &[
-    ("dispatch", 1, 9, "dispatch(number, [arg0, ... arg7])"),
-    ("read_memory", 2, 2, "read_memory(addr, len)"),
-    ("write_memory", 2, 2, "write_memory(addr, \"bytes\")"),
-    ("check_memory", 2, 2, "check_memory(addr, \"bytes\")"),
-    ("maps", 0, 0, "maps()"),
+/// The built-in calls with their signatures, which say everything else: the name,
+/// the arguments (those in brackets may be left off), and the one written as a
+/// string literal (`"bytes"`). The README and error messages show the signatures.
+/// A line calling a `check_*` built-in, or `peek`, is a check: it fails the run when
+/// it does not hold.
+pub const BUILTINS: &[(Builtin, &str)] = &[
+    (
+        Builtin::Dispatch,
+        "dispatch(number, [arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7])",
+    ),
+    (Builtin::ReadMemory, "read_memory(addr, len)"),
+    (Builtin::WriteMemory, "write_memory(addr, \"bytes\")"),
+    (Builtin::CheckMemory, "check_memory(addr, \"bytes\")"),
+    (Builtin::Poke, "poke(addr, \"bytes\")"),
+    (Builtin::Peek, "peek(addr, \"bytes\")"),
+    (Builtin::Touch, "touch(addr, len, stride, [first])"),
+    (
+        Builtin::CheckStride,
+        "check_stride(vmo, offset, len, stride, first)",
+    ),
+    (
+        Builtin::CheckVmo,
+        "check_vmo(vmo, committed_pages, [num_mappings])",
+    ),
+    (Builtin::CheckMappings, "check_mappings(vmo, count)"),
+    (
+        Builtin::CheckMapping,
+        "check_mapping(vmo, index, base, size, perms, vmo_offset, committed_pages)",
+    ),
+    (Builtin::CheckVmar, "check_vmar(vmar, base, len)"),
+    (Builtin::CheckUnmapped, "check_unmapped(addr, len)"),
+    (
+        Builtin::CheckHandle,
+        "check_handle(handle, same_object_as, rights)",
+    ),
+    (Builtin::CheckMapsUnchanged, "check_maps_unchanged()"),
+    (Builtin::Maps, "maps()"),
 ];
+
+impl Builtin {
+    /// Its signature, from [`BUILTINS`].
+    pub fn signature(self) -> &'static str {
+        BUILTINS.iter().find(|b| b.0 == self).map_or("", |b| b.1)
+    }
+
+    /// Its name: the signature up to `(`.
+    pub fn name(self) -> &'static str {
+        let sig = self.signature();
+        &sig[..sig.find('(').unwrap_or(sig.len())]
+    }
+
+    /// The built-in called `name`.
+    pub fn by_name(name: &str) -> Option<Builtin> {
+        BUILTINS.iter().map(|b| b.0).find(|b| b.name() == name)
+    }
+
+    /// Its parameters as the signature writes them.
+    fn params(self) -> impl Iterator<Item = &'static str> {
+        let sig = self.signature();
+        let inner = &sig[self.name().len() + 1..sig.len().saturating_sub(1)];
+        inner.split(", ").filter(|p| !p.is_empty())
+    }
+
+    /// The fewest arguments: those before the first bracket.
+    pub fn min_args(self) -> usize {
+        self.params().take_while(|p| !p.starts_with('[')).count()
+    }
+
+    /// The most arguments.
+    pub fn max_args(self) -> usize {
+        self.params().count()
+    }
+
+    /// The name of argument `i`.
+    pub fn param(self, i: usize) -> &'static str {
+        self.params()
+            .nth(i)
+            .map_or("arg", |p| p.trim_matches(|c| c == '[' || c == ']'))
+    }
+
+    /// Whether argument `i` must be a string literal.
+    pub fn string_arg(self, i: usize) -> bool {
+        self.params().nth(i).is_some_and(|p| p.starts_with('"'))
+    }
+
+    /// Whether a line calling it is a check.
+    pub fn is_check(self) -> bool {
+        self.name().starts_with("check_") || self == Builtin::Peek
+    }
+}
 
 impl Target {
     /// The name the line used.
     pub fn name(&self) -> &'static str {
         match self {
             Target::Syscall(spec) => spec.name,
-            Target::Dispatch => "dispatch",
-            Target::ReadMemory => "read_memory",
-            Target::WriteMemory => "write_memory",
-            Target::CheckMemory => "check_memory",
-            Target::Maps => "maps",
+            Target::Builtin(b) => b.name(),
         }
     }
 }
@@ -313,11 +419,25 @@ pub struct Statement {
     pub expect: Expect,
 }
 
+impl Statement {
+    /// Whether the line is a check: a `check_*` built-in, or a call expected to
+    /// fail.
+    pub fn is_check(&self) -> bool {
+        match self.target {
+            Target::Builtin(b) if b.is_check() => true,
+            _ => matches!(&self.expect, Expect::OneOf(list) if !list.contains(&0)),
+        }
+    }
+}
+
 /// A parsed script.
 #[derive(Clone, Debug)]
 pub struct Script {
     /// Its statements, in order (blank and comment-only lines left out).
     pub statements: Vec<Statement>,
+    /// Step titles: comment lines starting `## `, with their line numbers; a run
+    /// prints each before the statements that follow it.
+    pub headings: Vec<(usize, String)>,
 }
 
 /// Parses a whole script and checks it.
@@ -326,10 +446,15 @@ pub struct Script {
 /// Every error found, in line order (at most one per line).
 pub fn parse(source: &str) -> Result<Script, Vec<ScriptError>> {
     let mut statements = Vec::new();
+    let mut headings = Vec::new();
     let mut errors = Vec::new();
     let mut bound: Vec<String> = PREDEFINED.iter().map(|s| s.to_string()).collect();
     for (index, text) in source.lines().enumerate() {
         let line = index + 1;
+        if let Some(title) = text.trim().strip_prefix("## ") {
+            headings.push((line, title.trim().to_string()));
+            continue;
+        }
         match parser::parse_line(line, text, &bound) {
             Ok(Some(statement)) => {
                 for b in &statement.bindings {
@@ -346,7 +471,10 @@ pub fn parse(source: &str) -> Result<Script, Vec<ScriptError>> {
         }
     }
     if errors.is_empty() {
-        Ok(Script { statements })
+        Ok(Script {
+            statements,
+            headings,
+        })
     } else {
         Err(errors)
     }

@@ -2,7 +2,9 @@
 
 use super::check::{check_args, check_arity, result_count, suggest};
 use super::lex::{lex, Tok};
-use super::{Arg, Binding, Expect, Expr, Op, ScriptError, Statement, Target, BUILTINS, PREDEFINED};
+use super::{
+    Arg, Binding, Builtin, Expect, Expr, Op, ScriptError, Statement, Target, BUILTINS, PREDEFINED,
+};
 use crate::{calls, consts, status};
 
 /// A cursor over one line's tokens.
@@ -35,6 +37,13 @@ impl Parser<'_> {
     fn found(&self) -> String {
         self.peek()
             .map_or("the end of the line".into(), Tok::describe)
+    }
+
+    /// The token just taken, for a message about it.
+    fn found_before(&self) -> String {
+        self.tokens
+            .get(self.pos.wrapping_sub(1))
+            .map_or("the end of the line".into(), |t| t.0.describe())
     }
 
     fn expect(&mut self, want: Tok, what: &str) -> Result<usize, ScriptError> {
@@ -136,12 +145,7 @@ impl Parser<'_> {
                 _ => {
                     return Err(self.error(
                         col,
-                        format!(
-                            "expected a `$name` or `_`, found {}",
-                            self.tokens
-                                .get(self.pos - 1)
-                                .map_or("the end of the line".into(), |t| t.0.describe())
-                        ),
+                        format!("expected a `$name` or `_`, found {}", self.found_before()),
                     ))
                 }
             }
@@ -186,9 +190,7 @@ impl Parser<'_> {
                         col,
                         format!(
                             "expected a status name (like `ZX_OK`) or `*` after `->`, found {}",
-                            self.tokens
-                                .get(self.pos - 1)
-                                .map_or("the end of the line".into(), |t| t.0.describe())
+                            self.found_before()
                         ),
                     ))
                 }
@@ -206,14 +208,7 @@ fn target_by_name(name: &str) -> Option<Target> {
     if let Some(spec) = calls::find(name) {
         return Some(Target::Syscall(spec));
     }
-    Some(match name {
-        "dispatch" => Target::Dispatch,
-        "read_memory" => Target::ReadMemory,
-        "write_memory" => Target::WriteMemory,
-        "check_memory" => Target::CheckMemory,
-        "maps" => Target::Maps,
-        _ => return None,
-    })
+    Builtin::by_name(name).map(Target::Builtin)
 }
 
 /// Parses one line; `Ok(None)` for a blank or comment-only line.
@@ -250,7 +245,7 @@ pub(super) fn parse_line(
         let known = calls::CALLS
             .iter()
             .map(|c| c.name)
-            .chain(BUILTINS.iter().map(|b| b.0));
+            .chain(BUILTINS.iter().map(|b| b.0.name()));
         let hint = suggest(&name, known);
         p.error(target_col, format!("unknown call `{name}`{hint}"))
     })?;

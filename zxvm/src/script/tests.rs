@@ -332,3 +332,19 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn builtin_signatures_give_names_counts_and_string_arguments() {
+    let d = Builtin::Dispatch;
+    assert_eq!((d.name(), d.min_args(), d.max_args()), ("dispatch", 1, 9));
+    let t = Builtin::Touch;
+    assert_eq!((t.min_args(), t.max_args(), t.param(3)), (3, 4, "first"));
+    assert!(Builtin::WriteMemory.string_arg(1) && !Builtin::WriteMemory.string_arg(0));
+    assert_eq!(Builtin::Maps.max_args(), 0);
+    assert_eq!(Builtin::by_name("check_vmo"), Some(Builtin::CheckVmo));
+    assert!(Builtin::CheckVmo.is_check() && Builtin::Peek.is_check());
+    assert!(!Builtin::Poke.is_check());
+    for (b, _) in BUILTINS {
+        assert_eq!(Builtin::by_name(b.name()), Some(*b));
+    }
+}

@@ -6,24 +6,10 @@ use super::{range_len, RegionId, VmAddressRegion, ROOT_ID};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
+use crate::vm::request::VmarOp;
 use alloc::sync::Arc;
 use core::ops::ControlFlow;
 use kernel_hal::{is_page_aligned, MMUFlags, VirtAddr, PAGE_SIZE};
-
-/// The handle right `zx_vmar_op_range` needs for `op`.
-///
-/// # Errors
-///
-/// `ZX_ERR_INVALID_ARGS`: `op` is not an operation this layer builds
-/// (`ZX_VMAR_OP_ZERO` and `ZX_VMAR_OP_PREFETCH` are not built).
-pub fn vmar_op_right(op: u32) -> ZxResult<zx_rights_t> {
-    match op {
-        ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT => Ok(ZX_RIGHT_WRITE),
-        ZX_VMAR_OP_MAP_RANGE => Ok(ZX_RIGHT_READ),
-        ZX_VMAR_OP_DONT_NEED | ZX_VMAR_OP_ALWAYS_NEED => Ok(ZX_RIGHT_NONE),
-        _ => Err(ZX_ERR_INVALID_ARGS),
-    }
-}
 
 impl AddressSpace {
     /// Resolves a page fault at `vaddr` for an access of kind `access` (READ, WRITE
@@ -138,6 +124,8 @@ impl AddressSpace {
     /// # Errors
     ///
     /// `ZX_ERR_NOT_FOUND` (no mapping), `ZX_ERR_OUT_OF_RANGE` (past the VMO's end).
+    // The user-copy entry points all go through `walk_user`; what repeats is only
+    // the call shape, each passes its own access kind and per-chunk work.
     pub fn read_debug(&self, vaddr: VirtAddr, buf: &mut [u8]) -> ZxResult {
         self.walk_user(
             vaddr,
@@ -167,16 +155,14 @@ impl AddressSpace {
 }
 
 impl VmAddressRegion {
-    /// Applies `op` (`ZX_VMAR_OP_*`) to the VMO pages behind every mapping in
-    /// `[addr, addr + round_up(len))`. The caller has looked up the handle, checked
-    /// the op and its right ([`vmar_op_right`]) and the absence of a buffer. Pieces
-    /// before a failing one stay done.
+    /// Applies `op` to the VMO pages behind every mapping in
+    /// `[addr, addr + round_up(len))`. Pieces before a failing one stay done.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_INVALID_ARGS`: `len` zero or overflowing when rounded, `addr`
-    ///   unaligned, an unknown op, COMMIT / DECOMMIT over a sub-region's mapping, or
-    ///   another op there without `op_children`.
+    ///   unaligned, COMMIT / DECOMMIT over a sub-region's mapping, or another op
+    ///   there without `op_children`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside this region, or a piece lies
     ///   past its VMO's end (COMMIT, DECOMMIT).
     /// - `ZX_ERR_BAD_STATE`: this region is destroyed, or part of the range is not
@@ -186,8 +172,7 @@ impl VmAddressRegion {
     /// - `ZX_ERR_NOT_SUPPORTED`: DECOMMIT of a mapping of a VMO in a copy-on-write
     ///   family (see [`VmObject::decommit`](crate::vm::VmObject::decommit)).
     /// - `ZX_ERR_NO_MEMORY`: out of frames.
-    pub fn op_range(&self, op: u32, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
-        vmar_op_right(op)?;
+    pub fn op_range(&self, op: VmarOp, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
         let len = range_len(len)?;
         if !is_page_aligned(addr) {
             return Err(ZX_ERR_INVALID_ARGS);
@@ -207,7 +192,7 @@ impl VmAddressRegion {
             let Some((mapping, lo, hi, nested)) = piece else {
                 return Err(ZX_ERR_BAD_STATE);
             };
-            if nested && (matches!(op, ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT) || !op_children) {
+            if nested && (matches!(op, VmarOp::Commit | VmarOp::Decommit) || !op_children) {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
             self.op_on_piece(op, &mapping, lo, hi)?;
@@ -217,7 +202,7 @@ impl VmAddressRegion {
 
     fn op_on_piece(
         &self,
-        op: u32,
+        op: VmarOp,
         mapping: &Arc<VmMapping>,
         lo: VirtAddr,
         hi: VirtAddr,
@@ -229,17 +214,16 @@ impl VmAddressRegion {
         let len = (hi - lo) as u64;
         let pt = self.aspace.page_table();
         match op {
-            ZX_VMAR_OP_COMMIT | ZX_VMAR_OP_DECOMMIT if !max.contains(MMUFlags::WRITE) => {
+            VmarOp::Commit | VmarOp::Decommit if !max.contains(MMUFlags::WRITE) => {
                 Err(ZX_ERR_ACCESS_DENIED)
             }
-            ZX_VMAR_OP_COMMIT => {
+            VmarOp::Commit => {
                 mapping.vmo().commit(offset, len)?;
                 mapping.map_committed(pt, lo, hi)
             }
-            ZX_VMAR_OP_DECOMMIT => mapping.vmo().decommit(offset, len),
-            ZX_VMAR_OP_MAP_RANGE | ZX_VMAR_OP_ALWAYS_NEED => mapping.map_committed(pt, lo, hi),
-            ZX_VMAR_OP_DONT_NEED => Ok(()),
-            _ => Err(ZX_ERR_INVALID_ARGS),
+            VmarOp::Decommit => mapping.vmo().decommit(offset, len),
+            VmarOp::MapRange | VmarOp::AlwaysNeed => mapping.map_committed(pt, lo, hi),
+            VmarOp::DontNeed => Ok(()),
         }
     }
 }
@@ -248,6 +232,8 @@ impl VmAddressRegion {
 /// the range no mapping covers.
 type Piece = Option<(Arc<VmMapping>, VirtAddr, VirtAddr, bool)>;
 
+// Collects the pieces with the same walk `protect` validates with; each closure
+// keeps its own outcome, so the walks cannot be one function.
 /// The pieces covering `[start, end)` of region `id`, at any depth, in address
 /// order, up to and including the first gap (`None`): the op walks them in this
 /// order and stops at the first failure, so a gap is reported only once the pieces
@@ -259,7 +245,7 @@ fn collect_pieces(
     end: VirtAddr,
 ) -> alloc::vec::Vec<Piece> {
     let mut out = alloc::vec::Vec::new();
-    let _ = state.walk(id, start, end, |visit| match visit {
+    let _: ControlFlow<()> = state.walk(id, start, end, |visit| match visit {
         Visit::Mapping {
             mapping,
             lo,

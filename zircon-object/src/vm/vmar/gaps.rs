@@ -3,8 +3,10 @@
 //! A treap keyed by gap start, each node augmented with the largest gap length in its
 //! subtree. Lookups by address and first-fit searches descend one path (first fit
 //! skips every subtree whose largest gap is too small), so both cost O(log n)
-//! expected in the number of gaps. Priorities are a hash of the key, so the shape is
-//! deterministic and needs no random source.
+//! expected in the number of gaps. Priorities are a hash of the key salted with a
+//! secret of the address space, so the shape needs no random source at run time,
+//! and a user who chooses where gaps start still cannot choose a deep shape: the
+//! recursive operations below go O(log n) deep with high probability.
 
 use alloc::vec::Vec;
 
@@ -27,24 +29,30 @@ pub(crate) struct GapTree {
     free: Vec<u32>,
     root: u32,
     count: usize,
+    /// Mixed into every priority, so that a user who picks the gaps' addresses
+    /// cannot pick their priorities too (and so cannot make the tree deep).
+    salt: u64,
 }
 
-fn priority(key: usize) -> u64 {
+fn priority(key: usize, salt: u64) -> u64 {
     // splitmix64 finaliser: a good spread from sequential keys.
-    let mut z = (key as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = (key as u64 ^ salt).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
 impl GapTree {
-    /// A tree holding the single gap `[start, start + len)` (or nothing if `len == 0`).
-    pub(crate) fn new(start: usize, len: usize) -> GapTree {
+    /// A tree holding the single gap `[start, start + len)` (or nothing if
+    /// `len == 0`), whose priorities are salted with `salt` (a secret of the
+    /// address space, from the embedder's seed).
+    pub(crate) fn new(salt: u64, start: usize, len: usize) -> GapTree {
         let mut tree = GapTree {
             nodes: Vec::new(),
             free: Vec::new(),
             root: NIL,
             count: 0,
+            salt,
         };
         if len > 0 {
             tree.insert(start, len);
@@ -101,7 +109,7 @@ impl GapTree {
             start,
             len,
             max: len,
-            prio: priority(start),
+            prio: priority(start, self.salt),
             left: NIL,
             right: NIL,
         };
@@ -145,6 +153,8 @@ impl GapTree {
         t
     }
 
+    // The two rotations mirror each other (left and right swapped), as in every
+    // balanced tree.
     /// Lifts `t`'s left child above it; returns the new subtree root.
     fn rotate_right(&mut self, t: u32) -> u32 {
         let l = self.nodes[t as usize].left;
@@ -303,11 +313,69 @@ impl GapTree {
 mod tests {
     use super::*;
     use alloc::collections::BTreeMap;
+    use alloc::vec;
     use proptest::prelude::*;
+
+    /// The number of nodes on the longest path from the root.
+    fn depth(tree: &GapTree) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(tree.root, 1)];
+        while let Some((node, d)) = stack.pop() {
+            if node == NIL {
+                continue;
+            }
+            deepest = deepest.max(d);
+            let n = &tree.nodes[node as usize];
+            stack.push((n.left, d + 1));
+            stack.push((n.right, d + 1));
+        }
+        deepest
+    }
+
+    #[test]
+    fn gap_starts_chosen_against_the_unsalted_hash_do_not_make_a_salted_tree_deep() {
+        // The longest run of page addresses, ascending, whose unsalted priorities
+        // fall (patience sorting over 2^18 candidates): a treap over them is a
+        // chain, whatever the order of insertion.
+        let candidates: Vec<(usize, u64)> = (0..1usize << 18)
+            .map(|k| (k << 12, priority(k << 12, 0)))
+            .collect();
+        // tails[i]: index of the candidate ending the best run of length i + 1
+        // (the one with the highest last priority); back: each one's predecessor.
+        let mut tails: Vec<usize> = Vec::new();
+        let mut back = vec![usize::MAX; candidates.len()];
+        for (i, &(_, p)) in candidates.iter().enumerate() {
+            let at = tails.partition_point(|&t| candidates[t].1 > p);
+            if at > 0 {
+                back[i] = tails[at - 1];
+            }
+            if at == tails.len() {
+                tails.push(i);
+            } else {
+                tails[at] = i;
+            }
+        }
+        let mut keys = Vec::new();
+        let mut i = *tails.last().expect("candidates");
+        while i != usize::MAX {
+            keys.push(candidates[i].0);
+            i = back[i];
+        }
+        let build = |salt| {
+            let mut tree = GapTree::new(salt, 0, 0);
+            for &k in &keys {
+                tree.insert(k, 1);
+            }
+            tree
+        };
+        let unsalted = depth(&build(0));
+        assert!(unsalted >= 500, "{} keys, depth {unsalted}", keys.len());
+        assert!(depth(&build(0x05EE_D0FA_5ACE)) < 64);
+    }
 
     #[test]
     fn first_fit_finds_the_lowest_big_enough_gap() {
-        let mut t = GapTree::new(0, 0);
+        let mut t = GapTree::new(0, 0, 0);
         t.insert(100, 5);
         t.insert(200, 50);
         t.insert(300, 20);
@@ -331,7 +399,7 @@ mod tests {
     proptest! {
         #[test]
         fn agrees_with_a_sorted_map(ops in proptest::collection::vec((0usize..64, 1usize..8, any::<bool>()), 1..200)) {
-            let mut tree = GapTree::new(0, 0);
+            let mut tree = GapTree::new(0, 0, 0);
             let mut model: BTreeMap<usize, usize> = BTreeMap::new();
             for (slot, len, add) in ops {
                 let start = slot * 8;

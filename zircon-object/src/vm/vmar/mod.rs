@@ -21,14 +21,15 @@ mod protect;
 mod unmap;
 mod walk;
 
-pub use fault::vmar_op_right;
 pub use info::{MapsEntry, MapsEntryKind};
 
 use super::mapping::VmMapping;
+use super::request::{AllocateRequest, VmPerms};
+use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
-use crate::error::ZxResult;
+use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
-use crate::sync::Mutex;
+use crate::sync::TreeMutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -41,13 +42,6 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Names a region within its address space.
 pub(crate) type RegionId = u64;
-
-/// The flags a region can have: `ZX_VM_CAN_MAP_*` and `ZX_VM_COMPACT`.
-pub const VMAR_FLAGS_MASK: u32 = ZX_VM_CAN_MAP_SPECIFIC
-    | ZX_VM_CAN_MAP_READ
-    | ZX_VM_CAN_MAP_WRITE
-    | ZX_VM_CAN_MAP_EXECUTE
-    | ZX_VM_COMPACT;
 
 /// The root region's flags.
 const ROOT_FLAGS: u32 =
@@ -62,13 +56,15 @@ pub struct AddressSpace {
     id: usize,
     hal: Arc<dyn Hal>,
     page_table: Arc<dyn PageTable>,
+    /// The same page table, with the shootdown that changes to it owe.
+    owed: Arc<OwedFlush>,
     /// A frame of zeros that read faults on never-written pages map read-only, so
     /// that reading commits nothing. Freed when the address space goes.
     zero_frame: PhysAddr,
     base: VirtAddr,
     size: usize,
     /// The tree. Lock order: this lock, then any VMO's lock, then any mapping's.
-    pub(crate) state: Mutex<AspaceState>,
+    pub(crate) state: TreeMutex<AspaceState>,
 }
 
 /// The tree of one address space.
@@ -76,6 +72,8 @@ pub(crate) struct AspaceState {
     /// Every live region, by id. A destroyed region is removed.
     pub(crate) regions: HashMap<RegionId, Region>,
     next_id: u64,
+    /// The secret from which each region's gap-index salt is derived.
+    gap_salt: u64,
     rng: Xoshiro256PlusPlus,
 }
 
@@ -91,6 +89,8 @@ pub(crate) struct Region {
     /// The free gaps between children, once built (see the module doc): always
     /// for a compact region, from the first crowded placement for the others.
     gaps: Option<GapTree>,
+    /// The salt of the gap index's priorities.
+    gap_salt: u64,
 }
 
 /// A child of a region.
@@ -114,14 +114,21 @@ impl Child {
 }
 
 impl Region {
-    fn new(base: VirtAddr, size: usize, flags: u32, parent: Option<RegionId>) -> Region {
+    fn new(
+        base: VirtAddr,
+        size: usize,
+        flags: u32,
+        parent: Option<RegionId>,
+        gap_salt: u64,
+    ) -> Region {
         Region {
             base,
             size,
             flags,
             parent,
             children: BTreeMap::new(),
-            gaps: (flags & ZX_VM_COMPACT != 0).then(|| GapTree::new(base, size)),
+            gap_salt,
+            gaps: (flags & ZX_VM_COMPACT != 0).then(|| GapTree::new(gap_salt, base, size)),
         }
     }
 
@@ -188,7 +195,7 @@ impl Region {
     /// The gap index, built from the children if it was not kept yet.
     pub(crate) fn gaps(&mut self) -> &GapTree {
         if self.gaps.is_none() {
-            let mut gaps = GapTree::new(0, 0);
+            let mut gaps = GapTree::new(self.gap_salt, 0, 0);
             let mut cursor = self.base;
             for (&b, c) in &self.children {
                 if b > cursor {
@@ -262,25 +269,33 @@ impl AddressSpace {
         let page_table: Arc<dyn PageTable> =
             Arc::from(hal.new_address_space().map_err(|_| ZX_ERR_NO_MEMORY)?);
         let zero_frame = hal.alloc_frame().map_err(|_| ZX_ERR_NO_MEMORY)?;
-        if hal.zero(zero_frame, PAGE_SIZE).is_err() {
-            let _ = hal.free_frames(zero_frame, 1);
-            return Err(ZX_ERR_INTERNAL);
+        if let Err(err) = hal.zero(zero_frame, PAGE_SIZE) {
+            invariant(hal.free_frames(zero_frame, 1), "free the zero frame");
+            return Err(err.into());
         }
+        let seed = hal.placement_seed();
         let (base, size) = page_table.user_range();
-        let mut regions = HashMap::new();
-        regions.insert(ROOT_ID, Region::new(base, size, ROOT_FLAGS, None));
         let id = NEXT_ASPACE_ID.fetch_add(1, Ordering::Relaxed);
+        let gap_salt = placement_seed(!seed, id);
+        let mut regions = HashMap::new();
+        let root_salt = placement_seed(gap_salt, ROOT_ID as usize);
+        regions.insert(
+            ROOT_ID,
+            Region::new(base, size, ROOT_FLAGS, None, root_salt),
+        );
         let aspace = Arc::new(AddressSpace {
             id,
             hal,
+            owed: OwedFlush::new(page_table.clone()),
             page_table,
             zero_frame,
             base,
             size,
-            state: Mutex::new(AspaceState {
+            state: TreeMutex::new(AspaceState {
                 regions,
                 next_id: ROOT_ID + 1,
-                rng: Xoshiro256PlusPlus::seed_from_u64(id as u64 ^ 0x005E_ED0F_A5FA_CE00),
+                gap_salt,
+                rng: Xoshiro256PlusPlus::seed_from_u64(placement_seed(seed, id)),
             }),
         });
         let handler: alloc::sync::Weak<dyn PageFaultHandler> = Arc::downgrade(&aspace) as _;
@@ -289,7 +304,8 @@ impl AddressSpace {
     }
 
     /// Reseeds the generator that places non-specific, non-compact allocations, so
-    /// that a test can reproduce a placement.
+    /// that a test can reproduce a placement. (A new address space seeds it from the
+    /// HAL's [`placement_seed`](kernel_hal::Hal::placement_seed) and its id.)
     pub fn seed_placement(&self, seed: u64) {
         self.state.lock().rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     }
@@ -309,9 +325,10 @@ impl AddressSpace {
         &*self.page_table
     }
 
-    /// The page table, shared (mappings hold it to clear their translations).
-    pub(crate) fn page_table_arc(&self) -> &Arc<dyn PageTable> {
-        &self.page_table
+    /// The page table with the shootdown its changes owe (mappings hold it to
+    /// clear their translations).
+    pub(crate) fn owed(&self) -> &Arc<OwedFlush> {
+        &self.owed
     }
 
     /// The frame of zeros mapped read-only for never-written pages.
@@ -373,6 +390,11 @@ impl AspaceState {
         }
     }
 
+    /// The gap-index salt of region `id`.
+    pub(crate) fn gap_salt_for(&self, id: RegionId) -> u64 {
+        placement_seed(self.gap_salt, id as usize)
+    }
+
     pub(crate) fn new_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -393,6 +415,16 @@ impl AspaceState {
             }
         }
     }
+}
+
+/// The seed of an address space's placement generator: the embedder's entropy
+/// mixed with the address space's id (a splitmix64 step), so that address spaces
+/// made from one seed still place differently.
+fn placement_seed(entropy: u64, id: usize) -> u64 {
+    let mut z = entropy ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A handle's view of a region: the kernel object that VMAR handles refer to.
@@ -428,9 +460,22 @@ impl VmAddressRegion {
         self.size
     }
 
-    /// The region's `ZX_VM_CAN_MAP_*` / `ZX_VM_COMPACT` flags.
-    pub fn flags(&self) -> u32 {
-        self.flags
+    /// What the region lets its mappings (and sub-regions) have.
+    pub fn perms(&self) -> VmPerms {
+        VmPerms::from_bits_truncate(flags_to_perms(self.flags).bits())
+    }
+
+    /// Whether the region allows placements other than [`Placement::Anywhere`]
+    /// inside it.
+    ///
+    /// [`Placement::Anywhere`]: crate::vm::Placement::Anywhere
+    pub fn can_map_specific(&self) -> bool {
+        self.flags & ZX_VM_CAN_MAP_SPECIFIC != 0
+    }
+
+    /// Whether the region places its children at the lowest free address.
+    pub fn is_compact(&self) -> bool {
+        self.flags & ZX_VM_COMPACT != 0
     }
 
     /// The address space the region belongs to.
@@ -447,37 +492,27 @@ impl VmAddressRegion {
     pub fn is_root(&self) -> bool {
         self.id == ROOT_ID
     }
-
-    /// The rights a new handle to this region gets: `ZX_DEFAULT_VMAR_RIGHTS` plus
-    /// READ / WRITE / EXECUTE for each `CAN_MAP_*` flag.
-    pub fn default_rights(&self) -> zx_rights_t {
-        let mut rights = ZX_DEFAULT_VMAR_RIGHTS;
-        if self.flags & ZX_VM_CAN_MAP_READ != 0 {
-            rights |= ZX_RIGHT_READ;
-        }
-        if self.flags & ZX_VM_CAN_MAP_WRITE != 0 {
-            rights |= ZX_RIGHT_WRITE;
-        }
-        if self.flags & ZX_VM_CAN_MAP_EXECUTE != 0 {
-            rights |= ZX_RIGHT_EXECUTE;
-        }
-        rights
-    }
 }
 
-/// The permissions a handle's rights allow: R, W, X for READ, WRITE, EXECUTE.
-pub fn rights_to_perms(rights: zx_rights_t) -> MMUFlags {
-    let mut perms = MMUFlags::empty();
-    if rights & ZX_RIGHT_READ != 0 {
-        perms |= MMUFlags::READ;
+/// A region's internal flags (`ZX_VM_CAN_MAP_*`, `ZX_VM_COMPACT`) for a request.
+pub(crate) fn region_flags(request: &AllocateRequest) -> u32 {
+    let mut flags = 0;
+    for (perm, bit) in [
+        (VmPerms::READ, ZX_VM_CAN_MAP_READ),
+        (VmPerms::WRITE, ZX_VM_CAN_MAP_WRITE),
+        (VmPerms::EXECUTE, ZX_VM_CAN_MAP_EXECUTE),
+    ] {
+        if request.perms.contains(perm) {
+            flags |= bit;
+        }
     }
-    if rights & ZX_RIGHT_WRITE != 0 {
-        perms |= MMUFlags::WRITE;
+    if request.can_map_specific {
+        flags |= ZX_VM_CAN_MAP_SPECIFIC;
     }
-    if rights & ZX_RIGHT_EXECUTE != 0 {
-        perms |= MMUFlags::EXECUTE;
+    if request.compact {
+        flags |= ZX_VM_COMPACT;
     }
-    perms
+    flags
 }
 
 /// The length of a range operation (`unmap`, `protect`, `op_range`): `len`
@@ -494,6 +529,8 @@ pub(crate) fn range_len(len: usize) -> ZxResult<usize> {
     }
 }
 
+// This and `rights_to_perms` above translate three bits each, from two different
+// families (`CAN_MAP_*` flags and `ZX_RIGHT_*` rights).
 /// The permissions a region's `CAN_MAP_*` flags allow.
 pub(crate) fn flags_to_perms(flags: u32) -> MMUFlags {
     let mut perms = MMUFlags::empty();
@@ -513,6 +550,7 @@ impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Take every translation down before the zero frame goes back: the tree and
         // its mappings go with the fields, and the page table with its last holder.
+        let mut sweep = Sweep::new(&self.owed);
         let mappings: Vec<Arc<VmMapping>> = self
             .state
             .get_mut()
@@ -525,14 +563,30 @@ impl Drop for AddressSpace {
             })
             .collect();
         for mapping in mappings {
-            mapping.destroy(&*self.page_table);
+            mapping.destroy(&mut sweep);
         }
-        let _ = self.hal.free_frames(self.zero_frame, 1);
+        sweep.finish();
+        invariant(
+            self.hal.free_frames(self.zero_frame, 1),
+            "free the zero frame",
+        );
     }
 }
 
 impl PageFaultHandler for AddressSpace {
     fn handle_page_fault(&self, vaddr: VirtAddr, access: MMUFlags) -> bool {
         self.fault(vaddr, access).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::placement_seed;
+
+    #[test]
+    fn the_embedders_entropy_and_the_id_both_change_the_seed() {
+        assert_eq!(placement_seed(7, 3), placement_seed(7, 3));
+        assert_ne!(placement_seed(7, 3), placement_seed(8, 3));
+        assert_ne!(placement_seed(7, 3), placement_seed(7, 4));
     }
 }

@@ -3,7 +3,8 @@
 use super::{range_len, AspaceState, Child, RegionId, VmAddressRegion};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::vm::mapping::{clear_translations, MappingInner, VmMapping};
+use crate::vm::mapping::{MappingInner, VmMapping};
+use crate::vm::shootdown::Sweep;
 use alloc::sync::Arc;
 use kernel_hal::{is_page_aligned, VirtAddr};
 
@@ -24,6 +25,20 @@ impl VmAddressRegion {
             return Err(ZX_ERR_INVALID_ARGS);
         }
         let len = range_len(len)?;
+        let mut sweep = Sweep::new(self.aspace.owed());
+        let result = self.unmap_locked(&mut sweep, addr, len, op_children);
+        sweep.finish();
+        result
+    }
+
+    /// `unmap` under the tree lock, owing its shootdown to `sweep`.
+    fn unmap_locked(
+        &self,
+        sweep: &mut Sweep,
+        addr: VirtAddr,
+        len: usize,
+        op_children: bool,
+    ) -> ZxResult {
         let mut state = self.aspace.state.lock();
         let region = state.live_region_covering(self.id, addr, len)?;
         if region.children.is_empty() {
@@ -40,11 +55,11 @@ impl VmAddressRegion {
         }
         for (base, child) in covered {
             match child {
-                Child::Mapping { size, mapping } => {
-                    self.cut_mapping_locked(&mut state, self.id, base, size, &mapping, addr, end)
-                }
+                Child::Mapping { size, mapping } => self.cut_mapping_locked(
+                    &mut state, sweep, self.id, base, size, &mapping, addr, end,
+                ),
                 Child::Region { id, .. } => {
-                    self.destroy_region_locked(&mut state, id);
+                    self.destroy_region_locked(&mut state, sweep, id);
                     if let Some(region) = state.regions.get_mut(&self.id) {
                         region.remove_child(base);
                     }
@@ -59,6 +74,7 @@ impl VmAddressRegion {
     pub(crate) fn unmap_mappings_locked(
         &self,
         state: &mut AspaceState,
+        sweep: &mut Sweep,
         addr: VirtAddr,
         len: usize,
     ) {
@@ -67,7 +83,8 @@ impl VmAddressRegion {
         };
         for (base, child) in region.intersecting(addr, addr + len) {
             if let Child::Mapping { size, mapping } = child {
-                self.cut_mapping_locked(state, self.id, base, size, &mapping, addr, addr + len);
+                let end = addr + len;
+                self.cut_mapping_locked(state, sweep, self.id, base, size, &mapping, addr, end);
             }
         }
     }
@@ -78,6 +95,7 @@ impl VmAddressRegion {
     pub(crate) fn cut_mapping_locked(
         &self,
         state: &mut AspaceState,
+        sweep: &mut Sweep,
         id: RegionId,
         base: VirtAddr,
         size: usize,
@@ -85,7 +103,6 @@ impl VmAddressRegion {
         start: VirtAddr,
         end: VirtAddr,
     ) {
-        let pt = self.aspace.page_table();
         let mapping_end = base + size;
         let lo = start.max(base);
         let hi = end.min(mapping_end);
@@ -93,7 +110,7 @@ impl VmAddressRegion {
             return;
         }
         if lo == base && hi == mapping_end {
-            self.remove_mapping_locked(state, id, base);
+            self.remove_mapping_locked(state, sweep, id, base);
             return;
         }
         let new_id = state.new_id();
@@ -101,7 +118,7 @@ impl VmAddressRegion {
             return;
         };
         region.remove_child(base);
-        clear_translations(pt, lo, hi - lo);
+        self.aspace.owed().clear(lo, hi - lo);
         if lo == base {
             mapping.inner.lock().cut_front(hi);
             region.insert_child(
@@ -158,7 +175,12 @@ impl VmAddressRegion {
     /// Destroys region `id` and everything below it. The caller removes it from its
     /// parent's children. The regions still to remove wait in a list on the heap,
     /// however deep the nesting.
-    pub(crate) fn destroy_region_locked(&self, state: &mut AspaceState, id: RegionId) {
+    pub(crate) fn destroy_region_locked(
+        &self,
+        state: &mut AspaceState,
+        sweep: &mut Sweep,
+        id: RegionId,
+    ) {
         let mut pending = alloc::vec![id];
         while let Some(id) = pending.pop() {
             let Some(region) = state.regions.remove(&id) else {
@@ -166,7 +188,7 @@ impl VmAddressRegion {
             };
             for (_, child) in region.children {
                 match child {
-                    Child::Mapping { mapping, .. } => mapping.destroy(self.aspace.page_table()),
+                    Child::Mapping { mapping, .. } => mapping.destroy(sweep),
                     Child::Region { id, .. } => pending.push(id),
                 }
             }
@@ -186,12 +208,18 @@ impl VmAddressRegion {
         if self.is_root() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
-        let mut state = self.aspace.state.lock();
-        let parent = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?.parent;
-        self.destroy_region_locked(&mut state, self.id);
-        if let Some(parent) = parent.and_then(|p| state.regions.get_mut(&p)) {
-            parent.remove_child(self.addr);
-        }
-        Ok(())
+        let mut sweep = Sweep::new(self.aspace.owed());
+        let result = {
+            let mut state = self.aspace.state.lock();
+            let parent = state.regions.get(&self.id).map(|r| r.parent);
+            parent.map(|parent| {
+                self.destroy_region_locked(&mut state, &mut sweep, self.id);
+                if let Some(parent) = parent.and_then(|p| state.regions.get_mut(&p)) {
+                    parent.remove_child(self.addr);
+                }
+            })
+        };
+        sweep.finish();
+        result.ok_or(ZX_ERR_BAD_STATE)
     }
 }

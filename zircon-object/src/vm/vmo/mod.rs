@@ -6,7 +6,7 @@ mod range;
 
 use super::mapping::VmMapping;
 use crate::abi::*;
-use crate::error::ZxResult;
+use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
 use crate::sync::Mutex;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -16,13 +16,25 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use hashbrown::HashMap;
 use kernel_hal::{CachePolicy, Hal, PhysAddr, PAGE_SHIFT, PAGE_SIZE};
 
+bitflags::bitflags! {
+    /// How a VMO behaves ([`VmObject::new`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct VmoOptions: u32 {
+        /// The size may change after creation.
+        const RESIZABLE = 1 << 0;
+        /// The VMO may be locked and unlocked, and mapped only by mappings that
+        /// allow faults.
+        const DISCARDABLE = 1 << 1;
+    }
+}
+
 /// The largest size a VMO may have: 2^48 bytes. Creation is lazy, so a large VMO
 /// costs nothing until its pages are committed.
 pub const MAX_VMO_SIZE: u64 = 1 << 48;
 
 /// `size` rounded up to whole pages, or `ZX_ERR_OUT_OF_RANGE` if that overflows or
 /// exceeds [`MAX_VMO_SIZE`].
-pub fn vmo_size_for(size: u64) -> ZxResult<usize> {
+pub(crate) fn vmo_size_for(size: u64) -> ZxResult<usize> {
     let rounded = size
         .checked_add(PAGE_SIZE as u64 - 1)
         .ok_or(ZX_ERR_OUT_OF_RANGE)?
@@ -156,28 +168,24 @@ fn free_frames(hal: &dyn Hal, mut frames: Vec<PhysAddr>) {
         }
         // The frames came from this HAL and each was owned once by this VMO, so
         // freeing cannot fail; an error here would be a HAL bug we cannot repair.
-        let _ = hal.free_frames(start, count);
+        invariant(hal.free_frames(start, count), "free a VMO's frames");
         i += count;
     }
 }
 
 impl VmObject {
     /// Creates a VMO of `size` bytes rounded up to pages, all zero, nothing
-    /// committed. `options` are `ZX_VMO_RESIZABLE` and `ZX_VMO_DISCARDABLE`.
+    /// committed, with `options`.
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_INVALID_ARGS`: an unknown option bit.
-    /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
-    pub fn new(hal: Arc<dyn Hal>, size: u64, options: u32) -> ZxResult<Arc<VmObject>> {
-        if options & !(ZX_VMO_RESIZABLE | ZX_VMO_DISCARDABLE) != 0 {
-            return Err(ZX_ERR_INVALID_ARGS);
-        }
+    /// `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
+    pub fn new(hal: Arc<dyn Hal>, size: u64, options: VmoOptions) -> ZxResult<Arc<VmObject>> {
         let rounded = vmo_size_for(size)?;
         Ok(Arc::new(VmObject::build(
             hal,
-            options & ZX_VMO_RESIZABLE != 0,
-            options & ZX_VMO_DISCARDABLE != 0,
+            options.contains(VmoOptions::RESIZABLE),
+            options.contains(VmoOptions::DISCARDABLE),
             VmoInner::new(rounded, size),
         )))
     }

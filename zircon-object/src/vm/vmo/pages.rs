@@ -4,6 +4,7 @@
 use super::*;
 use crate::abi::*;
 use crate::error::{hal_error, ZxResult};
+use crate::vm::shootdown::OwedFlush;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -254,13 +255,20 @@ impl VmoInner {
 
     /// Removes the translations of VMO bytes `[start, end)` from every mapping,
     /// including the mappings of the slices whose root this is (taking each slice's
-    /// lock after this one). Returns the mappings it looked at, to be dropped after
-    /// this lock is released.
+    /// lock after this one), and sends one shootdown per address space touched
+    /// before it returns, so that the caller may free frames. Returns the mappings
+    /// it looked at, to be dropped after this lock is released.
     pub(crate) fn unmap_from_mappings(&self, start: usize, end: usize) -> Vec<Arc<VmMapping>> {
         let mut live: Vec<Arc<VmMapping>> =
             self.mappings.values().filter_map(Weak::upgrade).collect();
+        let mut owed: Vec<Arc<OwedFlush>> = Vec::new();
+        let mut note = |debt: Arc<OwedFlush>| {
+            if !owed.iter().any(|o| Arc::ptr_eq(o, &debt)) {
+                owed.push(debt);
+            }
+        };
         for mapping in &live {
-            mapping.clear_vmo_range(start, end);
+            note(mapping.clear_vmo_range(start, end));
         }
         for slice in self.slices.iter().filter_map(Weak::upgrade) {
             let Some(window) = &slice.slice else {
@@ -273,9 +281,12 @@ impl VmoInner {
             }
             let inner = slice.inner.lock();
             for mapping in inner.mappings.values().filter_map(Weak::upgrade) {
-                mapping.clear_vmo_range(lo - window.offset, hi - window.offset);
+                note(mapping.clear_vmo_range(lo - window.offset, hi - window.offset));
                 live.push(mapping);
             }
+        }
+        for debt in owed {
+            debt.send();
         }
         live
     }
