@@ -18,6 +18,13 @@ use zircon_object::object::KernelObjectExt;
 use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
 
+/// Marks threads inside the allocator, so that a page fault taken by a signal
+/// handler that interrupted `malloc` is reported instead of deadlocking (see
+/// [`kernel_hal_unix::fault::TrackingAllocator`]).
+#[global_allocator]
+static ALLOCATOR: kernel_hal_unix::fault::TrackingAllocator =
+    kernel_hal_unix::fault::TrackingAllocator;
+
 /// Size of the scratch area every test process starts with.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 
@@ -26,26 +33,58 @@ pub struct TestProcess {
     process: Option<Process>,
     hal: UnixHal,
     scratch: usize,
+    /// Whether the machine came from [`new_process`], which may give it to the
+    /// next process once this one is gone.
+    pooled: bool,
 }
 
 /// A fresh process on its own unix HAL (1 GiB of physical memory, a 64 GiB address
 /// space), with [`SCRATCH_SIZE`] bytes of read-write, committed user memory at
-/// [`TestProcess::scratch`] for out-parameters and buffers.
+/// [`TestProcess::scratch`] for out-parameters and buffers. The machine may be one
+/// an earlier process left idle, all its frames free.
 ///
 /// # Panics
 ///
 /// If the host refuses the memfd or the address-space window (out of host memory).
 pub fn new_process() -> TestProcess {
-    let pooled = machines().pop();
-    let hal = match pooled {
-        Some(hal) => hal,
-        None => UnixHal::with_config(UnixHalConfig {
-            phys_size: 1 << 30,
-            window_size: 64 << 30,
-        })
-        .expect("host memory for an emulated machine"),
-    };
-    let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
+    let idle = machines().pop();
+    let mut process = new_process_on(idle.unwrap_or_else(default_hal));
+    process.pooled = true;
+    process
+}
+
+/// The machine [`new_process`] runs on: 1 GiB of physical memory, 64 GiB windows.
+///
+/// # Panics
+///
+/// If the host refuses the memfd (out of host memory).
+pub fn default_hal() -> UnixHal {
+    UnixHal::with_config(UnixHalConfig {
+        phys_size: 1 << 30,
+        window_size: 64 << 30,
+    })
+    .expect("host memory for an emulated machine")
+}
+
+/// A fresh process, as [`new_process`], on `hal` (which must be fresh: the drop
+/// check counts every frame of it).
+///
+/// # Panics
+///
+/// As [`new_process`].
+pub fn new_process_on(hal: UnixHal) -> TestProcess {
+    new_process_over(Arc::new(hal.clone()), hal)
+}
+
+/// A fresh process, as [`new_process`], whose objects reach physical memory
+/// through `hal`, a wrapper around the fresh `machine` (for instance one that
+/// fails chosen allocations); the drop check counts `machine`'s frames.
+///
+/// # Panics
+///
+/// As [`new_process`], or if `hal` refuses the scratch area's frames.
+pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
+    let process = Process::new(hal).expect("a new process");
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
         SCRATCH_SIZE as u64,
@@ -61,8 +100,9 @@ pub fn new_process() -> TestProcess {
         .expect("scratch committed");
     TestProcess {
         process: Some(process),
-        hal,
+        hal: machine,
         scratch,
+        pooled: false,
     }
 }
 
@@ -108,7 +148,7 @@ impl Drop for TestProcess {
     fn drop(&mut self) {
         drop(self.process.take());
         let all_free = self.frames_in_use() == 0;
-        if all_free {
+        if all_free && self.pooled {
             let mut pool = machines();
             if pool.len() < POOL_SIZE {
                 pool.push(self.hal.clone());

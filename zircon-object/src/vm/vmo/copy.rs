@@ -70,8 +70,7 @@ impl VmObject {
         let first = start >> PAGE_SHIFT;
         let end = (start + len).div_ceil(PAGE_SIZE);
         let whole = start.div_ceil(PAGE_SIZE)..(start + len) >> PAGE_SHIFT;
-        dst_inner.make_private(&*dst.hal, first, end)?;
-        dst_inner.commit_pages_over(&*dst.hal, first, end, whole)?;
+        dst_inner.commit_range(&*dst.hal, first, end, true, whole)?;
         let mut from: Vec<Run> = Vec::new();
         src_inner.byte_runs(src_start, len, |at, frame, n| {
             from.push((at, frame, n));

@@ -83,9 +83,7 @@ impl VmObject {
         let end = (start + buf.len()).div_ceil(PAGE_SIZE);
         // Pages the write covers whole need no zeroing when it commits them.
         let whole = start.div_ceil(PAGE_SIZE)..(start + buf.len()) >> PAGE_SHIFT;
-        // Private copies first: a failure then leaves no unzeroed page committed.
-        inner.make_private(&*self.hal, first, end)?;
-        inner.commit_pages_over(&*self.hal, first, end, whole)?;
+        inner.commit_range(&*self.hal, first, end, true, whole)?;
         inner.byte_runs(start, buf.len(), |at, frame, n| {
             let frame = frame.ok_or(ZX_ERR_INTERNAL)?;
             self.hal.write(frame, &buf[at..at + n]).map_err(hal_error)
