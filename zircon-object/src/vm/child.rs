@@ -17,7 +17,7 @@
 //! offset. The root keeps a weak list of its slices, so pages leaving the root leave
 //! the slices' mappings too.
 
-use super::vmo::{vmo_size_for, SliceOf, VmObject, VmoInner};
+use super::vmo::{vmo_size_for, ChildLink, SliceOf, VmObject, VmoInner};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::KernelObjectExt;
@@ -120,12 +120,11 @@ impl VmObject {
         inner.pages = pages;
         inner.shared = shared;
         inner.family = Some(family);
-        self.children.fetch_add(1, Ordering::AcqRel);
-        self.cow_children.fetch_add(1, Ordering::AcqRel);
         let mut child = VmObject::build(self.hal().clone(), resizable, false, inner);
         child.cow_clone = true;
         child.immutable = immutable;
         child.parent = Some((Arc::downgrade(self), self.koid()));
+        child.link = Some(ChildLink::enter(self, Arc::downgrade(self), true));
         if let Some(slice) = &self.slice {
             slice.root.cow_children.fetch_add(1, Ordering::AcqRel);
             child.cow_root = Some(Arc::downgrade(&slice.root));
@@ -184,7 +183,7 @@ impl VmObject {
             size: rounded,
         });
         child.parent = Some((Arc::downgrade(self), self.koid()));
-        self.children.fetch_add(1, Ordering::AcqRel);
+        child.link = Some(ChildLink::enter(self, Arc::downgrade(self), false));
         let child = Arc::new(child);
         let mut inner = root.inner.lock();
         let len = inner.slices.len();

@@ -33,14 +33,22 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO (or a slice's root) is a snapshot or has
-    ///   live snapshots, of itself or of one of its slices (checked first).
+    /// - `ZX_ERR_NOT_SUPPORTED`: the range is not empty and the VMO (or a slice's
+    ///   root) is a snapshot or has live snapshots, of itself or of one of its
+    ///   slices (checked before the range unless the range is empty and inside).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
     ///
     /// A slice forwards the decommit to its root.
     pub fn decommit(&self, offset: u64, len: u64) -> ZxResult {
         let (root, shift) = self.backing();
+        let in_range = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.size() as u64);
+        // Zircon checks the range and the empty case before the VMO's kind.
+        if len == 0 && in_range {
+            return Ok(());
+        }
         if self.in_cow_family() || root.in_cow_family() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
@@ -80,7 +88,7 @@ impl VmObject {
     /// # Errors
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_BAD_STATE`: `len > 0` and the cache policy is not `CACHED`.
     /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
     ///   free for its private copy.
     ///
@@ -90,6 +98,10 @@ impl VmObject {
         let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
         if end > inner.size as u64 {
             return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        // An empty range succeeds before the cache policy is looked at, as Zircon's.
+        if len == 0 {
+            return Ok(());
         }
         if inner.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
