@@ -396,7 +396,7 @@ impl PageTable for UnixPageTable {
             return Err(PagingError::NotAligned);
         }
         match paddr.checked_add(len) {
-            Some(pend) if pend <= self.phys.size() => {}
+            Some(pend) if pend <= self.phys.end() => {}
             _ => return Err(PagingError::OutOfRange),
         }
         let offset = libc::off_t::try_from(paddr).map_err(|_| PagingError::OutOfRange)?;

@@ -216,6 +216,23 @@ syscalls! {
         buffer_size: usize = Len,
         actual: usize = OutWord(Count),
     );
+    /// `zx_resource_create(parent_rsrc, options, base, size, name, name_size, resource_out)`.
+    25 SYS_RESOURCE_CREATE zx_resource_create(
+        parent_rsrc: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        options: u32 = Options(Resource),
+        base: u64 = PhysAddr,
+        size: usize = Len,
+        name: usize = In(SizedBy(5)),
+        name_size: usize = Len,
+        resource_out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_RESOURCE)),
+    );
+    /// `zx_vmo_create_physical(resource, paddr, size, out)`.
+    26 SYS_VMO_CREATE_PHYSICAL zx_vmo_create_physical(
+        resource: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        paddr: u64 = PhysAddr,
+        size: usize = Len,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
 }
 
 #[cfg(test)]

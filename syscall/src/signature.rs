@@ -53,6 +53,8 @@ pub enum Arg {
     Addr,
     /// A value the call takes as it is: an id, a key, a deadline.
     Plain,
+    /// A physical address (of device memory).
+    PhysAddr,
     /// A user buffer the call reads.
     In(Extent),
     /// A user buffer the call writes.
@@ -76,6 +78,8 @@ pub enum OptionWord {
     VmoCreate,
     /// `ZX_VMO_CHILD_*`.
     VmoChild,
+    /// `ZX_RSRC_KIND_*` in the low 16 bits, `ZX_RSRC_FLAG_*` above.
+    Resource,
 }
 
 /// What a selecting value chooses.

@@ -110,6 +110,8 @@ enum Kind {
     Topic,
     Property,
     Small,
+    Phys,
+    Rsrc,
 }
 
 use Kind::*;
@@ -128,6 +130,7 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Handle(ZX_OBJ_TYPE_VMAR) => Vmar,
         Arg::Handle(ZX_OBJ_TYPE_VMO) => Vmo,
         Arg::Handle(ZX_OBJ_TYPE_PROCESS) => Proc,
+        Arg::Handle(ZX_OBJ_TYPE_RESOURCE) => Rsrc,
         Arg::Handle(_) => Handle,
         Arg::Options(OptionWord::VmoCreate) => VmoOptions,
         Arg::Options(OptionWord::VmoChild) => ChildOptions,
@@ -138,6 +141,7 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Value(ValueKind::VmarOp | ValueKind::VmoOp) => Op,
         Arg::Value(_) => Small,
         Arg::Offset | Arg::Plain => Offset,
+        Arg::PhysAddr => Phys,
         Arg::Len => Size,
         Arg::Addr => Addr,
         Arg::In(_) | Arg::Out(_) | Arg::InOut(_) | Arg::OutWord(_) => Ptr,
@@ -153,6 +157,7 @@ pub struct Fuzzer {
     addrs: Vec<usize>,
     root_base: usize,
     root_len: usize,
+    device: (usize, usize),
 }
 
 impl Fuzzer {
@@ -182,6 +187,7 @@ impl Fuzzer {
                 (root, ZX_OBJ_TYPE_VMAR),
                 (p.zx_process_self(), ZX_OBJ_TYPE_PROCESS),
             ],
+            device: p.device_memory(),
             addrs: vec![s],
             p,
             root_base,
@@ -199,6 +205,8 @@ impl Fuzzer {
         );
         f.learn_handle(s);
         f.learn_addr(s + 8);
+        let rsrc = f.p.root_resource();
+        f.handles.push((rsrc, ZX_OBJ_TYPE_RESOURCE));
         let vmo = f.handles[3].0;
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         assert_eq!(f.p.zx_vmar_map(root, perms, 0, vmo, 0, 4 * PAGE, s), ZX_OK);
@@ -266,6 +274,7 @@ impl Fuzzer {
             Vmar => self.handle_of(rng, ZX_OBJ_TYPE_VMAR),
             Vmo => self.handle_of(rng, ZX_OBJ_TYPE_VMO),
             Proc => self.handle_of(rng, ZX_OBJ_TYPE_PROCESS),
+            Rsrc => self.handle_of(rng, ZX_OBJ_TYPE_RESOURCE),
             VmOptions => {
                 let mut o = 0u32;
                 for bit in 0..16 {
@@ -302,6 +311,11 @@ impl Fuzzer {
                 ];
                 bits.iter().filter(|_| rng.chance(30)).fold(0, |a, b| a | b) as usize
             }
+            Phys => match rng.below(4) {
+                0 => rng.below(8 * PAGE),
+                1 => self.value(rng, Offset),
+                _ => self.device.0 + rng.below(self.device.1 / PAGE + 2) * PAGE,
+            },
             Offset => match rng.below(8) {
                 0 | 1 => 0,
                 2 | 3 => rng.below(32) * PAGE,

@@ -189,6 +189,8 @@ pub const ZX_DEFAULT_VMO_RIGHTS: u32 =
 /// Rights of every VMAR handle before the per-`CAN_MAP_*` READ/WRITE/EXECUTE
 /// (`0x0020_8003`).
 pub const ZX_DEFAULT_VMAR_RIGHTS: u32 = (ZX_RIGHTS_BASIC & !ZX_RIGHT_WAIT) | ZX_RIGHT_OP_CHILDREN;
+/// Rights of a new resource handle.
+pub const ZX_DEFAULT_RESOURCE_RIGHTS: u32 = ZX_RIGHTS_BASIC | ZX_RIGHT_WRITE | ZX_RIGHT_INSPECT;
 /// Rights of a process handle.
 pub const ZX_DEFAULT_PROCESS_RIGHTS: u32 = ZX_RIGHTS_BASIC
     | ZX_RIGHTS_IO

@@ -9,6 +9,7 @@ mod helpers;
 
 mod check_order;
 mod concurrency;
+mod device_memory;
 mod handles;
 mod lifecycle;
 mod object_info;

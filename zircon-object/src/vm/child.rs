@@ -40,7 +40,7 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable.
+    /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable or physical.
     /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum VMO
@@ -52,7 +52,7 @@ impl VmObject {
         resizable: bool,
         immutable: bool,
     ) -> ZxResult<Arc<VmObject>> {
-        if self.is_discardable() {
+        if self.is_discardable() || self.is_physical() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         if self.cache_policy() != CachePolicy::Cached {
@@ -144,7 +144,8 @@ impl VmObject {
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned, or the range does not
     ///   lie inside this VMO.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size or `offset + size` overflows.
-    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED` (any policy is
+    ///   fine for a physical VMO).
     // Starts with the same argument checks as `create_snapshot` (the ABI gives both
     // the same rules, docs/ABI.md §8.7.1-8.7.2), then builds a different object.
     pub fn create_slice(self: &Arc<Self>, offset: u64, size: u64) -> ZxResult<Arc<VmObject>> {
@@ -164,19 +165,21 @@ impl VmObject {
         if self.is_resizable() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
-        if self.cache_policy() != CachePolicy::Cached {
+        let physical = self.is_physical();
+        if !physical && self.cache_policy() != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         let (root, shift) = match &self.slice {
             Some(s) => (s.root.clone(), s.offset),
             None => (self.clone(), 0),
         };
-        let mut child = VmObject::build(
-            self.hal().clone(),
-            false,
-            false,
-            VmoInner::new(rounded, size),
-        );
+        let mut inner = VmoInner::new(rounded, size);
+        if physical {
+            // A window onto device memory: same policy, same refusals.
+            inner.physical = true;
+            inner.cache = self.cache_policy();
+        }
+        let mut child = VmObject::build(self.hal().clone(), false, false, inner);
         child.slice = Some(SliceOf {
             root: root.clone(),
             offset: shift + offset as usize,

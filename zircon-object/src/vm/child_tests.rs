@@ -505,6 +505,9 @@ pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
     protect_cannot_open_a_shared_frame_for_writing,
     commit_zero_and_shrink_respect_sharing,
     decommit_is_refused_in_a_copy_on_write_family,
+    a_child_keeps_its_parent_alive_and_counted,
+    empty_decommit_in_a_copy_on_write_family_succeeds,
+    empty_zero_of_an_uncached_vmo_succeeds,
     slices_share_pages_both_ways_and_through_mappings,
     slice_rules_and_a_snapshot_of_a_slice,
 ];

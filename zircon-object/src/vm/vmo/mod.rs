@@ -2,6 +2,7 @@
 
 mod io;
 mod pages;
+mod physical;
 mod range;
 
 use super::mapping::VmMapping;
@@ -184,6 +185,9 @@ pub(crate) struct VmoInner {
     /// The slices whose root is this VMO, so that pages leaving it leave their
     /// mappings too. Dead entries are pruned when a slice is added.
     pub(crate) slices: Vec<Weak<VmObject>>,
+    /// Set for a physical VMO and its slices: `pages` names device frames, which
+    /// are never freed, decommitted or copied, and byte I/O is not supported.
+    pub(crate) physical: bool,
 }
 
 impl KernelObject for VmObject {
@@ -397,8 +401,10 @@ impl Drop for VmObject {
     fn drop(&mut self) {
         let inner = self.inner.get_mut();
         let pages = core::mem::take(&mut inner.pages);
-        let frames = inner.frames_to_free(pages);
-        free_frames(&*self.hal, frames);
+        if !inner.physical {
+            let frames = inner.frames_to_free(pages);
+            free_frames(&*self.hal, frames);
+        }
         if let Some(root) = self.cow_root.as_ref().and_then(Weak::upgrade) {
             root.cow_children.fetch_sub(1, Ordering::AcqRel);
         }

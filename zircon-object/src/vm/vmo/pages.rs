@@ -25,6 +25,7 @@ impl VmoInner {
             shared: BTreeSet::new(),
             family: None,
             slices: Vec::new(),
+            physical: false,
         }
     }
 
@@ -102,6 +103,9 @@ impl VmoInner {
 
     /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
     pub(super) fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
+        if byte_io && self.physical {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         if byte_io && self.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }

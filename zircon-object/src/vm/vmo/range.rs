@@ -33,7 +33,7 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_NOT_SUPPORTED`: the range is not empty and the VMO (or a slice's
+    /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (first); the range is not empty and the VMO (or a slice's
     ///   root) is a snapshot or has live snapshots, of itself or of one of its
     ///   slices (checked before the range unless the range is empty and inside).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
@@ -41,6 +41,9 @@ impl VmObject {
     ///
     /// A slice forwards the decommit to its root.
     pub fn decommit(&self, offset: u64, len: u64) -> ZxResult {
+        if self.is_physical() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let (root, shift) = self.backing();
         let in_range = offset
             .checked_add(len)
@@ -87,6 +90,7 @@ impl VmObject {
     ///
     /// # Errors
     ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (first).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_BAD_STATE`: `len > 0` and the cache policy is not `CACHED`.
     /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
@@ -95,6 +99,9 @@ impl VmObject {
     /// A slice zeroes its root's bytes.
     pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
         let mut inner = self.inner.lock();
+        if inner.physical {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
         if end > inner.size as u64 {
             return Err(ZX_ERR_OUT_OF_RANGE);
@@ -212,8 +219,8 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, or has
-    /// committed pages under a policy other than `CACHED`.
+    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, or (not
+    /// for a physical VMO) has committed pages under a policy other than `CACHED`.
     pub fn set_cache_policy(&self, policy: CachePolicy) -> ZxResult {
         let mut inner = self.inner.lock();
         if inner.mappings.values().any(|m| m.strong_count() > 0) {
@@ -222,7 +229,8 @@ impl VmObject {
         if self.parent.is_some() || self.num_children() > 0 {
             return Err(ZX_ERR_BAD_STATE);
         }
-        if !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
+        // A physical VMO's pages are device memory, not cached copies: any policy.
+        if !inner.physical && !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         inner.cache = policy;
