@@ -80,6 +80,10 @@ pub enum OptionWord {
     VmoChild,
     /// `ZX_RSRC_KIND_*` in the low 16 bits, `ZX_RSRC_FLAG_*` above.
     Resource,
+    /// `zx_bti_create`'s options (none defined).
+    BtiCreate,
+    /// `ZX_BTI_PERM_*`, `ZX_BTI_COMPRESS`, `ZX_BTI_CONTIGUOUS`.
+    BtiPin,
 }
 
 /// What a selecting value chooses.
@@ -97,6 +101,10 @@ pub enum ValueKind {
     VmoOp,
     /// A `ZX_CACHE_POLICY_*` value.
     CachePolicy,
+    /// A `ZX_IOMMU_TYPE_*` value.
+    IommuType,
+    /// A power-of-two alignment as its log2 (0 for the default).
+    AlignLog2,
 }
 
 /// How many bytes a user buffer spans.

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod bti_pin;
 mod check_order;
 mod concurrency;
 mod device_memory;

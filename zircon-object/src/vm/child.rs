@@ -41,7 +41,9 @@ impl VmObject {
     /// # Errors
     ///
     /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable or physical.
-    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    /// - `ZX_ERR_INVALID_ARGS`: this VMO is contiguous.
+    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`, or a page of
+    ///   the range is pinned.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum VMO
     ///   size, or `offset + size` overflows.
@@ -54,6 +56,9 @@ impl VmObject {
     ) -> ZxResult<Arc<VmObject>> {
         if self.is_discardable() || self.is_physical() {
             return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        if self.is_contiguous() {
+            return Err(ZX_ERR_INVALID_ARGS);
         }
         if self.cache_policy() != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
@@ -74,6 +79,11 @@ impl VmObject {
         let lo = offset.saturating_add(shift as u64).min(limit);
         let hi = end.saturating_add(shift as u64).min(limit);
         let (first, last) = ((lo as usize) >> PAGE_SHIFT, (hi as usize) >> PAGE_SHIFT);
+        // A pinned page must stay this VMO's own frame: sharing it would let the
+        // next write move this VMO off the frame a device uses.
+        if r.any_pinned(first, last) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
 
         let family = r
             .family
@@ -166,7 +176,7 @@ impl VmObject {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         let physical = self.is_physical();
-        if !physical && self.cache_policy() != CachePolicy::Cached {
+        if !physical && !self.is_contiguous() && self.cache_policy() != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         let (root, shift) = match &self.slice {
@@ -174,9 +184,10 @@ impl VmObject {
             None => (self.clone(), 0),
         };
         let mut inner = VmoInner::new(rounded, size);
-        if physical {
-            // A window onto device memory: same policy, same refusals.
-            inner.physical = true;
+        if physical || self.is_contiguous() {
+            // A window onto device memory or a contiguous run: same policy, and
+            // (device memory) the same refusals.
+            inner.physical = physical;
             inner.cache = self.cache_policy();
         }
         let mut child = VmObject::build(self.hal().clone(), false, false, inner);

@@ -3,6 +3,7 @@
 mod io;
 mod pages;
 mod physical;
+mod pin;
 mod range;
 
 use super::mapping::VmMapping;
@@ -188,6 +189,13 @@ pub(crate) struct VmoInner {
     /// Set for a physical VMO and its slices: `pages` names device frames, which
     /// are never freed, decommitted or copied, and byte I/O is not supported.
     pub(crate) physical: bool,
+    /// Set for a contiguous VMO: its pages are one physical run, committed from
+    /// creation to drop (never decommitted; ZERO zeroes them in place).
+    pub(crate) contiguous: bool,
+    /// Pinned pages: page index to how many pins hold it. A pinned page stays
+    /// committed, private and in place: nothing decommits, zeroes away, shares or
+    /// cuts it off until the last pin is released.
+    pub(crate) pinned: BTreeMap<usize, usize>,
 }
 
 impl KernelObject for VmObject {
