@@ -321,4 +321,51 @@ impl Process {
                 .map(|_| ())
         })())
     }
+
+    /// Replaces the VMO handle `handle` by one with the same rights plus EXECUTE,
+    /// written to `out`, given a VMEX resource `vmex` (the root resource, or the
+    /// SYSTEM resource at `ZX_RSRC_SYSTEM_VMEX_BASE`). `vmex` may be
+    /// `ZX_HANDLE_INVALID`: there is no job policy here to forbid that.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_BAD_HANDLE`: `handle` is not a live handle, or not a VMO (it is
+    ///   consumed all the same).
+    /// - The status of a bad `vmex`, after `handle` is consumed: `ZX_ERR_BAD_HANDLE`,
+    ///   `ZX_ERR_WRONG_TYPE` (not a resource), `ZX_ERR_ACCESS_DENIED` (not a VMEX
+    ///   resource).
+    /// - `ZX_ERR_INVALID_ARGS`: a bad `out` (the new handle is dropped).
+    pub fn zx_vmo_replace_as_executable(
+        &self,
+        handle: zx_handle_t,
+        vmex: zx_handle_t,
+        out: usize,
+    ) -> zx_status_t {
+        status((|| {
+            let granted = if vmex == ZX_HANDLE_INVALID {
+                Ok(())
+            } else {
+                self.inner
+                    .get_object::<Resource>(vmex, 0)
+                    .and_then(|(rsrc, _)| {
+                        if rsrc.grants_system(ZX_RSRC_SYSTEM_VMEX_BASE) {
+                            Ok(())
+                        } else {
+                            Err(ZX_ERR_ACCESS_DENIED)
+                        }
+                    })
+            };
+            let old = self.inner.remove_handle(handle)?;
+            let rights = old.rights;
+            let vmo = old
+                .object
+                .clone()
+                .downcast::<VmObject>()
+                .ok_or(ZX_ERR_BAD_HANDLE)?;
+            drop(old);
+            granted?;
+            self.install_handle(Handle::new(vmo, rights | ZX_RIGHT_EXECUTE), out)
+                .map(|_| ())
+        })())
+    }
 }

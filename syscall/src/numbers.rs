@@ -270,6 +270,12 @@ syscalls! {
         alignment_log2: u32 = Value(AlignLog2),
         out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
     );
+    /// `zx_vmo_replace_as_executable(handle, vmex, out)`.
+    33 SYS_VMO_REPLACE_AS_EXECUTABLE zx_vmo_replace_as_executable(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        vmex: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
 }
 
 #[cfg(test)]

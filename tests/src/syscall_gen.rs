@@ -566,7 +566,7 @@ impl Fuzzer {
         ];
         if matches!(
             number,
-            SYS_HANDLE_CLOSE | SYS_HANDLE_REPLACE | SYS_PMT_UNPIN
+            SYS_HANDLE_CLOSE | SYS_HANDLE_REPLACE | SYS_PMT_UNPIN | SYS_VMO_REPLACE_AS_EXECUTABLE
         ) && precious.contains(&args[0])
             && rng.chance(97)
         {
@@ -592,7 +592,9 @@ impl Fuzzer {
         // Forget handles the call consumed, learn the ones it made.
         let consumed = match number {
             SYS_HANDLE_CLOSE => status == ZX_OK,
-            SYS_HANDLE_REPLACE | SYS_PMT_UNPIN => status != ZX_ERR_BAD_HANDLE,
+            SYS_HANDLE_REPLACE | SYS_PMT_UNPIN | SYS_VMO_REPLACE_AS_EXECUTABLE => {
+                status != ZX_ERR_BAD_HANDLE
+            }
             _ => false,
         };
         if consumed {

@@ -494,3 +494,96 @@ fn commit_through_a_mapping_of_device_memory_takes_no_frames() {
     assert!(writable(&p, a + 3 * PAGE));
     assert_eq!(p.frames_in_use(), before, "device pages came from RAM");
 }
+
+// ---- zx_vmo_replace_as_executable ----
+
+/// A SYSTEM resource at `base` (size 1).
+fn system(p: &TestProcess, base: u64) -> u32 {
+    let (st, h) = resource(p, p.root_resource(), ZX_RSRC_KIND_SYSTEM, base, 1, b"sys");
+    assert_eq!(st, ZX_OK);
+    h.unwrap()
+}
+
+#[test]
+fn replace_as_executable_adds_execute_and_consumes_the_handle() {
+    let p = new_process();
+    let vmex = system(&p, ZX_RSRC_SYSTEM_VMEX_BASE);
+    for granter in [vmex, p.root_resource(), ZX_HANDLE_INVALID] {
+        let v = vmo(&p, PAGE);
+        let st = p.zx_vmo_replace_as_executable(v, granter, out(&p, OUT0));
+        assert_eq!(st, ZX_OK);
+        let x = read_u32(&p, out(&p, OUT0));
+        assert_eq!(rights(&p, x), ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE);
+        assert_eq!(
+            p.zx_handle_close(v),
+            ZX_ERR_BAD_HANDLE,
+            "the old handle stayed"
+        );
+        // The new handle maps executable.
+        let a = map(
+            &p,
+            p.zx_vmar_root_self(),
+            R | ZX_VM_PERM_EXECUTE,
+            0,
+            x,
+            0,
+            PAGE,
+        );
+        assert_eq!(p.zx_vmar_unmap(p.zx_vmar_root_self(), a, PAGE), ZX_OK);
+        assert_eq!(p.zx_handle_close(x), ZX_OK);
+    }
+}
+
+#[test]
+fn replace_as_executable_with_a_wrong_vmex_fails_after_consuming_the_handle() {
+    let p = new_process();
+    let other = system(&p, ZX_RSRC_SYSTEM_IOMMU_BASE);
+    let v0 = vmo(&p, PAGE);
+    for (vmex, want) in [
+        (other, ZX_ERR_ACCESS_DENIED),
+        (v0, ZX_ERR_WRONG_TYPE),
+        (closed_handle(&p), ZX_ERR_BAD_HANDLE),
+    ] {
+        let v = vmo(&p, PAGE);
+        poison_outs(&p);
+        assert_eq!(p.zx_vmo_replace_as_executable(v, vmex, out(&p, OUT0)), want);
+        assert_eq!(read_u32(&p, out(&p, OUT0)), POISON32);
+        assert_eq!(
+            p.zx_handle_close(v),
+            ZX_ERR_BAD_HANDLE,
+            "the handle was kept"
+        );
+    }
+}
+
+#[test]
+fn replace_as_executable_of_a_non_vmo_is_bad_handle_and_consumes_it() {
+    let p = new_process();
+    let r = dup(&p, p.root_resource(), ZX_RIGHT_SAME_RIGHTS);
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(r, ZX_HANDLE_INVALID, o),
+        ZX_ERR_BAD_HANDLE
+    );
+    assert_eq!(p.zx_handle_close(r), ZX_ERR_BAD_HANDLE);
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(ZX_HANDLE_INVALID, ZX_HANDLE_INVALID, o),
+        ZX_ERR_BAD_HANDLE
+    );
+}
+
+#[test]
+fn replace_as_executable_keeps_a_reduced_rights_set() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let ro = dup(&p, v, ZX_RIGHT_READ | ZX_RIGHT_MAP);
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(ro, p.root_resource(), out(&p, OUT0)),
+        ZX_OK
+    );
+    let x = read_u32(&p, out(&p, OUT0));
+    assert_eq!(
+        rights(&p, x),
+        ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_EXECUTE
+    );
+}
