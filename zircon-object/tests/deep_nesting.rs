@@ -134,3 +134,26 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
     });
     assert_eq!(probe.free_count(), free_before, "every frame came back");
 }
+
+#[test]
+fn a_chain_of_10000_snapshots_drops_on_a_16_kib_stack() {
+    let hal: Arc<dyn Hal> = Arc::new(UnixHal::new().expect("a unix machine"));
+    let free_before = hal.free_count();
+    let probe = hal.clone();
+    on_small_stack(move || {
+        let first = VmObject::new(hal, PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
+        first.write(0, &[1]).expect("a write");
+        let mut last = first.clone();
+        for _ in 0..DEPTH {
+            last = last
+                .create_snapshot(0, PAGE_SIZE as u64, false, false)
+                .expect("a snapshot");
+        }
+        // Every snapshot but the last has no handle left: each lives only because
+        // its child holds it, and the last one's drop lets go of them all.
+        assert_eq!(first.num_children(), 1);
+        drop(last);
+        assert_eq!(first.num_children(), 0);
+    });
+    assert_eq!(probe.free_count(), free_before);
+}
