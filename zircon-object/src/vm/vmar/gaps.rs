@@ -4,9 +4,12 @@
 //! subtree. Lookups by address and first-fit searches descend one path (first fit
 //! skips every subtree whose largest gap is too small), so both cost O(log n)
 //! expected in the number of gaps. Priorities are a hash of the key salted with a
-//! secret of the address space, so the shape needs no random source at run time,
-//! and a user who chooses where gaps start still cannot choose a deep shape: the
-//! recursive operations below go O(log n) deep with high probability.
+//! secret of the address space, so the shape needs no random source at run time.
+//!
+//! Every operation is a loop over parent links: none recurses, and none keeps a
+//! stack, so a user who knows the salt (the embedder's seed left at 0 makes it
+//! guessable) and picks gap addresses that make the tree a chain makes operations
+//! slower, never deeper on the kernel stack.
 
 use alloc::vec::Vec;
 
@@ -21,9 +24,15 @@ struct Node {
     prio: u64,
     left: u32,
     right: u32,
+    /// `NIL` for the root.
+    parent: u32,
 }
 
 /// A set of disjoint gaps `[start, start + len)`, `len > 0`.
+///
+/// Always true: keys grow left to right, a parent's priority is at least its
+/// children's, `parent` links mirror `left`/`right`, and each node's `max` is the
+/// largest `len` below it.
 pub(crate) struct GapTree {
     nodes: Vec<Node>,
     free: Vec<u32>,
@@ -66,43 +75,97 @@ impl GapTree {
         self.count
     }
 
+    fn node(&self, i: u32) -> &Node {
+        &self.nodes[i as usize]
+    }
+
+    fn node_mut(&mut self, i: u32) -> &mut Node {
+        &mut self.nodes[i as usize]
+    }
+
     fn max_of(&self, i: u32) -> usize {
         if i == NIL {
             0
         } else {
-            self.nodes[i as usize].max
+            self.node(i).max
         }
     }
 
-    fn update(&mut self, i: u32) {
-        let n = self.nodes[i as usize];
+    /// Recomputes `i`'s `max` from its children; says whether it changed.
+    fn update(&mut self, i: u32) -> bool {
+        let n = *self.node(i);
         let max = n.len.max(self.max_of(n.left)).max(self.max_of(n.right));
-        self.nodes[i as usize].max = max;
+        self.node_mut(i).max = max;
+        max != n.max
     }
 
-    /// Joins `l` and `r`, every key of `l` below every key of `r`.
-    fn merge(&mut self, l: u32, r: u32) -> u32 {
-        if l == NIL {
-            return r;
+    /// Recomputes `max` from `i` up to the root, after a change below `i` (every
+    /// other node's `max` is right). Stops at the first node whose `max` stays the
+    /// same: the ones above it see no change.
+    fn update_upwards(&mut self, mut i: u32) {
+        while i != NIL && self.update(i) {
+            i = self.node(i).parent;
         }
-        if r == NIL {
-            return l;
+    }
+
+    /// The node holding the gap that starts at `start`, found by one descent.
+    fn find(&self, start: usize) -> Option<u32> {
+        let mut t = self.root;
+        while t != NIL {
+            let n = self.node(t);
+            if start < n.start {
+                t = n.left;
+            } else if start > n.start {
+                t = n.right;
+            } else {
+                return Some(t);
+            }
         }
-        if self.nodes[l as usize].prio > self.nodes[r as usize].prio {
-            let m = self.merge(self.nodes[l as usize].right, r);
-            self.nodes[l as usize].right = m;
-            self.update(l);
-            l
+        None
+    }
+
+    /// Points `parent`'s link to `old` (or the root, when `parent` is `NIL`) at `new`.
+    fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
+        if parent == NIL {
+            self.root = new;
+        } else if self.node(parent).left == old {
+            self.node_mut(parent).left = new;
         } else {
-            let m = self.merge(l, self.nodes[r as usize].left);
-            self.nodes[r as usize].left = m;
-            self.update(r);
-            r
+            self.node_mut(parent).right = new;
+        }
+        if new != NIL {
+            self.node_mut(new).parent = parent;
         }
     }
 
-    /// Adds the gap `[start, start + len)`, which must not overlap another. One pass
-    /// down the tree, rotating the new node up on the way back.
+    /// Lifts `x` above its parent (a right rotation if `x` is a left child, a left
+    /// one otherwise), keeping key order; updates both nodes' `max`.
+    fn rotate_up(&mut self, x: u32) {
+        let p = self.node(x).parent;
+        let g = self.node(p).parent;
+        let inner = if self.node(p).left == x {
+            let inner = self.node(x).right;
+            self.node_mut(p).left = inner;
+            self.node_mut(x).right = p;
+            inner
+        } else {
+            let inner = self.node(x).left;
+            self.node_mut(p).right = inner;
+            self.node_mut(x).left = p;
+            inner
+        };
+        if inner != NIL {
+            self.node_mut(inner).parent = p;
+        }
+        self.node_mut(p).parent = x;
+        self.replace_child(g, p, x);
+        self.update(p);
+        self.update(x);
+    }
+
+    /// Adds the gap `[start, start + len)`, which must not overlap another: one
+    /// descent to a leaf, rotations up while the new node outranks its parent,
+    /// then `max` fixed on the way to the root.
     pub(crate) fn insert(&mut self, start: usize, len: usize) {
         debug_assert!(len > 0);
         let node = Node {
@@ -112,6 +175,7 @@ impl GapTree {
             prio: priority(start, self.salt),
             left: NIL,
             right: NIL,
+            parent: NIL,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -123,117 +187,77 @@ impl GapTree {
                 (self.nodes.len() - 1) as u32
             }
         };
-        let root = self.root;
-        self.root = self.insert_at(root, i);
+        let mut parent = NIL;
+        let mut t = self.root;
+        while t != NIL {
+            parent = t;
+            t = if start < self.node(t).start {
+                self.node(t).left
+            } else {
+                self.node(t).right
+            };
+        }
+        if parent == NIL {
+            self.root = i;
+        } else if start < self.node(parent).start {
+            self.node_mut(parent).left = i;
+        } else {
+            self.node_mut(parent).right = i;
+        }
+        self.node_mut(i).parent = parent;
+        loop {
+            let p = self.node(i).parent;
+            if p == NIL || self.node(i).prio <= self.node(p).prio {
+                break;
+            }
+            self.rotate_up(i);
+        }
+        self.update_upwards(self.node(i).parent);
         self.count += 1;
     }
 
-    fn insert_at(&mut self, t: u32, i: u32) -> u32 {
-        if t == NIL {
-            return i;
-        }
-        let t = if self.nodes[i as usize].start < self.nodes[t as usize].start {
-            let l = self.insert_at(self.nodes[t as usize].left, i);
-            self.nodes[t as usize].left = l;
-            if self.nodes[l as usize].prio > self.nodes[t as usize].prio {
-                self.rotate_right(t)
-            } else {
-                t
-            }
-        } else {
-            let r = self.insert_at(self.nodes[t as usize].right, i);
-            self.nodes[t as usize].right = r;
-            if self.nodes[r as usize].prio > self.nodes[t as usize].prio {
-                self.rotate_left(t)
-            } else {
-                t
-            }
-        };
-        self.update(t);
-        t
-    }
-
-    // The two rotations mirror each other (left and right swapped), as in every
-    // balanced tree.
-    /// Lifts `t`'s left child above it; returns the new subtree root.
-    fn rotate_right(&mut self, t: u32) -> u32 {
-        let l = self.nodes[t as usize].left;
-        self.nodes[t as usize].left = self.nodes[l as usize].right;
-        self.nodes[l as usize].right = t;
-        self.update(t);
-        self.update(l);
-        l
-    }
-
-    /// Lifts `t`'s right child above it; returns the new subtree root.
-    fn rotate_left(&mut self, t: u32) -> u32 {
-        let r = self.nodes[t as usize].right;
-        self.nodes[t as usize].right = self.nodes[r as usize].left;
-        self.nodes[r as usize].left = t;
-        self.update(t);
-        self.update(r);
-        r
-    }
-
-    /// Removes the gap starting at `start`; returns its length if there was one. One
-    /// pass down to the node, which is replaced by the merge of its two subtrees.
+    /// Removes the gap starting at `start`; returns its length if there was one.
+    /// The node is rotated down (its higher-priority child lifted above it) until
+    /// it has at most one child, then spliced out.
     pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
-        let root = self.root;
-        let (root, removed) = self.remove_at(root, start);
-        self.root = root;
-        if removed.is_some() {
-            self.count -= 1;
+        let t = self.find(start)?;
+        loop {
+            let Node { left, right, .. } = *self.node(t);
+            if left == NIL || right == NIL {
+                break;
+            }
+            let lift = if self.node(left).prio > self.node(right).prio {
+                left
+            } else {
+                right
+            };
+            self.rotate_up(lift);
         }
-        removed
-    }
-
-    fn remove_at(&mut self, t: u32, start: usize) -> (u32, Option<usize>) {
-        if t == NIL {
-            return (NIL, None);
-        }
-        let n = self.nodes[t as usize];
-        if start < n.start {
-            let (l, removed) = self.remove_at(n.left, start);
-            self.nodes[t as usize].left = l;
-            self.update(t);
-            (t, removed)
-        } else if start > n.start {
-            let (r, removed) = self.remove_at(n.right, start);
-            self.nodes[t as usize].right = r;
-            self.update(t);
-            (t, removed)
-        } else {
-            self.free.push(t);
-            (self.merge(n.left, n.right), Some(n.len))
-        }
+        let Node {
+            left,
+            right,
+            parent,
+            len,
+            ..
+        } = *self.node(t);
+        let only = if left == NIL { right } else { left };
+        self.replace_child(parent, t, only);
+        self.update_upwards(parent);
+        self.free.push(t);
+        self.count -= 1;
+        Some(len)
     }
 
     /// Changes the length of the gap starting at `start` (which must exist) to
-    /// `len > 0`, in one pass down the tree and back up.
+    /// `len > 0`, in one descent and one climb.
     pub(crate) fn set_len(&mut self, start: usize, len: usize) {
         debug_assert!(len > 0);
-        let root = self.root;
-        let found = self.set_len_in(root, start, len);
-        debug_assert!(found);
-    }
-
-    fn set_len_in(&mut self, t: u32, start: usize, len: usize) -> bool {
-        if t == NIL {
-            return false;
+        let found = self.find(start);
+        debug_assert!(found.is_some());
+        if let Some(t) = found {
+            self.node_mut(t).len = len;
+            self.update_upwards(t);
         }
-        let n = self.nodes[t as usize];
-        let found = if start < n.start {
-            self.set_len_in(n.left, start, len)
-        } else if start > n.start {
-            self.set_len_in(n.right, start, len)
-        } else {
-            self.nodes[t as usize].len = len;
-            true
-        };
-        if found {
-            self.update(t);
-        }
-        found
     }
 
     /// The gap with the greatest start `<= addr`, as `(start, len)`.
@@ -278,34 +302,55 @@ impl GapTree {
     }
 
     /// Calls `fit` on the gaps of length `>= min_len` in address order, skipping
-    /// every subtree with no such gap, until it returns `Some`.
+    /// every subtree with no such gap, until it returns `Some`. An in-order walk
+    /// along parent links: down to the leftmost node whose subtree has a big enough
+    /// gap, then from each node to its right subtree or up to the first ancestor
+    /// not yet passed.
     pub(crate) fn first_fit<T>(
         &self,
         min_len: usize,
         mut fit: impl FnMut(usize, usize) -> Option<T>,
     ) -> Option<T> {
-        self.first_fit_in(self.root, min_len, &mut fit)
-    }
-
-    fn first_fit_in<T>(
-        &self,
-        t: u32,
-        min_len: usize,
-        fit: &mut impl FnMut(usize, usize) -> Option<T>,
-    ) -> Option<T> {
-        if t == NIL || self.nodes[t as usize].max < min_len {
+        if self.max_of(self.root) < min_len {
             return None;
         }
-        let n = self.nodes[t as usize];
-        if let Some(found) = self.first_fit_in(n.left, min_len, fit) {
-            return Some(found);
-        }
-        if n.len >= min_len {
-            if let Some(found) = fit(n.start, n.len) {
-                return Some(found);
+        let mut t = self.leftmost_fit(self.root, min_len);
+        loop {
+            // Every big enough gap left of `t` has been offered.
+            let n = self.node(t);
+            if n.len >= min_len {
+                if let Some(found) = fit(n.start, n.len) {
+                    return Some(found);
+                }
+            }
+            if self.max_of(n.right) >= min_len {
+                t = self.leftmost_fit(n.right, min_len);
+                continue;
+            }
+            loop {
+                let p = self.node(t).parent;
+                if p == NIL {
+                    return None;
+                }
+                let from_left = self.node(p).left == t;
+                t = p;
+                if from_left {
+                    break;
+                }
             }
         }
-        self.first_fit_in(n.right, min_len, fit)
+    }
+
+    /// The leftmost node under `t` (whose subtree has a gap of `>= min_len`) with
+    /// no such gap in its left subtree.
+    fn leftmost_fit(&self, mut t: u32, min_len: usize) -> u32 {
+        loop {
+            let left = self.node(t).left;
+            if self.max_of(left) < min_len {
+                return t;
+            }
+            t = left;
+        }
     }
 }
 
@@ -332,13 +377,45 @@ mod tests {
         deepest
     }
 
-    #[test]
-    fn gap_starts_chosen_against_the_unsalted_hash_do_not_make_a_salted_tree_deep() {
-        // The longest run of page addresses, ascending, whose unsalted priorities
-        // fall (patience sorting over 2^18 candidates): a treap over them is a
-        // chain, whatever the order of insertion.
+    /// Checks every invariant of the tree (key order, priority order, parent links,
+    /// `max`, the count) with a loop.
+    fn check(tree: &GapTree) {
+        let mut seen = 0;
+        let mut stack = vec![(tree.root, NIL, 0usize, usize::MAX)];
+        while let Some((node, parent, lo, hi)) = stack.pop() {
+            if node == NIL {
+                continue;
+            }
+            seen += 1;
+            let n = tree.node(node);
+            assert_eq!(n.parent, parent, "parent link of {}", n.start);
+            assert!(lo <= n.start && n.start <= hi, "key order at {}", n.start);
+            if parent != NIL {
+                assert!(
+                    n.prio <= tree.node(parent).prio,
+                    "heap order at {}",
+                    n.start
+                );
+            }
+            let max = n.len.max(tree.max_of(n.left)).max(tree.max_of(n.right));
+            assert_eq!(n.max, max, "max at {}", n.start);
+            stack.push((n.left, node, lo, n.start));
+            stack.push((n.right, node, n.start, hi));
+        }
+        assert_eq!(seen, tree.count);
+    }
+
+    /// The longest run of gap starts (odd page numbers, so that gaps between
+    /// one-page children can start there), ascending, whose priorities under
+    /// `salt` fall (patience sorting over 2^18 candidates): a treap over them is a
+    /// chain, whatever the order of insertion. What a user who knows the salt can
+    /// build.
+    fn chain_keys(salt: u64) -> Vec<usize> {
         let candidates: Vec<(usize, u64)> = (0..1usize << 18)
-            .map(|k| (k << 12, priority(k << 12, 0)))
+            .map(|k| {
+                let key = (2 * k + 1) << 12;
+                (key, priority(key, salt))
+            })
             .collect();
         // tails[i]: index of the candidate ending the best run of length i + 1
         // (the one with the highest last priority); back: each one's predecessor.
@@ -361,6 +438,13 @@ mod tests {
             keys.push(candidates[i].0);
             i = back[i];
         }
+        keys.reverse();
+        keys
+    }
+
+    #[test]
+    fn gap_starts_chosen_against_the_unsalted_hash_do_not_make_a_salted_tree_deep() {
+        let keys = chain_keys(0);
         let build = |salt| {
             let mut tree = GapTree::new(salt, 0, 0);
             for &k in &keys {
@@ -371,6 +455,57 @@ mod tests {
         let unsalted = depth(&build(0));
         assert!(unsalted >= 500, "{} keys, depth {unsalted}", keys.len());
         assert!(depth(&build(0x05EE_D0FA_5ACE)) < 64);
+    }
+
+    #[test]
+    fn a_chain_built_by_a_user_who_knows_the_salt_is_walked_on_a_16_kib_stack() {
+        extern crate std;
+        let keys = chain_keys(0);
+        let body = move || {
+            // Gaps of one page at each key, inserted in both orders: a chain
+            // either way, every operation walking its whole length.
+            for reversed in [false, true] {
+                let mut tree = GapTree::new(0, 0, 0);
+                let order: Vec<usize> = if reversed {
+                    keys.iter().rev().copied().collect()
+                } else {
+                    keys.clone()
+                };
+                for &k in &order {
+                    tree.insert(k, 1 << 12);
+                }
+                assert!(depth(&tree) >= 500);
+                check(&tree);
+                let last = *keys.last().expect("keys");
+                // First fit walks to the far end and back, offering every gap.
+                let mut offered = 0;
+                assert_eq!(
+                    tree.first_fit(1 << 12, |s, _| {
+                        offered += 1;
+                        (s == last).then_some(s)
+                    }),
+                    Some(last)
+                );
+                assert_eq!(offered, keys.len());
+                tree.set_len(last, 3 << 12);
+                assert_eq!(tree.first_fit(2 << 12, |s, _| Some(s)), Some(last));
+                check(&tree);
+                for &k in &order {
+                    assert_eq!(
+                        tree.remove(k),
+                        Some(if k == last { 3 << 12 } else { 1 << 12 })
+                    );
+                }
+                assert_eq!(tree.len(), 0);
+                assert_eq!(tree.first_fit(1, |s, _| Some(s)), None::<usize>);
+            }
+        };
+        std::thread::Builder::new()
+            .stack_size(16 * 1024)
+            .spawn(body)
+            .expect("spawn a thread")
+            .join()
+            .expect("every operation on a chain fits a 16 KiB stack");
     }
 
     #[test]
@@ -398,23 +533,36 @@ mod tests {
 
     proptest! {
         #[test]
-        fn agrees_with_a_sorted_map(ops in proptest::collection::vec((0usize..64, 1usize..8, any::<bool>()), 1..200)) {
+        fn agrees_with_a_sorted_map(ops in proptest::collection::vec((0usize..64, 1usize..8, 0u8..3), 1..200)) {
             let mut tree = GapTree::new(0, 0, 0);
             let mut model: BTreeMap<usize, usize> = BTreeMap::new();
-            for (slot, len, add) in ops {
+            for (slot, len, op) in ops {
                 let start = slot * 8;
-                if add && !model.contains_key(&start) {
-                    tree.insert(start, len);
-                    model.insert(start, len);
-                } else if !add {
-                    prop_assert_eq!(tree.remove(start), model.remove(&start));
+                match op {
+                    0 if !model.contains_key(&start) => {
+                        tree.insert(start, len);
+                        model.insert(start, len);
+                    }
+                    1 if model.contains_key(&start) => {
+                        tree.set_len(start, len);
+                        model.insert(start, len);
+                    }
+                    _ => prop_assert_eq!(tree.remove(start), model.remove(&start)),
                 }
+                check(&tree);
+                prop_assert_eq!(tree.len(), model.len());
                 for min in [1usize, 3, 7] {
                     let want = model.iter().find(|(_, &l)| l >= min).map(|(&s, _)| s);
                     prop_assert_eq!(tree.first_fit(min, |s, _| Some(s)), want);
+                    // Rejecting every gap visits all big enough ones, in order.
+                    let mut offered = Vec::new();
+                    prop_assert_eq!(tree.first_fit(min, |s, l| { offered.push((s, l)); None::<()> }), None);
+                    let all: Vec<(usize, usize)> = model.iter().filter(|(_, &l)| l >= min).map(|(&s, &l)| (s, l)).collect();
+                    prop_assert_eq!(offered, all);
                 }
                 let probe = slot * 8 + 3;
                 prop_assert_eq!(tree.floor(probe), model.range(..=probe).next_back().map(|(&s, &l)| (s, l)));
+                prop_assert_eq!(tree.ceil(probe), model.range(probe..).next().map(|(&s, &l)| (s, l)));
             }
         }
     }
