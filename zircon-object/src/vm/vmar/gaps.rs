@@ -405,15 +405,15 @@ mod tests {
         assert_eq!(seen, tree.count);
     }
 
-    /// The longest run of gap starts (odd page numbers, so that gaps between
+    /// The longest run of gap starts (`base` plus an odd number of pages, so that gaps between
     /// one-page children can start there), ascending, whose priorities under
     /// `salt` fall (patience sorting over 2^18 candidates): a treap over them is a
     /// chain, whatever the order of insertion. What a user who knows the salt can
     /// build.
-    fn chain_keys(salt: u64) -> Vec<usize> {
+    fn chain_keys(salt: u64, base: usize) -> Vec<usize> {
         let candidates: Vec<(usize, u64)> = (0..1usize << 18)
             .map(|k| {
-                let key = (2 * k + 1) << 12;
+                let key = base + ((2 * k + 1) << 12);
                 (key, priority(key, salt))
             })
             .collect();
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn gap_starts_chosen_against_the_unsalted_hash_do_not_make_a_salted_tree_deep() {
-        let keys = chain_keys(0);
+        let keys = chain_keys(0, 0);
         let build = |salt| {
             let mut tree = GapTree::new(salt, 0, 0);
             for &k in &keys {
@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn a_chain_built_by_a_user_who_knows_the_salt_is_walked_on_a_16_kib_stack() {
         extern crate std;
-        let keys = chain_keys(0);
+        let keys = chain_keys(0, 0);
         let body = move || {
             // Gaps of one page at each key, inserted in both orders: a chain
             // either way, every operation walking its whole length.
@@ -506,6 +506,85 @@ mod tests {
             .expect("spawn a thread")
             .join()
             .expect("every operation on a chain fits a 16 KiB stack");
+    }
+
+    #[test]
+    fn a_region_whose_gaps_a_user_placed_against_a_seed_of_0_works_on_a_16_kib_stack() {
+        extern crate std;
+        use crate::vm::{AddressSpace, AllocateRequest, MapRequest, Placement, VmObject};
+        use crate::vm::{VmPerms, VmoOptions};
+        use alloc::sync::Arc;
+        use kernel_hal::{Hal, PAGE_SIZE};
+
+        // The unix HAL's placement seed is 0, so every salt follows from the address
+        // space's id and this code: a user can compute it and place mappings so that
+        // the gaps between them make a compact region's index a chain.
+        let hal: Arc<dyn Hal> = Arc::new(kernel_hal_unix::UnixHal::new().expect("a machine"));
+        assert_eq!(hal.placement_seed(), 0);
+        let free_before = hal.free_count();
+        let aspace = AddressSpace::new(hal.clone()).expect("an address space");
+        let region = aspace
+            .root_vmar()
+            .allocate(&AllocateRequest {
+                compact: true,
+                can_map_specific: true,
+                ..AllocateRequest::new(4 << 30, VmPerms::READ_WRITE)
+            })
+            .expect("a compact region");
+        let salt = aspace.state.lock().regions[&region.id].gap_salt;
+        let keys = chain_keys(salt, region.addr());
+        let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
+        let depth_now = {
+            let aspace = aspace.clone();
+            let region = region.clone();
+            move || {
+                let mut state = aspace.state.lock();
+                let region = state.regions.get_mut(&region.id).expect("alive");
+                depth(region.gaps())
+            }
+        };
+        let body = move || {
+            let page = |placement| MapRequest {
+                placement,
+                ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+            };
+            // A page just below each chosen gap start.
+            for &k in &keys {
+                region
+                    .map(&vmo, &page(Placement::At(k - PAGE_SIZE - region.addr())))
+                    .expect("a specific mapping");
+            }
+            assert!(depth_now() >= 500, "the index is a chain");
+            // First fit from the low end: the gap below the first mapping (when
+            // there is one) or the first gap of the chain.
+            let first = region
+                .map(&vmo, &page(Placement::Anywhere))
+                .expect("compact placement");
+            assert!(first < keys[1]);
+            region.unmap(first, PAGE_SIZE, false).expect("unmap it");
+            // A region too big for every gap but the last: first fit walks down
+            // the chain to it.
+            let last = *keys.last().expect("keys");
+            let far = region
+                .allocate(&AllocateRequest::new(1 << 30, VmPerms::READ))
+                .expect("room after the last mapping");
+            assert!(far.addr() >= last);
+            far.destroy().expect("destroy it");
+            for &k in keys.iter().rev() {
+                region
+                    .unmap(k - PAGE_SIZE, PAGE_SIZE, false)
+                    .expect("unmap");
+            }
+            assert_eq!(aspace.mapping_count(), 0);
+            region.destroy().expect("destroy the region");
+        };
+        std::thread::Builder::new()
+            .stack_size(16 * 1024)
+            .spawn(body)
+            .expect("spawn a thread")
+            .join()
+            .expect("every operation fits a 16 KiB stack");
+        assert_eq!(hal.free_count(), free_before);
     }
 
     #[test]
