@@ -4,6 +4,8 @@ mod io;
 mod pages;
 mod range;
 
+pub use range::LockTaken;
+
 use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::{invariant, ZxResult};
