@@ -1,15 +1,13 @@
 //! The free gaps of one region, indexed for O(log n) free-space search.
 //!
-//! A treap keyed by gap start, each node augmented with the largest gap length in its
-//! subtree. Lookups by address and first-fit searches descend one path (first fit
-//! skips every subtree whose largest gap is too small), so both cost O(log n)
-//! expected in the number of gaps. Priorities are a hash of the key salted with a
-//! secret of the address space, so the shape needs no random source at run time.
+//! An AVL tree keyed by gap start, each node augmented with the largest gap length in
+//! its subtree. Lookups by address and first-fit searches descend one path (first fit
+//! skips every subtree whose largest gap is too small). The tree's height is at most
+//! 1.44 log2(n + 2) whatever gaps a user makes, so every operation is O(log n) in the
+//! number of gaps without any secret or random source.
 //!
-//! Every operation is a loop over parent links: none recurses, and none keeps a
-//! stack, so a user who knows the salt (the embedder's seed left at 0 makes it
-//! guessable) and picks gap addresses that make the tree a chain makes operations
-//! slower, never deeper on the kernel stack.
+//! Every operation is a loop over child and parent links: none recurses and none
+//! keeps a stack.
 
 use alloc::vec::Vec;
 
@@ -21,7 +19,8 @@ struct Node {
     len: usize,
     /// Largest `len` in this node's subtree.
     max: usize,
-    prio: u64,
+    /// Nodes on the longest path down from here, this one included.
+    height: u8,
     left: u32,
     right: u32,
     /// `NIL` for the root.
@@ -30,38 +29,25 @@ struct Node {
 
 /// A set of disjoint gaps `[start, start + len)`, `len > 0`.
 ///
-/// Always true: keys grow left to right, a parent's priority is at least its
-/// children's, `parent` links mirror `left`/`right`, and each node's `max` is the
-/// largest `len` below it.
+/// Always true between calls: keys grow left to right, the heights of a node's two
+/// subtrees differ by at most one, `parent` links mirror `left`/`right`, and each
+/// node's `height` and `max` are those of its subtree.
 pub(crate) struct GapTree {
     nodes: Vec<Node>,
     free: Vec<u32>,
     root: u32,
     count: usize,
-    /// Mixed into every priority, so that a user who picks the gaps' addresses
-    /// cannot pick their priorities too (and so cannot make the tree deep).
-    salt: u64,
-}
-
-fn priority(key: usize, salt: u64) -> u64 {
-    // splitmix64 finaliser: a good spread from sequential keys.
-    let mut z = (key as u64 ^ salt).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl GapTree {
     /// A tree holding the single gap `[start, start + len)` (or nothing if
-    /// `len == 0`), whose priorities are salted with `salt` (a secret of the
-    /// address space, from the embedder's seed).
-    pub(crate) fn new(salt: u64, start: usize, len: usize) -> GapTree {
+    /// `len == 0`).
+    pub(crate) fn new(start: usize, len: usize) -> GapTree {
         let mut tree = GapTree {
             nodes: Vec::new(),
             free: Vec::new(),
             root: NIL,
             count: 0,
-            salt,
         };
         if len > 0 {
             tree.insert(start, len);
@@ -91,21 +77,22 @@ impl GapTree {
         }
     }
 
-    /// Recomputes `i`'s `max` from its children; says whether it changed.
-    fn update(&mut self, i: u32) -> bool {
-        let n = *self.node(i);
-        let max = n.len.max(self.max_of(n.left)).max(self.max_of(n.right));
-        self.node_mut(i).max = max;
-        max != n.max
+    fn height_of(&self, i: u32) -> u8 {
+        if i == NIL {
+            0
+        } else {
+            self.node(i).height
+        }
     }
 
-    /// Recomputes `max` from `i` up to the root, after a change below `i` (every
-    /// other node's `max` is right). Stops at the first node whose `max` stays the
-    /// same: the ones above it see no change.
-    fn update_upwards(&mut self, mut i: u32) {
-        while i != NIL && self.update(i) {
-            i = self.node(i).parent;
-        }
+    /// Recomputes `i`'s `height` and `max` from its children.
+    fn update(&mut self, i: u32) {
+        let n = *self.node(i);
+        let max = n.len.max(self.max_of(n.left)).max(self.max_of(n.right));
+        let height = 1 + self.height_of(n.left).max(self.height_of(n.right));
+        let node = self.node_mut(i);
+        node.max = max;
+        node.height = height;
     }
 
     /// The node holding the gap that starts at `start`, found by one descent.
@@ -139,7 +126,7 @@ impl GapTree {
     }
 
     /// Lifts `x` above its parent (a right rotation if `x` is a left child, a left
-    /// one otherwise), keeping key order; updates both nodes' `max`.
+    /// one otherwise), keeping key order; updates both nodes.
     fn rotate_up(&mut self, x: u32) {
         let p = self.node(x).parent;
         let g = self.node(p).parent;
@@ -163,19 +150,72 @@ impl GapTree {
         self.update(x);
     }
 
+    /// Restores every invariant from `i` up to the root, after a change below `i`
+    /// (a node added or taken away, or a length changed): each node on the way is
+    /// updated, and one whose subtrees' heights differ by two is rotated (twice
+    /// when its taller child leans the other way).
+    fn rebalance_upwards(&mut self, mut i: u32) {
+        while i != NIL {
+            self.update(i);
+            let Node { left, right, .. } = *self.node(i);
+            let (hl, hr) = (self.height_of(left), self.height_of(right));
+            let top = if hl > hr + 1 {
+                let Node {
+                    left: ll,
+                    right: lr,
+                    ..
+                } = *self.node(left);
+                if self.height_of(lr) > self.height_of(ll) {
+                    self.rotate_up(lr);
+                    self.rotate_up(lr);
+                    lr
+                } else {
+                    self.rotate_up(left);
+                    left
+                }
+            } else if hr > hl + 1 {
+                let Node {
+                    left: rl,
+                    right: rr,
+                    ..
+                } = *self.node(right);
+                if self.height_of(rl) > self.height_of(rr) {
+                    self.rotate_up(rl);
+                    self.rotate_up(rl);
+                    rl
+                } else {
+                    self.rotate_up(right);
+                    right
+                }
+            } else {
+                i
+            };
+            i = self.node(top).parent;
+        }
+    }
+
     /// Adds the gap `[start, start + len)`, which must not overlap another: one
-    /// descent to a leaf, rotations up while the new node outranks its parent,
-    /// then `max` fixed on the way to the root.
+    /// descent to a leaf, then one climb that rebalances.
     pub(crate) fn insert(&mut self, start: usize, len: usize) {
         debug_assert!(len > 0);
+        let mut parent = NIL;
+        let mut t = self.root;
+        while t != NIL {
+            parent = t;
+            t = if start < self.node(t).start {
+                self.node(t).left
+            } else {
+                self.node(t).right
+            };
+        }
         let node = Node {
             start,
             len,
             max: len,
-            prio: priority(start, self.salt),
+            height: 1,
             left: NIL,
             right: NIL,
-            parent: NIL,
+            parent,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -187,16 +227,6 @@ impl GapTree {
                 (self.nodes.len() - 1) as u32
             }
         };
-        let mut parent = NIL;
-        let mut t = self.root;
-        while t != NIL {
-            parent = t;
-            t = if start < self.node(t).start {
-                self.node(t).left
-            } else {
-                self.node(t).right
-            };
-        }
         if parent == NIL {
             self.root = i;
         } else if start < self.node(parent).start {
@@ -204,47 +234,39 @@ impl GapTree {
         } else {
             self.node_mut(parent).right = i;
         }
-        self.node_mut(i).parent = parent;
-        loop {
-            let p = self.node(i).parent;
-            if p == NIL || self.node(i).prio <= self.node(p).prio {
-                break;
-            }
-            self.rotate_up(i);
-        }
-        self.update_upwards(self.node(i).parent);
+        self.rebalance_upwards(parent);
         self.count += 1;
     }
 
-    /// Removes the gap starting at `start`; returns its length if there was one.
-    /// The node is rotated down (its higher-priority child lifted above it) until
-    /// it has at most one child, then spliced out.
+    /// Removes the gap starting at `start`; returns its length if there was one. A
+    /// node with two children takes over its successor's gap, and the successor's
+    /// node (which has at most one child) is spliced out instead; then one climb
+    /// rebalances.
     pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
         let t = self.find(start)?;
-        loop {
-            let Node { left, right, .. } = *self.node(t);
-            if left == NIL || right == NIL {
-                break;
+        let len = self.node(t).len;
+        let mut gone = t;
+        if self.node(t).left != NIL && self.node(t).right != NIL {
+            gone = self.node(t).right;
+            while self.node(gone).left != NIL {
+                gone = self.node(gone).left;
             }
-            let lift = if self.node(left).prio > self.node(right).prio {
-                left
-            } else {
-                right
-            };
-            self.rotate_up(lift);
+            let Node { start, len, .. } = *self.node(gone);
+            let node = self.node_mut(t);
+            node.start = start;
+            node.len = len;
         }
         let Node {
             left,
             right,
             parent,
-            len,
             ..
-        } = *self.node(t);
+        } = *self.node(gone);
         let only = if left == NIL { right } else { left };
-        self.replace_child(parent, t, only);
-        self.update_upwards(parent);
-        self.free.push(t);
+        self.replace_child(parent, gone, only);
+        self.free.push(gone);
         self.count -= 1;
+        self.rebalance_upwards(parent);
         Some(len)
     }
 
@@ -256,7 +278,7 @@ impl GapTree {
         debug_assert!(found.is_some());
         if let Some(t) = found {
             self.node_mut(t).len = len;
-            self.update_upwards(t);
+            self.rebalance_upwards(t);
         }
     }
 
@@ -370,15 +392,28 @@ mod tests {
                 continue;
             }
             deepest = deepest.max(d);
-            let n = &tree.nodes[node as usize];
+            let n = tree.node(node);
             stack.push((n.left, d + 1));
             stack.push((n.right, d + 1));
         }
         deepest
     }
 
-    /// Checks every invariant of the tree (key order, priority order, parent links,
-    /// `max`, the count) with a loop.
+    /// The greatest height an AVL tree of `n` nodes can have: the last `h` whose
+    /// sparsest AVL tree (`m(h) = m(h - 1) + m(h - 2) + 1` nodes) fits in `n`.
+    fn avl_bound(n: usize) -> usize {
+        let (mut h, mut m, mut m_below) = (1, 1, 0);
+        loop {
+            let next = m + m_below + 1;
+            if next > n {
+                return h;
+            }
+            (h, m, m_below) = (h + 1, next, m);
+        }
+    }
+
+    /// Checks every invariant of the tree (key order, balance, parent links,
+    /// `height`, `max`, the count) with a loop.
     fn check(tree: &GapTree) {
         let mut seen = 0;
         let mut stack = vec![(tree.root, NIL, 0usize, usize::MAX)];
@@ -390,111 +425,70 @@ mod tests {
             let n = tree.node(node);
             assert_eq!(n.parent, parent, "parent link of {}", n.start);
             assert!(lo <= n.start && n.start <= hi, "key order at {}", n.start);
-            if parent != NIL {
-                assert!(
-                    n.prio <= tree.node(parent).prio,
-                    "heap order at {}",
-                    n.start
-                );
-            }
+            let (hl, hr) = (tree.height_of(n.left), tree.height_of(n.right));
+            assert!(hl.abs_diff(hr) <= 1, "balance at {}", n.start);
+            assert_eq!(n.height, 1 + hl.max(hr), "height at {}", n.start);
             let max = n.len.max(tree.max_of(n.left)).max(tree.max_of(n.right));
             assert_eq!(n.max, max, "max at {}", n.start);
             stack.push((n.left, node, lo, n.start));
             stack.push((n.right, node, n.start, hi));
         }
         assert_eq!(seen, tree.count);
+        assert_eq!(depth(tree), usize::from(tree.height_of(tree.root)));
     }
 
-    /// The longest run of gap starts (`base` plus an odd number of pages, so that gaps between
-    /// one-page children can start there), ascending, whose priorities under
-    /// `salt` fall (patience sorting over 2^18 candidates): a treap over them is a
-    /// chain, whatever the order of insertion. What a user who knows the salt can
-    /// build.
-    fn chain_keys(salt: u64, base: usize) -> Vec<usize> {
-        let candidates: Vec<(usize, u64)> = (0..1usize << 18)
+    /// Gap starts in the orders that make an unbalanced search tree a chain:
+    /// ascending, descending, and closing in from both ends.
+    fn hostile_orders(n: usize) -> [Vec<usize>; 3] {
+        let up: Vec<usize> = (0..n).map(|k| (2 * k + 1) << 12).collect();
+        let down: Vec<usize> = up.iter().rev().copied().collect();
+        let zigzag: Vec<usize> = (0..n)
             .map(|k| {
-                let key = base + ((2 * k + 1) << 12);
-                (key, priority(key, salt))
+                if k % 2 == 0 {
+                    up[k / 2]
+                } else {
+                    up[n - 1 - k / 2]
+                }
             })
             .collect();
-        // tails[i]: index of the candidate ending the best run of length i + 1
-        // (the one with the highest last priority); back: each one's predecessor.
-        let mut tails: Vec<usize> = Vec::new();
-        let mut back = vec![usize::MAX; candidates.len()];
-        for (i, &(_, p)) in candidates.iter().enumerate() {
-            let at = tails.partition_point(|&t| candidates[t].1 > p);
-            if at > 0 {
-                back[i] = tails[at - 1];
-            }
-            if at == tails.len() {
-                tails.push(i);
-            } else {
-                tails[at] = i;
-            }
-        }
-        let mut keys = Vec::new();
-        let mut i = *tails.last().expect("candidates");
-        while i != usize::MAX {
-            keys.push(candidates[i].0);
-            i = back[i];
-        }
-        keys.reverse();
-        keys
+        [up, down, zigzag]
     }
 
     #[test]
-    fn gap_starts_chosen_against_the_unsalted_hash_do_not_make_a_salted_tree_deep() {
-        let keys = chain_keys(0, 0);
-        let build = |salt| {
-            let mut tree = GapTree::new(salt, 0, 0);
-            for &k in &keys {
-                tree.insert(k, 1);
-            }
-            tree
-        };
-        let unsalted = depth(&build(0));
-        assert!(unsalted >= 500, "{} keys, depth {unsalted}", keys.len());
-        assert!(depth(&build(0x05EE_D0FA_5ACE)) < 64);
-    }
-
-    #[test]
-    fn a_chain_built_by_a_user_who_knows_the_salt_is_walked_on_a_16_kib_stack() {
+    fn every_operation_on_hostile_orders_runs_on_a_16_kib_stack_and_stays_shallow() {
         extern crate std;
-        let keys = chain_keys(0, 0);
+        const N: usize = 20_000;
         let body = move || {
-            // Gaps of one page at each key, inserted in both orders: a chain
-            // either way, every operation walking its whole length.
-            for reversed in [false, true] {
-                let mut tree = GapTree::new(0, 0, 0);
-                let order: Vec<usize> = if reversed {
-                    keys.iter().rev().copied().collect()
-                } else {
-                    keys.clone()
-                };
+            for order in hostile_orders(N) {
+                let mut tree = GapTree::new(0, 0);
                 for &k in &order {
                     tree.insert(k, 1 << 12);
                 }
-                assert!(depth(&tree) >= 500);
                 check(&tree);
-                let last = *keys.last().expect("keys");
-                // First fit walks to the far end and back, offering every gap.
+                assert!(depth(&tree) <= avl_bound(N), "depth {}", depth(&tree));
+                let last = (2 * N - 1) << 12;
+                // First fit offers every gap, in address order, up to the last.
                 let mut offered = 0;
                 assert_eq!(
                     tree.first_fit(1 << 12, |s, _| {
+                        assert_eq!(s, (2 * offered + 1) << 12);
                         offered += 1;
                         (s == last).then_some(s)
                     }),
                     Some(last)
                 );
-                assert_eq!(offered, keys.len());
+                assert_eq!(offered, N);
                 tree.set_len(last, 3 << 12);
                 assert_eq!(tree.first_fit(2 << 12, |s, _| Some(s)), Some(last));
+                // Take half away in the same order: the rest stays balanced.
+                for &k in order.iter().step_by(2) {
+                    let want = if k == last { 3 << 12 } else { 1 << 12 };
+                    assert_eq!(tree.remove(k), Some(want));
+                }
                 check(&tree);
-                for &k in &order {
-                    assert_eq!(
-                        tree.remove(k),
-                        Some(if k == last { 3 << 12 } else { 1 << 12 })
-                    );
+                assert!(depth(&tree) <= avl_bound(N / 2));
+                for &k in order.iter().skip(1).step_by(2) {
+                    assert!(tree.remove(k).is_some());
                 }
                 assert_eq!(tree.len(), 0);
                 assert_eq!(tree.first_fit(1, |s, _| Some(s)), None::<usize>);
@@ -505,20 +499,21 @@ mod tests {
             .spawn(body)
             .expect("spawn a thread")
             .join()
-            .expect("every operation on a chain fits a 16 KiB stack");
+            .expect("every operation fits a 16 KiB stack");
     }
 
     #[test]
-    fn a_region_whose_gaps_a_user_placed_against_a_seed_of_0_works_on_a_16_kib_stack() {
+    fn a_region_whose_gaps_a_user_placed_in_order_works_on_a_16_kib_stack() {
         extern crate std;
         use crate::vm::{AddressSpace, AllocateRequest, MapRequest, Placement, VmObject};
         use crate::vm::{VmPerms, VmoOptions};
         use alloc::sync::Arc;
         use kernel_hal::{Hal, PAGE_SIZE};
 
-        // The unix HAL's placement seed is 0, so every salt follows from the address
-        // space's id and this code: a user can compute it and place mappings so that
-        // the gaps between them make a compact region's index a chain.
+        // One-page mappings two pages apart, placed in ascending address order in a
+        // compact region (whose index is kept from the start), on a machine whose
+        // placement seed is 0: nothing about the index is secret or random.
+        const N: usize = 2_000;
         let hal: Arc<dyn Hal> = Arc::new(kernel_hal_unix::UnixHal::new().expect("a machine"));
         assert_eq!(hal.placement_seed(), 0);
         let free_before = hal.free_count();
@@ -528,13 +523,11 @@ mod tests {
             .allocate(&AllocateRequest {
                 compact: true,
                 can_map_specific: true,
-                ..AllocateRequest::new(4 << 30, VmPerms::READ_WRITE)
+                ..AllocateRequest::new((2 * N + 4) * PAGE_SIZE, VmPerms::READ_WRITE)
             })
             .expect("a compact region");
-        let salt = aspace.state.lock().regions[&region.id].gap_salt;
-        let keys = chain_keys(salt, region.addr());
         let vmo = VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
-        let depth_now = {
+        let index_depth = {
             let aspace = aspace.clone();
             let region = region.clone();
             move || {
@@ -548,34 +541,30 @@ mod tests {
                 placement,
                 ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
             };
-            // A page just below each chosen gap start.
-            for &k in &keys {
+            for k in 0..N {
                 region
-                    .map(&vmo, &page(Placement::At(k - PAGE_SIZE - region.addr())))
+                    .map(&vmo, &page(Placement::At((2 * k + 1) * PAGE_SIZE)))
                     .expect("a specific mapping");
             }
-            assert!(depth_now() >= 500, "the index is a chain");
-            // First fit from the low end: the gap below the first mapping (when
-            // there is one) or the first gap of the chain.
+            assert!(index_depth() <= avl_bound(N + 1), "depth {}", index_depth());
+            // First fit from the low end.
             let first = region
                 .map(&vmo, &page(Placement::Anywhere))
                 .expect("compact placement");
-            assert!(first < keys[1]);
+            assert_eq!(first, region.addr());
             region.unmap(first, PAGE_SIZE, false).expect("unmap it");
-            // A region too big for every gap but the last: first fit walks down
-            // the chain to it.
-            let last = *keys.last().expect("keys");
+            // A region too big for every gap but the last.
             let far = region
-                .allocate(&AllocateRequest::new(1 << 30, VmPerms::READ))
+                .allocate(&AllocateRequest::new(3 * PAGE_SIZE, VmPerms::READ))
                 .expect("room after the last mapping");
-            assert!(far.addr() >= last);
+            assert_eq!(far.addr(), region.addr() + 2 * N * PAGE_SIZE);
             far.destroy().expect("destroy it");
-            for &k in keys.iter().rev() {
-                region
-                    .unmap(k - PAGE_SIZE, PAGE_SIZE, false)
-                    .expect("unmap");
+            for k in (0..N).rev() {
+                let at = region.addr() + (2 * k + 1) * PAGE_SIZE;
+                region.unmap(at, PAGE_SIZE, false).expect("unmap");
             }
             assert_eq!(aspace.mapping_count(), 0);
+            assert_eq!(index_depth(), 1, "one gap again");
             region.destroy().expect("destroy the region");
         };
         std::thread::Builder::new()
@@ -589,7 +578,7 @@ mod tests {
 
     #[test]
     fn first_fit_finds_the_lowest_big_enough_gap() {
-        let mut t = GapTree::new(0, 0, 0);
+        let mut t = GapTree::new(0, 0);
         t.insert(100, 5);
         t.insert(200, 50);
         t.insert(300, 20);
@@ -613,7 +602,7 @@ mod tests {
     proptest! {
         #[test]
         fn agrees_with_a_sorted_map(ops in proptest::collection::vec((0usize..64, 1usize..8, 0u8..3), 1..200)) {
-            let mut tree = GapTree::new(0, 0, 0);
+            let mut tree = GapTree::new(0, 0);
             let mut model: BTreeMap<usize, usize> = BTreeMap::new();
             for (slot, len, op) in ops {
                 let start = slot * 8;
