@@ -150,12 +150,14 @@ impl GapTree {
         self.update(x);
     }
 
-    /// Restores every invariant from `i` up to the root, after a change below `i`
-    /// (a node added or taken away, or a length changed): each node on the way is
-    /// updated, and one whose subtrees' heights differ by two is rotated (twice
-    /// when its taller child leans the other way).
+    /// Restores every invariant from `i` up to the root, after a change at or below
+    /// `i` (a node added or taken away, or a length changed): each node on the way
+    /// is updated, and one whose subtrees' heights differ by two is rotated (twice
+    /// when its taller child leans the other way). Stops where a subtree ends up
+    /// with the height and `max` it had before: nothing above it changed.
     fn rebalance_upwards(&mut self, mut i: u32) {
         while i != NIL {
+            let before = (self.node(i).height, self.node(i).max);
             self.update(i);
             let Node { left, right, .. } = *self.node(i);
             let (hl, hr) = (self.height_of(left), self.height_of(right));
@@ -190,6 +192,9 @@ impl GapTree {
             } else {
                 i
             };
+            if (self.node(top).height, self.node(top).max) == before {
+                break;
+            }
             i = self.node(top).parent;
         }
     }
@@ -240,7 +245,7 @@ impl GapTree {
 
     /// Removes the gap starting at `start`; returns its length if there was one. A
     /// node with two children takes over its successor's gap, and the successor's
-    /// node (which has at most one child) is spliced out instead; then one climb
+    /// node (which has at most one child) is spliced out instead; then a climb
     /// rebalances.
     pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
         let t = self.find(start)?;
@@ -267,6 +272,10 @@ impl GapTree {
         self.free.push(gone);
         self.count -= 1;
         self.rebalance_upwards(parent);
+        if gone != t {
+            // `t` holds another gap now; the climb above may have stopped below it.
+            self.rebalance_upwards(t);
+        }
         Some(len)
     }
 
