@@ -24,7 +24,12 @@
 //!    The price: code that touches window memory needs stack headroom for the fault
 //!    handler below its own frames (a thread running on a tiny custom stack would
 //!    overflow it). If the interrupted code was itself on the alternate stack
-//!    (inside another signal handler), the handler stays there.
+//!    (inside another signal handler), the handler stays there. If the interrupted
+//!    stack pointer lies in a window (a thread running on a stack that is a VMO
+//!    mapping, as Zircon threads do), that stack may not be faulted in below it, so
+//!    the handler stays on the alternate stack, which must then be at least
+//!    [`MIN_FAULT_STACK`] bytes: such a thread calls [`install_alternate_stack`]
+//!    before it runs there.
 //! 5. If the handler returns `true`, the signal handler returns and the access is
 //!    retried. Otherwise the fault goes to the previous handler.
 //!
@@ -48,6 +53,30 @@
 //! The code that touches window memory must, in turn, not hold a lock that its fault
 //! handler takes: the object layer never touches user memory through a raw pointer
 //! while holding its own locks.
+//!
+//! # Faults that cannot be resolved, and what the user sees
+//!
+//! - **A thread that holds a kernel lock** (an object-layer lock, marked through
+//!   [`kernel_hal::held`], or one of this backend's own), **or is inside the
+//!   allocator** (when the program installs [`TrackingAllocator`]), cannot have a
+//!   window fault resolved: the fault handler would wait for the thread itself. That
+//!   happens when an asynchronous signal's handler touches window memory after
+//!   interrupting a syscall or `malloc`. The handler detects it and aborts the
+//!   process (`SIGABRT`) after writing to standard error: `kernel-hal-unix: page
+//!   fault at 0x... on a thread that holds a kernel lock or is inside the allocator:
+//!   ...`. It never hangs. Without [`TrackingAllocator`], a signal that interrupts
+//!   `malloc` can still deadlock in the allocator: install it in programs that touch
+//!   window memory from asynchronous signal handlers (the crate's test helpers do).
+//! - **A thread whose stack lies in window memory** and whose alternate stack is
+//!   smaller than [`MIN_FAULT_STACK`] gets the same abort with a message naming
+//!   [`install_alternate_stack`]. With no alternate stack at all the host cannot even
+//!   deliver the signal (its frame would go on the stack that is not faulted in) and
+//!   kills the process with `SIGSEGV` ("Segmentation fault"), without a message.
+//! - **A thread with `SIGSEGV` blocked** (for example one spawned from inside a
+//!   signal handler, which inherits the handler's mask) dies of `SIGSEGV` on its
+//!   first window fault: the host kills it without running any handler, so the user
+//!   sees only "Segmentation fault". Unblock `SIGSEGV` in threads that touch window
+//!   memory.
 //!
 //! # Chaining
 //!
@@ -75,11 +104,15 @@
 //! [`PageTable`]: kernel_hal::PageTable
 //! [`PhysMem`]: kernel_hal::PhysMem
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Once, Weak};
 
+use kernel_hal::held::{set_lock_watcher, LockWatcher};
 use kernel_hal::{MMUFlags, PageFaultHandler, PagingError, PagingResult, VirtAddr};
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -93,7 +126,27 @@ pub const SLOTS: usize = 4096;
 struct SlotData {
     start: usize,
     end: usize,
+    cache: Weak<dyn HostCache>,
     handler: Option<Weak<dyn PageFaultHandler>>,
+}
+
+/// What a fault's first stop, the window's own record, made of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refill {
+    /// The page has a translation the host had dropped; it is back: retry.
+    Refilled,
+    /// The host already has what the record says (or there is no translation):
+    /// the fault is the address space's to handle.
+    NotDropped,
+    /// The page has a translation but the host refuses to map it even with every
+    /// other host mapping of the window dropped.
+    HostRefused,
+}
+
+/// A window whose host mappings are a cache of its record (see `page_table`).
+pub(crate) trait HostCache: Send + Sync {
+    /// Puts back the host mapping of the translation at `addr`, if it was dropped.
+    fn refill(&self, addr: VirtAddr) -> Refill;
 }
 
 /// One registry entry. See the module docs for the protocol.
@@ -145,6 +198,7 @@ pub(crate) struct Registration {
     index: usize,
     start: usize,
     end: usize,
+    cache: Weak<dyn HostCache>,
 }
 
 impl Registration {
@@ -154,7 +208,11 @@ impl Registration {
     /// # Errors
     ///
     /// [`PagingError::NoMemory`]: every slot is taken.
-    pub(crate) fn register(start: usize, len: usize) -> PagingResult<Registration> {
+    pub(crate) fn register(
+        start: usize,
+        len: usize,
+        cache: Weak<dyn HostCache>,
+    ) -> PagingResult<Registration> {
         install_signal_handlers();
         let end = start + len;
         let index = REGISTRY
@@ -169,7 +227,12 @@ impl Registration {
         slot.start.store(start, Ordering::SeqCst);
         slot.end.store(end, Ordering::SeqCst);
         HIGH_WATER.fetch_max(index + 1, Ordering::SeqCst);
-        let registration = Registration { index, start, end };
+        let registration = Registration {
+            index,
+            start,
+            end,
+            cache,
+        };
         registration.set_handler(None);
         Ok(registration)
     }
@@ -179,6 +242,7 @@ impl Registration {
         let data = Box::into_raw(Box::new(SlotData {
             start: self.start,
             end: self.end,
+            cache: self.cache.clone(),
             handler,
         }));
         REGISTRY[self.index].replace(data);
@@ -195,9 +259,15 @@ impl Drop for Registration {
     }
 }
 
-/// The fault handler of the window holding `addr`, if there is one and it is alive.
-/// Called in signal context: no locks, no allocation.
-fn lookup(addr: usize) -> Option<Arc<dyn PageFaultHandler>> {
+/// The window's record and handlers, if alive, for a fault in a window.
+type Found = (
+    Option<Arc<dyn HostCache>>,
+    Option<Arc<dyn PageFaultHandler>>,
+);
+
+/// The record and fault handler of the window holding `addr`, if there is such a
+/// window. Called in signal context: no locks, no allocation.
+fn lookup(addr: usize) -> Option<Found> {
     let high = HIGH_WATER.load(Ordering::Acquire).min(SLOTS);
     for slot in &REGISTRY[..high] {
         if addr < slot.start.load(Ordering::Relaxed) || addr >= slot.end.load(Ordering::Relaxed) {
@@ -209,14 +279,263 @@ fn lookup(addr: usize) -> Option<Arc<dyn PageFaultHandler>> {
         // until we decrement it (see `Slot::replace`).
         let found = unsafe { data.as_ref() }
             .filter(|d| d.start <= addr && addr < d.end)
-            .map(|d| d.handler.as_ref().and_then(Weak::upgrade));
+            .map(|d| {
+                (
+                    d.cache.upgrade(),
+                    d.handler.as_ref().and_then(Weak::upgrade),
+                )
+            });
         slot.readers.fetch_sub(1, Ordering::SeqCst);
         if let Some(handler) = found {
             // Windows never overlap, so this is the only candidate.
-            return handler;
+            return Some(handler);
         }
     }
     None
+}
+
+thread_local! {
+    /// How many kernel locks this thread holds (or waits for), plus the backend's
+    /// own locked sections and allocator calls it is inside. A window fault on a
+    /// thread where it is not zero would wait for the thread itself.
+    static BUSY: Cell<usize> = const { Cell::new(0) };
+}
+
+fn busy_enter() {
+    // A `const` thread-local without a destructor is always accessible, from a
+    // signal handler or the allocator too; `try_with` only makes that explicit.
+    let _ = BUSY.try_with(|busy| busy.set(busy.get() + 1));
+}
+
+fn busy_leave() {
+    // Saturating: a lock taken before the watcher was installed is released
+    // without having been counted.
+    let _ = BUSY.try_with(|busy| busy.set(busy.get().saturating_sub(1)));
+}
+
+fn thread_is_busy() -> bool {
+    BUSY.try_with(|busy| busy.get() != 0).unwrap_or(false)
+}
+
+/// Counts the object layer's lock marks (see [`kernel_hal::held`]) per thread.
+static WATCHER: LockWatcher = LockWatcher {
+    enter: busy_enter,
+    leave: busy_leave,
+};
+
+/// A section of the backend (holding one of its own locks) during which a fault on
+/// this thread must not be resolved.
+pub(crate) struct Busy(());
+
+impl Busy {
+    pub(crate) fn enter() -> Busy {
+        busy_enter();
+        Busy(())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        busy_leave();
+    }
+}
+
+/// A guard of one of the backend's own locks, with the thread marked busy while it
+/// waits for and holds it.
+pub(crate) struct Marked<'a, T> {
+    // Declared first, so it unlocks before the mark goes.
+    guard: std::sync::MutexGuard<'a, T>,
+    _busy: Busy,
+}
+
+impl<'a, T> Marked<'a, T> {
+    /// Locks `mutex` (a poisoned lock is taken as it is: the backend's updates never
+    /// panic half-way).
+    pub(crate) fn lock(mutex: &'a std::sync::Mutex<T>) -> Marked<'a, T> {
+        let busy = Busy::enter();
+        Marked {
+            guard: mutex.lock().unwrap_or_else(|e| e.into_inner()),
+            _busy: busy,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Marked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Marked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+/// The host's allocator ([`System`]), marking each thread that is inside it, so that
+/// a fault taken from a signal handler that interrupted `malloc` is reported instead
+/// of deadlocking in the allocator. A program that uses this backend and touches
+/// window memory from asynchronous signal handlers should install it:
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOCATOR: kernel_hal_unix::fault::TrackingAllocator =
+///     kernel_hal_unix::fault::TrackingAllocator;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrackingAllocator;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged;
+// the marks around the calls touch only a thread-local counter (no allocation).
+unsafe impl GlobalAlloc for TrackingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _busy = Busy::enter();
+        // SAFETY: forwarded; the caller keeps `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _busy = Busy::enter();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _busy = Busy::enter();
+        // SAFETY: as for `alloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _busy = Busy::enter();
+        // SAFETY: as for `alloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// The size of the alternate signal stack [`install_alternate_stack`] gives a thread.
+pub const ALTERNATE_STACK_SIZE: usize = 256 * 1024;
+
+/// The least alternate-stack size on which a fault is handled for a thread whose
+/// own stack lies in window memory.
+pub const MIN_FAULT_STACK: usize = 64 * 1024;
+
+/// Gives the calling thread an alternate signal stack of [`ALTERNATE_STACK_SIZE`]
+/// bytes (plus a guard page), unless it has one at least that large. A thread whose
+/// stack lies in window memory must call it before it runs there: its faults are
+/// handled on the alternate stack (its own stack may not be faulted in), and Rust's
+/// default alternate stacks are a few pages. The stack is freed when the thread
+/// exits.
+///
+/// # Errors
+///
+/// The host error of `mmap` or `sigaltstack`.
+pub fn install_alternate_stack() -> io::Result<()> {
+    if let Some((low, high)) = alternate_stack() {
+        if high - low >= ALTERNATE_STACK_SIZE {
+            return Ok(());
+        }
+    }
+    let page = kernel_hal::PAGE_SIZE;
+    let len = ALTERNATE_STACK_SIZE + page;
+    // SAFETY: a fresh private mapping placed by the kernel.
+    let base = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // The lowest page is the guard: an overflow faults instead of running into
+    // whatever lies below.
+    // SAFETY: the first page of our own fresh mapping.
+    unsafe { libc::mprotect(base, page, libc::PROT_NONE) };
+    let stack = libc::stack_t {
+        ss_sp: base.cast::<u8>().wrapping_add(page).cast(),
+        ss_flags: 0,
+        ss_size: ALTERNATE_STACK_SIZE,
+    };
+    // SAFETY: `stack` describes our own fresh mapping, which lives until the
+    // thread exits (`OwnAlternateStack` frees it after disabling it).
+    if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } != 0 {
+        let error = io::Error::last_os_error();
+        // SAFETY: our own mapping, not installed.
+        unsafe { libc::munmap(base, len) };
+        return Err(error);
+    }
+    OWN_ALTERNATE_STACK.with(|own| own.replace(base as usize, len));
+    Ok(())
+}
+
+/// The alternate stack this module gave the thread, freed when the thread exits.
+struct OwnAlternateStack(Cell<(usize, usize)>);
+
+impl OwnAlternateStack {
+    fn replace(&self, base: usize, len: usize) {
+        let (old, old_len) = self.0.replace((base, len));
+        if old != 0 {
+            // SAFETY: a stack this module mapped earlier for this thread, replaced by
+            // the new one just installed, so nothing runs on it any more.
+            unsafe { libc::munmap(old as *mut libc::c_void, old_len) };
+        }
+    }
+}
+
+impl Drop for OwnAlternateStack {
+    fn drop(&mut self) {
+        let (base, len) = self.0.get();
+        if base == 0 {
+            return;
+        }
+        let disable = libc::stack_t {
+            ss_sp: ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: turns the thread's alternate stack off (the thread is exiting)
+        // and frees ours, which no signal can run on any more.
+        unsafe {
+            libc::sigaltstack(&disable, ptr::null_mut());
+            libc::munmap(base as *mut libc::c_void, len);
+        }
+    }
+}
+
+thread_local! {
+    static OWN_ALTERNATE_STACK: OwnAlternateStack = const { OwnAlternateStack(Cell::new((0, 0))) };
+}
+
+/// Whether `addr` lies in some registered window. Signal-safe: atomics only.
+fn in_any_window(addr: usize) -> bool {
+    let high = HIGH_WATER.load(Ordering::Acquire).min(SLOTS);
+    REGISTRY[..high].iter().any(|slot| {
+        slot.start.load(Ordering::Relaxed) <= addr && addr < slot.end.load(Ordering::Relaxed)
+    })
+}
+
+/// Writes `parts` and `addr` (in hex) to standard error and aborts the process.
+/// Signal-safe: no allocation, no locks.
+fn die(before: &str, addr: usize, after: &str) -> ! {
+    let mut hex = [0u8; 18];
+    hex[0] = b'0';
+    hex[1] = b'x';
+    for (i, digit) in hex[2..].iter_mut().enumerate() {
+        let nibble = (addr >> (60 - 4 * i)) & 0xf;
+        *digit = b"0123456789abcdef"[nibble];
+    }
+    for part in [before.as_bytes(), &hex, after.as_bytes(), b"\n"] {
+        // SAFETY: writes a buffer we own to standard error.
+        unsafe { libc::write(libc::STDERR_FILENO, part.as_ptr().cast(), part.len()) };
+    }
+    // SAFETY: async-signal-safe; ends the process with SIGABRT.
+    unsafe { libc::abort() }
 }
 
 /// The actions installed before ours, read by the signal handler.
@@ -236,6 +555,7 @@ static PREVIOUS_READY: AtomicBool = AtomicBool::new(false);
 fn install_signal_handlers() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
+        set_lock_watcher(&WATCHER);
         // SAFETY: `PREVIOUS` is written only here, once, before our handler can run
         // (it is installed below) and so before any reader; the writes go through a
         // raw pointer, never a reference to the static.
@@ -292,6 +612,7 @@ unsafe fn interrupted_stack_pointer(ctx: *mut libc::c_void) -> usize {
 
 /// What the handler call needs, passed through the stack switch.
 struct FaultCall {
+    cache: Option<Arc<dyn HostCache>>,
     handler: Option<Arc<dyn PageFaultHandler>>,
     addr: VirtAddr,
     access: MMUFlags,
@@ -304,6 +625,21 @@ extern "C" fn run_handler(call: *mut FaultCall) {
     // SAFETY: `call` points at the `FaultCall` on the signal handler's frame, which
     // outlives this call; nothing else touches it meanwhile.
     let call = unsafe { &mut *call };
+    // The window's record first: a translation whose host mapping was dropped (at
+    // the host's mapping cap) comes back without the address space's involvement.
+    match call.cache.take().map(|cache| cache.refill(call.addr)) {
+        Some(Refill::Refilled) => {
+            call.resolved = true;
+            return;
+        }
+        Some(Refill::HostRefused) => die(
+            "kernel-hal-unix: page fault at ",
+            call.addr,
+            " on a translation the host refuses to map even with every other mapping of \
+             its window dropped (host out of memory). Aborting.",
+        ),
+        Some(Refill::NotDropped) | None => {}
+    }
     if let Some(handler) = call.handler.take() {
         call.resolved = handler.handle_page_fault(call.addr, call.access);
     }
@@ -338,6 +674,17 @@ unsafe fn call_on_stack(stack_top: usize, f: extern "C" fn(*mut FaultCall), arg:
 /// The bounds `[low, high)` of this thread's alternate signal stack, if the thread
 /// is running on it now.
 fn current_alternate_stack() -> Option<(usize, usize)> {
+    alternate_stack_state().and_then(|(low, high, on)| on.then_some((low, high)))
+}
+
+/// The bounds `[low, high)` of this thread's alternate signal stack, if it has one.
+fn alternate_stack() -> Option<(usize, usize)> {
+    alternate_stack_state().map(|(low, high, _)| (low, high))
+}
+
+/// This thread's alternate signal stack, if enabled: bounds and whether the thread
+/// runs on it now.
+fn alternate_stack_state() -> Option<(usize, usize, bool)> {
     let mut current = MaybeUninit::<libc::stack_t>::uninit();
     // SAFETY: a query only (no new stack), writing into `current`.
     if unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) } != 0 {
@@ -346,7 +693,12 @@ fn current_alternate_stack() -> Option<(usize, usize)> {
     // SAFETY: on success the kernel filled `current`.
     let current = unsafe { current.assume_init() };
     let low = current.ss_sp as usize;
-    (current.ss_flags & libc::SS_ONSTACK != 0).then_some((low, low.wrapping_add(current.ss_size)))
+    let on = current.ss_flags & libc::SS_ONSTACK != 0;
+    (current.ss_flags & libc::SS_DISABLE == 0 || on).then_some((
+        low,
+        low.wrapping_add(current.ss_size),
+        on,
+    ))
 }
 
 /// Bytes below the interrupted stack pointer that the handler leaves alone: the
@@ -365,9 +717,20 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
         None
     };
     let resolved = match handler {
-        Some(handler) => {
+        Some((cache, handler)) => {
+            if thread_is_busy() {
+                die(
+                    "kernel-hal-unix: page fault at ",
+                    addr,
+                    " on a thread that holds a kernel lock or is inside the allocator: it \
+                     came from a signal handler that interrupted a syscall or malloc (or from \
+                     code touching user memory under a lock), and resolving it would wait \
+                     for the thread itself. Aborting instead of deadlocking.",
+                );
+            }
             let mut call = FaultCall {
-                handler: Some(handler),
+                cache,
+                handler,
                 addr,
                 // SAFETY: `ctx` is the kernel's context for this signal.
                 access: unsafe { access_kind(addr, ctx) },
@@ -375,7 +738,31 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
             };
             // SAFETY: `ctx` is the kernel's context for this signal.
             let sp = unsafe { interrupted_stack_pointer(ctx) };
+            let window_stack = in_any_window(sp);
             match current_alternate_stack() {
+                // The thread runs on a stack in window memory, which may not be
+                // faulted in below its stack pointer: stay on the alternate stack,
+                // if it is large enough for the handler.
+                Some((low, high)) if window_stack => {
+                    if high - low < MIN_FAULT_STACK {
+                        die(
+                            "kernel-hal-unix: page fault at ",
+                            addr,
+                            " on a thread whose stack lies in window memory and whose \
+                             alternate signal stack is too small for the fault handler; \
+                             call kernel_hal_unix::fault::install_alternate_stack() on \
+                             that thread first.",
+                        );
+                    }
+                    run_handler(&mut call);
+                }
+                None if window_stack => die(
+                    "kernel-hal-unix: page fault at ",
+                    addr,
+                    " on a thread whose stack lies in window memory and that has no \
+                     alternate signal stack; call \
+                     kernel_hal_unix::fault::install_alternate_stack() on that thread first.",
+                ),
                 // The kernel moved us to the alternate stack: go back to the
                 // interrupted one. (If the interrupted code was itself on the
                 // alternate stack, our frame lies below its stack pointer: stay.)

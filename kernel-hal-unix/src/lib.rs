@@ -62,6 +62,7 @@ impl Default for UnixHalConfig {
 pub struct UnixHal {
     phys: Arc<PhysicalMemory>,
     window_size: usize,
+    mapping_cap: Option<usize>,
 }
 
 impl std::fmt::Debug for UnixHal {
@@ -100,7 +101,18 @@ impl UnixHal {
         Ok(UnixHal {
             phys: Arc::new(PhysicalMemory::new(config.phys_size)?),
             window_size: config.window_size,
+            mapping_cap: None,
         })
+    }
+
+    /// The same machine, but its address spaces made from now on behave as if the
+    /// host's mapping cap (`vm.max_map_count`) allowed each of them only `cap`
+    /// separately mapped runs: the host calls beyond it are refused, as Linux
+    /// refuses them at its cap. For tests of what happens there (nothing visible:
+    /// see [`page_table`]), without lowering the host's cap for every process.
+    pub fn with_mapping_cap(mut self, cap: usize) -> UnixHal {
+        self.mapping_cap = Some(cap);
+        self
     }
 
     /// The sizes this machine was created with.
@@ -118,7 +130,7 @@ impl UnixHal {
     /// [`PagingError::NoMemory`]: the host has no room for another window, or the
     /// fault registry is full ([`fault::SLOTS`] windows).
     pub fn new_page_table(&self) -> PagingResult<UnixPageTable> {
-        UnixPageTable::new(self.phys.clone(), self.window_size)
+        UnixPageTable::new(self.phys.clone(), self.window_size, self.mapping_cap)
     }
 
     /// The host address at which physical address `paddr` can be read and written,

@@ -18,7 +18,9 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+
+use crate::fault::Marked;
 
 use kernel_hal::frame::FrameAllocator;
 use kernel_hal::{PagingError, PagingResult, PhysAddr, PAGE_SIZE};
@@ -99,10 +101,10 @@ impl PhysicalMemory {
 
     /// The frame allocator. Never held while touching window memory, so it may be
     /// taken from a fault handler.
-    pub(crate) fn frames(&self) -> MutexGuard<'_, FrameAllocator> {
+    pub(crate) fn frames(&self) -> Marked<'_, FrameAllocator> {
         // The allocator's methods do not panic part-way through an update, so a
         // poisoned lock still guards consistent state.
-        self.frames.lock().unwrap_or_else(|e| e.into_inner())
+        Marked::lock(&self.frames)
     }
 
     /// Host pointer to `[paddr, paddr + len)`, if the range lies inside physical memory.

@@ -19,6 +19,7 @@
 extern crate alloc;
 
 pub mod frame;
+pub mod held;
 
 use alloc::boxed::Box;
 use alloc::sync::Weak;

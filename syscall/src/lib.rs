@@ -137,7 +137,8 @@ impl Process {
     /// # Errors
     ///
     /// `ZX_ERR_INVALID_ARGS`: some byte is unmapped, not writable, or past its VMO's
-    /// end; nothing is written then.
+    /// end; nothing is written then. Also when no frame can be had for a page: the
+    /// pages before it stay written then (as in Zircon, a user copy is not atomic).
     pub fn write_memory(&self, vaddr: usize, buf: &[u8]) -> Result<(), zx_status_t> {
         self.copy_out(vaddr, buf).map_err(ZxError::raw)
     }

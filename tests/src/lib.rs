@@ -18,6 +18,13 @@ use zircon_object::object::KernelObjectExt;
 use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
 
+/// Marks threads inside the allocator, so that a page fault taken by a signal
+/// handler that interrupted `malloc` is reported instead of deadlocking (see
+/// [`kernel_hal_unix::fault::TrackingAllocator`]).
+#[global_allocator]
+static ALLOCATOR: kernel_hal_unix::fault::TrackingAllocator =
+    kernel_hal_unix::fault::TrackingAllocator;
+
 /// Size of the scratch area every test process starts with.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 
@@ -36,12 +43,41 @@ pub struct TestProcess {
 ///
 /// If the host refuses the memfd or the address-space window (out of host memory).
 pub fn new_process() -> TestProcess {
-    let hal = UnixHal::with_config(UnixHalConfig {
+    new_process_on(default_hal())
+}
+
+/// The machine [`new_process`] runs on: 1 GiB of physical memory, 64 GiB windows.
+///
+/// # Panics
+///
+/// If the host refuses the memfd (out of host memory).
+pub fn default_hal() -> UnixHal {
+    UnixHal::with_config(UnixHalConfig {
         phys_size: 1 << 30,
         window_size: 64 << 30,
     })
-    .expect("host memory for an emulated machine");
-    let process = Process::new(Arc::new(hal.clone()) as Arc<dyn Hal>).expect("a new process");
+    .expect("host memory for an emulated machine")
+}
+
+/// A fresh process, as [`new_process`], on `hal` (which must be fresh: the drop
+/// check counts every frame of it).
+///
+/// # Panics
+///
+/// As [`new_process`].
+pub fn new_process_on(hal: UnixHal) -> TestProcess {
+    new_process_over(Arc::new(hal.clone()), hal)
+}
+
+/// A fresh process, as [`new_process`], whose objects reach physical memory
+/// through `hal`, a wrapper around the fresh `machine` (for instance one that
+/// fails chosen allocations); the drop check counts `machine`'s frames.
+///
+/// # Panics
+///
+/// As [`new_process`], or if `hal` refuses the scratch area's frames.
+pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
+    let process = Process::new(hal).expect("a new process");
     let vmo = VmObject::new(
         process.object().aspace().hal().clone(),
         SCRATCH_SIZE as u64,
@@ -57,7 +93,7 @@ pub fn new_process() -> TestProcess {
         .expect("scratch committed");
     TestProcess {
         process: Some(process),
-        hal,
+        hal: machine,
         scratch,
     }
 }

@@ -32,7 +32,7 @@
 
 use proptest::prelude::*;
 use zircon_syscall::*;
-use zircon_tests::{new_process, TestProcess};
+use zircon_tests::{default_hal, new_process, new_process_on, TestProcess};
 
 const PAGE: usize = 4096;
 /// Pages of the test region every case works in.
@@ -571,7 +571,10 @@ fn read_usize(p: &TestProcess, at: usize) -> usize {
 
 impl World {
     fn new() -> World {
-        let p = new_process();
+        World::on(new_process())
+    }
+
+    fn on(p: TestProcess) -> World {
         let s = p.scratch();
         let flags = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
         let st = p.zx_vmar_allocate(p.zx_vmar_root_self(), flags, 0, AREA_PAGES * PAGE, s, s + 8);
@@ -1408,17 +1411,38 @@ proptest! {
 
     #[test]
     fn the_address_space_behaves_as_the_model_says(ops in prop::collection::vec(op(), 1..40)) {
-        let mut w = World::new();
-        w.check("setup");
-        for op in &ops {
-            w.run(op);
-        }
-        // Close everything; the process's drop checks that every frame is free.
-        let vmos = w.vmo_h.iter().map(|h| (h.value, h.closed));
-        for (h, closed) in vmos.chain(w.vmar_h.iter().map(|h| (h.value, h.closed))) {
-            prop_assert_eq!(w.p.zx_handle_close(h), if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK });
-        }
+        run_case(World::new(), &ops)?;
     }
+
+    /// The same, with the host's mapping cap simulated at a handful of mappings per
+    /// address space: host mappings come and go behind the model's back, and it
+    /// must not notice (no stale translation, no `NO_MEMORY` it does not predict).
+    #[test]
+    fn the_address_space_behaves_as_the_model_says_at_the_host_mapping_cap(
+        ops in prop::collection::vec(op(), 1..40)
+    ) {
+        run_case(World::on(new_process_on(default_hal().with_mapping_cap(MAPPING_CAP))), &ops)?;
+    }
+}
+
+/// The simulated host mapping cap of the second property: fewer host mappings than
+/// a case makes, so that the cap is hit in most cases.
+const MAPPING_CAP: usize = 3;
+
+fn run_case(mut w: World, ops: &[Op]) -> Result<(), TestCaseError> {
+    w.check("setup");
+    for op in ops {
+        w.run(op);
+    }
+    // Close everything; the process's drop checks that every frame is free.
+    let vmos = w.vmo_h.iter().map(|h| (h.value, h.closed));
+    for (h, closed) in vmos.chain(w.vmar_h.iter().map(|h| (h.value, h.closed))) {
+        prop_assert_eq!(
+            w.p.zx_handle_close(h),
+            if closed { ZX_ERR_BAD_HANDLE } else { ZX_OK }
+        );
+    }
+    Ok(())
 }
 
 /// 6.6 step 8 walks the range in address order and returns the first failure it

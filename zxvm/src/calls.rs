@@ -53,6 +53,8 @@ pub struct CallSpec {
     pub name: &'static str,
     /// Its parameters, in Zircon's order.
     pub params: Vec<Param>,
+    /// Whether it answers a handle (a positive value) instead of a status.
+    pub returns_handle: bool,
 }
 
 impl CallSpec {
@@ -152,6 +154,7 @@ impl CallSpec {
             number: call.number,
             name: call.name,
             params,
+            returns_handle: call.returns_handle,
         }
     }
 }
@@ -165,15 +168,37 @@ pub fn find(name: &str) -> Option<&'static CallSpec> {
     CALLS.iter().find(|c| c.name == name)
 }
 
-/// Calls `spec` on `p` through `dispatch` with full arguments (`args.len()` equals
-/// the parameter count; 32-bit parameters have been range-checked by the caller).
+/// Every call as a line of `zxvm calls`: its signature and, after `->`, the results
+/// zxvm prints and binds when the line leaves the out-parameters off.
+pub fn table() -> String {
+    let mut text = String::new();
+    for call in CALLS.iter() {
+        let handle = call.returns_handle.then_some("handle");
+        let outs = call
+            .params
+            .iter()
+            .filter(|p| matches!(p.omit, Omit::Out(_)))
+            .map(|p| p.name);
+        let names: Vec<&str> = handle.into_iter().chain(outs).collect();
+        let results = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", names.join(", "))
+        };
+        text.push_str(&format!("{}{results}\n", call.signature()));
+    }
+    text
+}
+
+/// Calls syscall `number` on `p` through `dispatch`, the words of `args` in order
+/// and zero for the rest (32-bit parameters have been range-checked by the caller).
 /// Returns the status, or, for the calls that return a handle, that handle.
-pub fn invoke(p: &Process, spec: &CallSpec, args: &[u64]) -> i32 {
+pub fn invoke(p: &Process, number: u32, args: &[u64]) -> i32 {
     let mut words = [0usize; 8];
     for (word, &arg) in words.iter_mut().zip(args) {
         *word = arg as usize;
     }
-    p.dispatch(spec.number, words)
+    p.dispatch(number, words)
 }
 
 #[cfg(test)]
@@ -219,5 +244,9 @@ mod tests {
             "zx_vmar_root_self()"
         );
         assert!(find("zx_vmo_creat").is_none());
+        let table = table();
+        assert_eq!(table.lines().count(), SYSCALLS.len());
+        assert!(table.contains("\nzx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, [mapped_addr]) -> mapped_addr\n"));
+        assert!(table.contains("zx_vmar_root_self() -> handle\n"));
     }
 }

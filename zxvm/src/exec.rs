@@ -305,16 +305,6 @@ impl<'a, W: Write> Runner<'a, W> {
         results: &mut Vec<Output>,
         notes: &mut Vec<String>,
     ) -> i32 {
-        let p = self.session.process();
-        if spec.params.is_empty() {
-            let handle = calls::invoke(p, spec, &[]);
-            results.push(Output {
-                param: "handle",
-                kind: Word::NewHandle(ZX_OBJ_TYPE_NONE),
-                value: handle as u64,
-            });
-            return ZX_OK;
-        }
         let mut full = given.to_vec();
         let mut outs = Vec::new();
         for param in &spec.params[given.len()..] {
@@ -331,7 +321,18 @@ impl<'a, W: Write> Runner<'a, W> {
                 Omit::InfoSize => INFO_SIZE as u64,
             });
         }
-        let status = calls::invoke(p, spec, &full);
+        let status = match calls::invoke(self.session.process(), spec.number, &full) {
+            handle if spec.returns_handle && handle >= 0 => {
+                let kind = Word::NewHandle(ZX_OBJ_TYPE_NONE);
+                results.push(Output {
+                    param: "handle",
+                    kind,
+                    value: handle as u64,
+                });
+                ZX_OK
+            }
+            status => status,
+        };
         if status != ZX_OK {
             return status;
         }
@@ -363,16 +364,10 @@ impl<'a, W: Write> Runner<'a, W> {
         };
         let result: Result<(), i32> = (|| {
             match b {
-                Builtin::Dispatch => {
-                    let mut raw = [0usize; 8];
-                    for (slot, &v) in raw.iter_mut().zip(&a[1..]) {
-                        *slot = v as usize;
-                    }
-                    let status = p.dispatch(a[0] as u32, raw);
-                    if status != ZX_OK {
-                        return Err(status);
-                    }
-                }
+                Builtin::Dispatch => match calls::invoke(p, a[0] as u32, &a[1..]) {
+                    ZX_OK => {}
+                    status => return Err(status),
+                },
                 Builtin::ReadMemory => notes.push(show_bytes(
                     &self.session.read_bytes(a[0] as usize, a[1] as usize)?,
                 )),
@@ -380,14 +375,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 Builtin::CheckMemory => {
                     let want = string_arg(s, 1);
                     let got = self.session.read_bytes(a[0] as usize, want.len())?;
-                    check(got == want, &|| {
-                        format!(
-                            "memory at {:#x} reads {}, expected {}",
-                            a[0],
-                            fmt::quoted_bytes(&got),
-                            fmt::quoted_bytes(want)
-                        )
-                    });
+                    check(got == want, &|| reads("memory", a[0], &got, want));
                 }
                 Builtin::Poke => {
                     let bytes = string_arg(s, 1);
@@ -400,14 +388,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     let want = string_arg(s, 1);
                     self.permitted(a[0], want.len() as u64, ZX_VM_PERM_READ)?;
                     let got: Vec<u8> = (0..want.len()).map(|i| peek(a[0] as usize + i)).collect();
-                    check(got == want, &|| {
-                        format!(
-                            "a pointer at {:#x} reads {}, expected {}",
-                            a[0],
-                            fmt::quoted_bytes(&got),
-                            fmt::quoted_bytes(want)
-                        )
-                    });
+                    check(got == want, &|| reads("a pointer", a[0], &got, want));
                 }
                 Builtin::Touch => {
                     let (addr, len, stride) = (a[0], a[1], a[2].max(1));
@@ -449,7 +430,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     }
                 }
                 Builtin::CheckVmo => {
-                    let info = self.session.vmo_info(a[0] as u32)?;
+                    let info = self.session.info::<VmoInfo>(a[0] as u32, ZX_INFO_VMO)?;
                     let pages = info.committed_bytes / PAGE_SIZE;
                     check(pages == a[1], &|| {
                         format!("{pages} pages committed, expected {}", a[1])
@@ -475,23 +456,23 @@ impl<'a, W: Write> Runner<'a, W> {
                             m.committed_pages,
                         ]
                     });
-                    check(
-                        got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]),
-                        &|| {
-                            match got {
+                    let found = || match got {
                         Some([base, size, perms, offset, pages]) => format!(
-                            "mapping {} is {base:#x} +{} {} at VMO offset {offset:#x} with {pages} pages committed",
+                            "mapping {} is {base:#x} +{} {} at VMO offset {offset:#x} with {pages} \
+                             pages committed",
                             a[1],
                             fmt::size(size),
                             fmt::perms(perms as u32)
                         ),
                         None => format!("the VMO has {} mappings", all.len()),
-                    }
-                        },
+                    };
+                    check(
+                        got.as_ref() == Some(&[a[2], a[3], a[4], a[5], a[6]]),
+                        &found,
                     );
                 }
                 Builtin::CheckVmar => {
-                    let info = self.session.vmar_info(a[0] as u32)?;
+                    let info = self.session.info::<VmarInfo>(a[0] as u32, ZX_INFO_VMAR)?;
                     let got = (info.base as u64, info.len as u64);
                     check(got == (a[1], a[2]), &|| {
                         format!("base {:#x}, len {:#x}", got.0, got.1)
@@ -508,10 +489,7 @@ impl<'a, W: Write> Runner<'a, W> {
                     });
                 }
                 Builtin::CheckHandle => {
-                    let (h, same) = (
-                        self.session.handle_basic(a[0] as u32)?,
-                        self.session.handle_basic(a[1] as u32)?,
-                    );
+                    let (h, same) = (self.basic(a[0])?, self.basic(a[1])?);
                     check(h.koid == same.koid && u64::from(h.rights) == a[2], &|| {
                         format!(
                             "koid {} (expected {}), rights {:#x}",
@@ -540,9 +518,14 @@ impl<'a, W: Write> Runner<'a, W> {
         }
     }
 
+    /// `ZX_INFO_HANDLE_BASIC` of `handle`.
+    fn basic(&self, handle: u64) -> Result<HandleBasic, i32> {
+        self.session.info(handle as u32, ZX_INFO_HANDLE_BASIC)
+    }
+
     /// The mappings of the VMO behind `vmo`, in address order.
     fn mappings_of(&self, vmo: u32) -> Result<Vec<MapEntry>, i32> {
-        let koid = self.session.handle_basic(vmo)?.koid;
+        let koid = self.basic(u64::from(vmo))?.koid;
         let entries = self.session.maps()?.entries;
         Ok(entries
             .into_iter()
@@ -576,11 +559,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 }
             }
             SYS_PROCESS_READ_MEMORY => {
-                let actual = self
-                    .session
-                    .read_bytes(a[4] as usize, 8)
-                    .ok()
-                    .map(|b| le(&b));
+                let actual = self.session.read_word(a[4] as usize, 8).ok();
                 if let Some(bytes) = actual.and_then(|n| read(a[2], n.min(SHOW_BYTES as u64))) {
                     notes.push(show_bytes_of(&bytes, actual.unwrap_or(0)));
                 }
@@ -595,17 +574,17 @@ impl<'a, W: Write> Runner<'a, W> {
                     if a[1] as u32 == ZX_PROP_NAME {
                         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
                         notes.push(format!("name = {}", fmt::quoted_bytes(&bytes[..end])));
-                    } else if bytes.len() == 8 {
-                        notes.push(format!("content size = {}", le(&bytes)));
+                    } else if let Ok(size) = <[u8; 8]>::try_from(bytes) {
+                        notes.push(format!("content size = {}", u64::from_le_bytes(size)));
                     }
                 }
             }
             SYS_OBJECT_GET_INFO => {
                 let actual = self
                     .session
-                    .read_bytes(a[4] as usize, 8)
+                    .read_word(a[4] as usize, 8)
                     .ok()
-                    .map(|b| le(&b) as usize);
+                    .map(|n| n as usize);
                 if let Some(text) =
                     describe_info(a[1] as u32, actual, &|len| read(a[2], len.min(a[3])))
                 {
@@ -626,11 +605,10 @@ fn string_arg(s: &Statement, i: usize) -> &[u8] {
     }
 }
 
-fn le(bytes: &[u8]) -> u64 {
-    let mut raw = [0u8; 8];
-    let n = bytes.len().min(8);
-    raw[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(raw)
+/// `memory at 0x1000 reads "ab", expected "ac"`: what a read through `via` found.
+fn reads(via: &str, addr: u64, got: &[u8], want: &[u8]) -> String {
+    let (got, want) = (fmt::quoted_bytes(got), fmt::quoted_bytes(want));
+    format!("{via} at {addr:#x} reads {got}, expected {want}")
 }
 
 /// A result for people: handles and addresses in hex, sizes with their unit.

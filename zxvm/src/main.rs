@@ -5,6 +5,7 @@
 //!   rights): the example scripts, built in, printing the map and every check.
 //! - `zxvm run FILE` replays a script of syscalls, one per line (see `README.md`).
 //! - `zxvm maps [FILE]` prints the address-space tree, as text or as SVG.
+//! - `zxvm calls` prints the calls a script can name, from the syscall table.
 //!
 //! It depends on `zircon-syscall` for the calls and on `zircon-tests` for a process
 //! on the unix HAL. It touches user memory through raw pointers only for the
@@ -68,6 +69,9 @@ enum Command {
     /// One line per ZX_INFO_PROCESS_MAPS entry, indented by depth: base, size,
     /// permissions, name, VMO koid and committed pages.
     Maps(MapsArgs),
+    /// Print every syscall a script can name: its signature (parameters a line may
+    /// leave off in brackets) and the results zxvm prints when they are left off.
+    Calls,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +145,10 @@ fn main() -> ExitCode {
             ),
             None => show_fresh_maps(args.svg.as_deref()),
         },
+        Command::Calls => {
+            print!("{}", calls::table());
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -296,5 +304,6 @@ mod tests {
         assert!(Cli::try_parse_from(["zxvm", "demo", "--scenario", "5"]).is_ok());
         assert!(Cli::try_parse_from(["zxvm", "run"]).is_err());
         assert!(Cli::try_parse_from(["zxvm", "maps"]).is_ok());
+        assert!(Cli::try_parse_from(["zxvm", "calls"]).is_ok());
     }
 }

@@ -1,15 +1,10 @@
 //! A process to work in, and how zxvm divides its 64 KiB scratch area.
 //!
 //! The scratch area is user memory that `zircon_tests::new_process` maps read-write
-//! and commits. Syscalls take user addresses for their out-parameters and buffers, so
-//! zxvm keeps them there:
-//!
-//! | offset   | size   | use                                                        |
-//! |----------|--------|------------------------------------------------------------|
-//! | 0        | 256 B  | out-parameter slots, 8 bytes each                          |
-//! | 4 KiB    | 4 KiB  | string literals of the current script line                 |
-//! | 8 KiB    | 24 KiB | free for scripts (`$scratch`)                              |
-//! | 32 KiB   | 32 KiB | info and property buffers (`ZX_INFO_PROCESS_MAPS`, ...)   |
+//! and commits. Syscalls take user addresses for their out-parameters and buffers;
+//! zxvm keeps them there, in four parts whose offsets and sizes are the constants
+//! below: out-parameter slots, string literals of the current line, a part free
+//! for scripts (`$scratch`), and the info and property buffer.
 //!
 //! Nothing else of the process is touched, except for a temporary buffer mapping
 //! while listing a map too long for the info buffer.
@@ -106,59 +101,55 @@ impl Session {
         Ok(buf)
     }
 
-    /// Reads an out-parameter slot as a little-endian value of `width` bytes (4 or 8).
+    /// Reads a little-endian value of `width` bytes (at most 8) at `addr`.
+    ///
+    /// # Errors
+    /// As [`Session::read_bytes`].
+    pub fn read_word(&self, addr: usize, width: usize) -> Result<u64, i32> {
+        let mut raw = [0u8; 8];
+        self.process.read_memory(addr, &mut raw[..width.min(8)])?;
+        Ok(u64::from_le_bytes(raw))
+    }
+
+    /// Reads an out-parameter slot as a value of `width` bytes (4 or 8).
     ///
     /// # Errors
     /// As [`Session::read_bytes`].
     pub fn read_out(&self, slot: usize, width: usize) -> Result<u64, i32> {
-        let bytes = self.read_bytes(self.out_addr(slot), width)?;
-        let mut raw = [0u8; 8];
-        raw[..width].copy_from_slice(&bytes);
-        Ok(u64::from_le_bytes(raw))
+        self.read_word(self.out_addr(slot), width)
     }
 
-    /// Asks for one info record of `size` bytes about `handle` into the info buffer
-    /// and reads it back.
-    fn info_record(&self, handle: u32, topic: u32, size: usize) -> Result<Vec<u8>, i32> {
-        let status = self.process.zx_object_get_info(
-            handle,
-            topic,
-            self.info_addr(),
-            size,
-            self.out_addr(OUT_SLOTS - 2),
-            self.out_addr(OUT_SLOTS - 1),
-        );
-        if status != ZX_OK {
-            return Err(status);
+    /// `zx_object_get_info` of `handle` into `size` bytes at `buffer`: the records
+    /// it wrote and the records it had (`actual`, `avail`).
+    fn get_info(
+        &self,
+        handle: u32,
+        topic: u32,
+        buffer: usize,
+        size: usize,
+    ) -> Result<(usize, usize), i32> {
+        let (actual, avail) = (OUT_SLOTS - 2, OUT_SLOTS - 1);
+        let (actual_addr, avail_addr) = (self.out_addr(actual), self.out_addr(avail));
+        match self
+            .process
+            .zx_object_get_info(handle, topic, buffer, size, actual_addr, avail_addr)
+        {
+            ZX_OK => Ok((
+                self.read_out(actual, 8)? as usize,
+                self.read_out(avail, 8)? as usize,
+            )),
+            status => Err(status),
         }
-        self.read_bytes(self.info_addr(), size)
     }
 
-    /// `ZX_INFO_VMO` of a VMO handle.
+    /// The one record of `topic` about `handle` (`ZX_INFO_VMO` as a [`VmoInfo`],
+    /// `ZX_INFO_VMAR` as a [`VmarInfo`], `ZX_INFO_HANDLE_BASIC` as a [`HandleBasic`]).
     ///
     /// # Errors
     /// The status of `zx_object_get_info` or of reading the record back.
-    pub fn vmo_info(&self, handle: u32) -> Result<VmoInfo, i32> {
-        let record = self.info_record(handle, ZX_INFO_VMO, VmoInfo::SIZE)?;
-        Ok(VmoInfo::read_from(&record))
-    }
-
-    /// `ZX_INFO_VMAR` of a VMAR handle.
-    ///
-    /// # Errors
-    /// The status of `zx_object_get_info` or of reading the record back.
-    pub fn vmar_info(&self, handle: u32) -> Result<VmarInfo, i32> {
-        let record = self.info_record(handle, ZX_INFO_VMAR, VmarInfo::SIZE)?;
-        Ok(VmarInfo::read_from(&record))
-    }
-
-    /// `ZX_INFO_HANDLE_BASIC` of any handle.
-    ///
-    /// # Errors
-    /// The status of `zx_object_get_info` or of reading the record back.
-    pub fn handle_basic(&self, handle: u32) -> Result<HandleBasic, i32> {
-        let record = self.info_record(handle, ZX_INFO_HANDLE_BASIC, HandleBasic::SIZE)?;
-        Ok(HandleBasic::read_from(&record))
+    pub fn info<R: Layout>(&self, handle: u32, topic: u32) -> Result<R, i32> {
+        self.get_info(handle, topic, self.info_addr(), R::SIZE)?;
+        Ok(R::read_from(&self.read_bytes(self.info_addr(), R::SIZE)?))
     }
 
     /// The address-space tree: `ZX_INFO_PROCESS_MAPS` on the process itself.
@@ -184,20 +175,8 @@ impl Session {
     /// that fit, and how many the kernel had.
     fn maps_into(&self, buffer: usize, size: usize) -> Result<(Vec<MapEntry>, usize), i32> {
         let p = &self.process;
-        let (actual_slot, avail_slot) = (OUT_SLOTS - 2, OUT_SLOTS - 1);
-        let status = p.zx_object_get_info(
-            p.zx_process_self(),
-            ZX_INFO_PROCESS_MAPS,
-            buffer,
-            size,
-            self.out_addr(actual_slot),
-            self.out_addr(avail_slot),
-        );
-        if status != ZX_OK {
-            return Err(status);
-        }
-        let actual = self.read_out(actual_slot, 8)? as usize;
-        let avail = self.read_out(avail_slot, 8)? as usize;
+        let (actual, avail) =
+            self.get_info(p.zx_process_self(), ZX_INFO_PROCESS_MAPS, buffer, size)?;
         let fits = actual.min(size / MapsEntry::SIZE);
         let bytes = self.read_bytes(buffer, fits * MapsEntry::SIZE)?;
         Ok((MapEntry::decode_all(&bytes, ZX_INFO_PROCESS_MAPS), avail))
@@ -214,7 +193,9 @@ impl Session {
             return None;
         }
         let vmo = self.read_out(0, 4).ok()? as u32;
-        let koid = self.handle_basic(vmo).map(|b| b.koid);
+        let koid = self
+            .info::<HandleBasic>(vmo, ZX_INFO_HANDLE_BASIC)
+            .map(|b| b.koid);
         let root = p.zx_vmar_root_self();
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         let mapped = p.zx_vmar_map(root, perms, 0, vmo, 0, size, self.out_addr(0));

@@ -12,8 +12,9 @@
 //! stays visible, bigger stretches stay wider, and a table under the picture gives
 //! exact figures.
 
-use crate::fmt;
 use crate::info::{EntryKind, MapEntry, PAGE_SIZE};
+use crate::session::MapsReport;
+use crate::{fmt, maps};
 
 /// Left and right margin.
 const MARGIN: f64 = 20.0;
@@ -143,11 +144,17 @@ pub fn parents(entries: &[MapEntry]) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// Computes where everything goes.
-pub fn layout(entries: &[MapEntry]) -> Layout {
+/// Every address where some entry starts or ends, in order, once each.
+fn edges_of(entries: &[MapEntry]) -> Vec<u64> {
     let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
     edges.sort_unstable();
     edges.dedup();
+    edges
+}
+
+/// Computes where everything goes.
+pub fn layout(entries: &[MapEntry]) -> Layout {
+    let edges = edges_of(entries);
     let deepest = deepest_covering(entries, &edges);
     let is_free = |i: usize| deepest[i].is_none_or(|j| entries[j].kind != EntryKind::Mapping);
     let weights: Vec<f64> = edges
@@ -515,53 +522,22 @@ pub fn render(entries: &[MapEntry], title: &str) -> String {
         }
     }
 
-    // The table: exact figures for every entry.
-    let header = format!(
-        "{:>4}  {:<24}  {:<18}  {:>10}  {:5}  {:>6}  {}",
-        "#", "entry", "base", "size", "perms", "vmo", "committed"
-    );
-    text(
-        &mut s,
-        MARGIN,
-        l.table_y,
-        "font-weight=\"bold\" xml:space=\"preserve\"",
-        &header,
-    );
-    for (i, e) in entries.iter().enumerate() {
-        let tree = format!(
-            "{}{} \"{}\"",
-            "  ".repeat(e.depth.min(6)),
-            e.kind.word(),
-            e.name
-        );
-        let tree: String = if tree.chars().count() > 24 {
-            tree.chars().take(23).collect::<String>() + "…"
-        } else {
-            tree
+    // The table: exact figures for every entry, the lines of `zxvm maps` numbered
+    // like the boxes.
+    let report = MapsReport {
+        entries: entries.to_vec(),
+        avail: entries.len(),
+    };
+    for (i, row) in maps::render(&report).lines().enumerate() {
+        let (index, weight) = match i {
+            0 => ("#".to_string(), "font-weight=\"bold\" "),
+            _ => (format!("#{i}"), ""),
         };
-        let extra = e.mapping.as_ref().map_or(String::new(), |m| {
-            format!(
-                "{:5}  {:>6}  {}/{} pages",
-                fmt::perms(m.mmu_flags),
-                m.vmo_koid,
-                m.committed_pages,
-                e.pages()
-            )
-        });
-        let row = format!(
-            "{:>4}  {:<24}  {:#018x}  {:>10}  {extra}",
-            format!("#{}", i + 1),
-            tree,
-            e.base,
-            fmt::size(e.size)
+        let (y, attrs) = (
+            l.table_y + i as f64 * ROW,
+            format!("{weight}xml:space=\"preserve\""),
         );
-        text(
-            &mut s,
-            MARGIN,
-            l.table_y + (i + 1) as f64 * ROW,
-            "xml:space=\"preserve\"",
-            row.trim_end(),
-        );
+        text(&mut s, MARGIN, y, &attrs, &format!("{index:>4}  {row}"));
     }
     s.push_str("</svg>\n");
     s
@@ -668,13 +644,6 @@ mod tests {
                     .map(|(j, _)| j)
             })
             .collect()
-    }
-
-    fn edges_of(entries: &[MapEntry]) -> Vec<u64> {
-        let mut edges: Vec<u64> = entries.iter().flat_map(|e| [e.base, e.end()]).collect();
-        edges.sort_unstable();
-        edges.dedup();
-        edges
     }
 
     #[test]

@@ -31,6 +31,14 @@ fn zxvm_stdin(args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `zxvm run` on one of `tests/scripts/` and checks its exit status: stdout and
+/// stderr.
+fn run_failing(script: &str, code: i32) -> (String, String) {
+    let out = zxvm(&["run", &format!("tests/scripts/{script}")]);
+    assert_eq!(out.status.code(), Some(code), "{script}");
+    (text(&out.stdout), text(&out.stderr))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -138,48 +146,39 @@ fn a_run_prints_each_line_its_status_and_its_results() {
 
 #[test]
 fn unknown_call_is_named_with_its_place_and_nothing_runs() {
-    let out = zxvm(&["run", "tests/scripts/unknown-call.zxvm"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = run_failing("unknown-call.zxvm", 2);
     assert!(
         stderr.contains("tests/scripts/unknown-call.zxvm:3:9: unknown call `zx_vmar_mapp` (did you mean `zx_vmar_map`?)"),
         "{stderr}"
     );
     assert!(stderr.contains("3 | $addr = zx_vmar_mapp("));
     assert!(stderr.contains("nothing was run"));
-    assert!(out.stdout.is_empty(), "line 2 must not have run");
+    assert!(stdout.is_empty(), "line 2 must not have run");
 }
 
 #[test]
 fn bad_number_is_named_with_its_place() {
-    let out = zxvm(&["run", "tests/scripts/bad-number.zxvm"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = run_failing("bad-number.zxvm", 2);
     assert!(
         stderr.contains("bad-number.zxvm:2:22: bad number `0x10g00`: `g` is not a hex digit"),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty());
+    assert!(stdout.is_empty());
 }
 
 #[test]
 fn undefined_name_is_named_with_its_place() {
-    let out = zxvm(&["run", "tests/scripts/undefined-name.zxvm"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = run_failing("undefined-name.zxvm", 2);
     assert!(
         stderr.contains("undefined-name.zxvm:3:17: undefined name `$vmoo` (did you mean `$vmo`?)"),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty());
+    assert!(stdout.is_empty());
 }
 
 #[test]
 fn wrong_status_stops_the_run_and_exits_1() {
-    let out = zxvm(&["run", "tests/scripts/wrong-status.zxvm"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = run_failing("wrong-status.zxvm", 1);
     assert!(stdout.contains("[3] $vmo = zx_vmo_create(64K, 0)\n    = ZX_OK"));
     assert!(
         stdout.contains("    = ZX_ERR_ACCESS_DENIED, expected ZX_OK"),
@@ -203,10 +202,7 @@ fn keep_going_runs_past_a_wrong_status() {
 
 #[test]
 fn a_name_left_unbound_by_a_failed_line_stops_the_run_with_its_reason() {
-    let out = zxvm(&["run", "tests/scripts/unbound-at-run-time.zxvm"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
+    let (stdout, stderr) = run_failing("unbound-at-run-time.zxvm", 2);
     assert!(stdout.contains("    = ZX_ERR_OUT_OF_RANGE\n"), "{stdout}");
     assert!(
         stderr.contains("unbound-at-run-time.zxvm:4:17: `$vmo` has no value: line 3, which binds it, returned ZX_ERR_OUT_OF_RANGE"),
@@ -216,10 +212,9 @@ fn a_name_left_unbound_by_a_failed_line_stops_the_run_with_its_reason() {
 
 #[test]
 fn a_failed_memory_check_exits_1() {
-    let out = zxvm(&["run", "tests/scripts/check-fails.zxvm"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("check failed: memory at 0x"));
-    assert!(text(&out.stderr).contains("check failed"));
+    let (stdout, stderr) = run_failing("check-fails.zxvm", 1);
+    assert!(stdout.contains("check failed: memory at 0x"));
+    assert!(stderr.contains("check failed"));
 }
 
 #[test]
@@ -340,6 +335,7 @@ fn every_subcommand_has_help() {
         &["demo", "--help"],
         &["run", "--help"],
         &["maps", "--help"],
+        &["calls", "--help"],
         &["help", "run"],
     ] {
         let out = zxvm(args);
@@ -366,6 +362,24 @@ fn the_readme_example_script_runs_as_documented() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("= ZX_ERR_NO_RESOURCES"));
     assert!(stdout.contains("2/16 pages"));
+}
+
+#[test]
+fn the_readme_shows_lines_of_zxvm_calls() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```text\nzx_vmar_map(").expect("the example") + "```text\n".len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = zxvm(&["calls"]);
+    let listed = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(listed.lines().count() >= 24, "{listed}");
+    for line in shown.lines() {
+        assert!(
+            listed.lines().any(|l| l == line),
+            "`zxvm calls` does not print {line:?}"
+        );
+    }
 }
 
 #[test]

@@ -37,8 +37,7 @@ fn counts(list: &[usize]) -> String {
 /// The results a call gives to bind, for the number of arguments given.
 pub(super) fn result_count(target: Target, nargs: usize) -> usize {
     match target {
-        Target::Syscall(spec) if spec.params.is_empty() => 1,
-        Target::Syscall(spec) => spec.outs(nargs).len(),
+        Target::Syscall(spec) => usize::from(spec.returns_handle) + spec.outs(nargs).len(),
         _ => 0,
     }
 }

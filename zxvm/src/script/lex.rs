@@ -9,18 +9,12 @@ pub(super) enum Tok {
     Var(String),
     Num(u64),
     Str(Vec<u8>),
-    LParen,
-    RParen,
-    Comma,
-    Assign,
-    Pipe,
-    Plus,
-    Minus,
-    Star,
-    Shl,
-    Shr,
-    Arrow,
+    /// One of [`PUNCTUATION`].
+    Punct(&'static str),
 }
+
+/// The punctuation and operators of the language, two-character ones first.
+const PUNCTUATION: [&str; 11] = ["->", "<<", ">>", "(", ")", ",", "=", "|", "+", "-", "*"];
 
 impl Tok {
     /// The token as an error message names it.
@@ -30,23 +24,15 @@ impl Tok {
             Tok::Var(s) => format!("`${s}`"),
             Tok::Num(n) => format!("number {n}"),
             Tok::Str(_) => "a string".into(),
-            Tok::LParen => "`(`".into(),
-            Tok::RParen => "`)`".into(),
-            Tok::Comma => "`,`".into(),
-            Tok::Assign => "`=`".into(),
-            Tok::Pipe => "`|`".into(),
-            Tok::Plus => "`+`".into(),
-            Tok::Minus => "`-`".into(),
-            Tok::Star => "`*`".into(),
-            Tok::Shl => "`<<`".into(),
-            Tok::Shr => "`>>`".into(),
-            Tok::Arrow => "`->`".into(),
+            Tok::Punct(p) => format!("`{p}`"),
         }
     }
 }
 
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+/// The end of the word (letters, digits, `_`) that starts at `from`.
+fn word_end(chars: &[char], from: usize) -> usize {
+    let is_word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+    from + chars[from..].iter().take_while(|c| is_word(c)).count()
 }
 
 /// Splits a line into tokens with their columns; stops at a `#` outside a string.
@@ -61,49 +47,28 @@ pub(super) fn lex(line: usize, text: &str) -> Result<Vec<(Tok, usize)>, ScriptEr
         match c {
             ' ' | '\t' | '\r' => i += 1,
             '#' => break,
-            '(' | ')' | ',' | '=' | '|' | '+' | '*' => {
-                tokens.push((
-                    match c {
-                        '(' => Tok::LParen,
-                        ')' => Tok::RParen,
-                        ',' => Tok::Comma,
-                        '=' => Tok::Assign,
-                        '|' => Tok::Pipe,
-                        '+' => Tok::Plus,
-                        _ => Tok::Star,
-                    },
+            '<' | '>' if chars.get(i + 1) != Some(&c) => {
+                return Err(err(
                     col,
+                    format!("unexpected `{c}` (shifts are `<<` and `>>`)"),
                 ));
-                i += 1;
             }
-            '-' if chars.get(i + 1) == Some(&'>') => {
-                tokens.push((Tok::Arrow, col));
-                i += 2;
-            }
-            '-' => {
-                tokens.push((Tok::Minus, col));
-                i += 1;
-            }
-            '<' | '>' => {
-                if chars.get(i + 1) != Some(&c) {
-                    return Err(err(
-                        col,
-                        format!("unexpected `{c}` (shifts are `<<` and `>>`)"),
-                    ));
-                }
-                tokens.push((if c == '<' { Tok::Shl } else { Tok::Shr }, col));
-                i += 2;
+            _ if PUNCTUATION.iter().any(|p| p.starts_with(c)) => {
+                let here = |p: &&str| {
+                    p.chars()
+                        .enumerate()
+                        .all(|(k, pc)| chars.get(i + k) == Some(&pc))
+                };
+                let p = PUNCTUATION.into_iter().find(here).unwrap_or("");
+                tokens.push((Tok::Punct(p), col));
+                i += p.len().max(1);
             }
             '$' => {
-                let start = i + 1;
-                let mut end = start;
-                while end < chars.len() && is_ident_char(chars[end]) {
-                    end += 1;
-                }
-                if end == start {
+                let end = word_end(&chars, i + 1);
+                if end == i + 1 {
                     return Err(err(col, "`$` must be followed by a name".into()));
                 }
-                tokens.push((Tok::Var(chars[start..end].iter().collect()), col));
+                tokens.push((Tok::Var(chars[i + 1..end].iter().collect()), col));
                 i = end;
             }
             '"' => {
@@ -112,20 +77,16 @@ pub(super) fn lex(line: usize, text: &str) -> Result<Vec<(Tok, usize)>, ScriptEr
                 i = next;
             }
             c if c.is_ascii_digit() => {
-                let mut end = i;
-                while end < chars.len() && is_ident_char(chars[end]) {
-                    end += 1;
-                }
+                let end = word_end(&chars, i);
                 let word: String = chars[i..end].iter().collect();
-                let value = parse_number(&word).map_err(|msg| err(col, msg))?;
-                tokens.push((Tok::Num(value), col));
+                tokens.push((
+                    Tok::Num(parse_number(&word).map_err(|msg| err(col, msg))?),
+                    col,
+                ));
                 i = end;
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
-                let mut end = i;
-                while end < chars.len() && is_ident_char(chars[end]) {
-                    end += 1;
-                }
+                let end = word_end(&chars, i);
                 tokens.push((Tok::Ident(chars[i..end].iter().collect()), col));
                 i = end;
             }

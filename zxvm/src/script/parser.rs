@@ -71,12 +71,12 @@ impl Parser<'_> {
         let mut lhs = self.binary(level + 1)?;
         loop {
             let op = match (level, self.peek()) {
-                (0, Some(Tok::Pipe)) => Op::Or,
-                (1, Some(Tok::Shl)) => Op::Shl,
-                (1, Some(Tok::Shr)) => Op::Shr,
-                (2, Some(Tok::Plus)) => Op::Add,
-                (2, Some(Tok::Minus)) => Op::Sub,
-                (3, Some(Tok::Star)) => Op::Mul,
+                (0, Some(Tok::Punct("|"))) => Op::Or,
+                (1, Some(Tok::Punct("<<"))) => Op::Shl,
+                (1, Some(Tok::Punct(">>"))) => Op::Shr,
+                (2, Some(Tok::Punct("+"))) => Op::Add,
+                (2, Some(Tok::Punct("-"))) => Op::Sub,
+                (3, Some(Tok::Punct("*"))) => Op::Mul,
                 _ => return Ok(lhs),
             };
             let col = self.col();
@@ -96,9 +96,9 @@ impl Parser<'_> {
                 let hint = suggest(&name, consts::all_names());
                 self.error(col, format!("unknown constant `{name}`{hint}"))
             }),
-            Some((Tok::LParen, _)) => {
+            Some((Tok::Punct("("), _)) => {
                 let inner = self.expr()?;
-                self.expect(Tok::RParen, "`)`")?;
+                self.expect(Tok::Punct(")"), "`)`")?;
                 Ok(inner)
             }
             Some((tok, _)) => {
@@ -111,7 +111,7 @@ impl Parser<'_> {
     fn bindings(&mut self) -> Result<Vec<Binding>, ScriptError> {
         let starts_binding = match (self.peek(), self.tokens.get(self.pos + 1).map(|t| &t.0)) {
             (Some(Tok::Var(_)), _) => true,
-            (Some(Tok::Ident(s)), Some(Tok::Comma | Tok::Assign)) => s == "_",
+            (Some(Tok::Ident(s)), Some(Tok::Punct(",") | Tok::Punct("="))) => s == "_",
             _ => false,
         };
         if !starts_binding {
@@ -150,8 +150,8 @@ impl Parser<'_> {
                 }
             }
             match self.peek() {
-                Some(Tok::Comma) => self.pos += 1,
-                Some(Tok::Assign) => {
+                Some(Tok::Punct(",")) => self.pos += 1,
+                Some(Tok::Punct("=")) => {
                     self.pos += 1;
                     return Ok(names);
                 }
@@ -166,11 +166,11 @@ impl Parser<'_> {
     }
 
     fn expectation(&mut self) -> Result<Expect, ScriptError> {
-        if self.peek() != Some(&Tok::Arrow) {
+        if self.peek() != Some(&Tok::Punct("->")) {
             return Ok(Expect::OneOf(vec![0]));
         }
         self.pos += 1;
-        if self.peek() == Some(&Tok::Star) {
+        if self.peek() == Some(&Tok::Punct("*")) {
             self.pos += 1;
             return Ok(Expect::Any);
         }
@@ -195,7 +195,7 @@ impl Parser<'_> {
                     ))
                 }
             }
-            if self.peek() == Some(&Tok::Pipe) {
+            if self.peek() == Some(&Tok::Punct("|")) {
                 self.pos += 1;
             } else {
                 return Ok(Expect::OneOf(list));
@@ -250,16 +250,16 @@ pub(super) fn parse_line(
         p.error(target_col, format!("unknown call `{name}`{hint}"))
     })?;
 
-    p.expect(Tok::LParen, &format!("`(` after `{name}`"))?;
+    p.expect(Tok::Punct("("), &format!("`(` after `{name}`"))?;
     let mut args = Vec::new();
-    if p.peek() != Some(&Tok::RParen) {
+    if p.peek() != Some(&Tok::Punct(")")) {
         loop {
             let col = p.col();
             let expr = p.expr()?;
             args.push(Arg { expr, col });
             match p.peek() {
-                Some(Tok::Comma) => p.pos += 1,
-                Some(Tok::RParen) => break,
+                Some(Tok::Punct(",")) => p.pos += 1,
+                Some(Tok::Punct(")")) => break,
                 _ => {
                     return Err(
                         p.error(p.col(), format!("expected `,` or `)`, found {}", p.found()))
@@ -268,7 +268,7 @@ pub(super) fn parse_line(
             }
         }
     }
-    p.expect(Tok::RParen, "`)`")?;
+    p.expect(Tok::Punct(")"), "`)`")?;
     let expect = p.expectation()?;
     if p.peek().is_some() {
         return Err(p.error(p.col(), format!("unexpected {} after the call", p.found())));

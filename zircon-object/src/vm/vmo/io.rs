@@ -84,8 +84,7 @@ impl VmObject {
         }
         let first = start >> PAGE_SHIFT;
         let end = (start + buf.len() - 1) / PAGE_SIZE + 1;
-        inner.commit_pages(&*self.hal, first, end)?;
-        inner.make_private(&*self.hal, first, end)?;
+        inner.commit_range(&*self.hal, first, end, true)?;
         let mut done = 0;
         while done < buf.len() {
             let pos = start + done;

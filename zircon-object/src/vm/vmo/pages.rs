@@ -35,44 +35,63 @@ impl VmoInner {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_NO_MEMORY`: no frame for a copy. Pages made private before that stay
-    /// private (their contents are the same).
+    /// `ZX_ERR_NO_MEMORY`: no frame for a copy. All copies are made before anything
+    /// changes, so a failure changes nothing.
     pub(crate) fn make_private(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
         if first >= end || self.shared.range(first..end).next().is_none() {
             return Ok(());
         }
         let todo: Vec<usize> = self.shared.range(first..end).copied().collect();
         let family = self.family.clone().ok_or(ZX_ERR_INTERNAL)?;
-        let mut result = Ok(());
-        let mut changed = Vec::with_capacity(todo.len());
-        {
-            let mut counts = family.lock();
-            for page in todo {
-                let frame = self.pages[&page];
-                let count = counts.get_mut(&frame).ok_or(ZX_ERR_INTERNAL)?;
-                if *count == 1 {
-                    counts.remove(&frame);
-                } else {
-                    let Ok(copy) = hal.alloc_frame() else {
-                        result = Err(ZX_ERR_NO_MEMORY);
-                        break;
-                    };
-                    if hal.copy(copy, frame, PAGE_SIZE).is_err() {
-                        free_frames(hal, alloc::vec![copy]);
-                        result = Err(ZX_ERR_INTERNAL);
-                        break;
-                    }
-                    *count -= 1;
-                    self.pages.insert(page, copy);
-                }
-                self.shared.remove(&page);
-                changed.push(page);
+        let mut counts = family.lock();
+        // The copies first: each page either gets a copy (a relative holds its
+        // frame) or keeps its frame.
+        let mut plan: Vec<(usize, PhysAddr, Option<PhysAddr>)> = Vec::with_capacity(todo.len());
+        let mut failure = None;
+        for page in todo {
+            let frame = self.pages[&page];
+            let Some(&count) = counts.get(&frame) else {
+                failure = Some(ZX_ERR_INTERNAL);
+                break;
+            };
+            if count == 1 {
+                plan.push((page, frame, None));
+                continue;
+            }
+            let Ok(copy) = hal.alloc_frame() else {
+                failure = Some(ZX_ERR_NO_MEMORY);
+                break;
+            };
+            plan.push((page, frame, Some(copy)));
+            if hal.copy(copy, frame, PAGE_SIZE).is_err() {
+                failure = Some(ZX_ERR_INTERNAL);
+                break;
             }
         }
-        for page in changed {
+        if let Some(err) = failure {
+            drop(counts);
+            free_frames(hal, plan.iter().filter_map(|p| p.2).collect());
+            return Err(err);
+        }
+        for &(page, frame, copy) in &plan {
+            match copy {
+                Some(copy) => {
+                    if let Some(count) = counts.get_mut(&frame) {
+                        *count -= 1;
+                    }
+                    self.pages.insert(page, copy);
+                }
+                None => {
+                    counts.remove(&frame);
+                }
+            }
+            self.shared.remove(&page);
+        }
+        drop(counts);
+        for (page, _, _) in plan {
             drop(self.unmap_from_mappings(page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT));
         }
-        result
+        Ok(())
     }
 
     /// Removes the pages in `pages` from this VMO's bookkeeping of shared pages and
@@ -131,6 +150,23 @@ impl VmoInner {
     /// contiguous runs when the HAL has them, so they map with few translations.
     /// On failure, the pages this call committed are freed again.
     pub(crate) fn commit_pages(&mut self, hal: &dyn Hal, first: usize, end: usize) -> ZxResult {
+        self.commit_range(hal, first, end, false)
+    }
+
+    /// Commits every missing page in `[first, end)` as [`commit_pages`] does and,
+    /// with `private`, makes every shared page of the range private as
+    /// [`make_private`] does: all or nothing, so that running out of frames part-way
+    /// changes nothing.
+    ///
+    /// [`commit_pages`]: Self::commit_pages
+    /// [`make_private`]: Self::make_private
+    pub(crate) fn commit_range(
+        &mut self,
+        hal: &dyn Hal,
+        first: usize,
+        end: usize,
+        private: bool,
+    ) -> ZxResult {
         let mut added: Vec<usize> = Vec::new();
         let mut page = first;
         while page < end {
@@ -148,6 +184,13 @@ impl VmoInner {
                 }
             }
             page = next + 1;
+        }
+        if private {
+            if let Err(err) = self.make_private(hal, first, end) {
+                let frames = added.iter().filter_map(|p| self.pages.remove(p)).collect();
+                free_frames(hal, frames);
+                return Err(err);
+            }
         }
         if !self.zero_mapped.is_empty() {
             let shown: Vec<usize> = added

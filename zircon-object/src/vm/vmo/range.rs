@@ -24,8 +24,7 @@ impl VmObject {
         }
         let mut inner = self.inner.lock();
         let (first, end) = inner.page_span(offset, len)?;
-        inner.commit_pages(&*self.hal, first, end)?;
-        inner.make_private(&*self.hal, first, end)
+        inner.commit_range(&*self.hal, first, end, true)
     }
 
     /// Decommits the pages in the page-aligned range `[offset, offset + len)`: their
