@@ -235,6 +235,8 @@ pub struct BareHal {
     tlb: Arc<dyn TlbShootdown>,
     kernel: BarePageTable,
     placement_seed: AtomicU64,
+    /// The device memory declared by [`set_device_memory`](Self::set_device_memory).
+    device_memory: spin::Mutex<Option<(PhysAddr, usize)>>,
 }
 
 impl core::fmt::Debug for BareHal {
@@ -298,7 +300,20 @@ impl BareHal {
             tlb,
             kernel,
             placement_seed: AtomicU64::new(0),
+            device_memory: spin::Mutex::new(None),
         }
+    }
+
+    /// Declares `[paddr, paddr + len)` (page-aligned) as the machine's device memory
+    /// ([`PhysMem::device_memory`]): the range physical VMOs may cover and map.
+    ///
+    /// # Safety
+    ///
+    /// The range must be device memory (or memory set aside for it) that the frame
+    /// allocator never hands out and nothing else in the kernel uses: user mappings
+    /// of it are made at will.
+    pub unsafe fn set_device_memory(&self, paddr: PhysAddr, len: usize) {
+        *self.device_memory.lock() = Some((paddr, len));
     }
 
     /// Sets the entropy that seeds the random placement of regions and mappings in
@@ -380,6 +395,10 @@ impl PhysMem for BareHal {
 
     fn total_count(&self) -> usize {
         self.mem.total_count()
+    }
+
+    fn device_memory(&self) -> Option<(PhysAddr, usize)> {
+        *self.device_memory.lock()
     }
 }
 

@@ -3,8 +3,8 @@
 //! memfd into that window, so code on the host can read and write "user memory"
 //! through plain pointers.
 //!
-//! - [`UnixHal`] implements [`Hal`] and [`PhysMem`]: a sparse memfd (4 GiB by
-//!   default) mapped once into the host for [`PhysMem::read`] and friends, with the
+//! - [`UnixHal`] implements [`Hal`] and [`PhysMem`]: a sparse memfd (4 GiB of RAM by
+//!   default, then [`DEVICE_MEMORY_SIZE`] bytes of device memory) mapped once into the host for [`PhysMem::read`] and friends, with the
 //!   shared buddy allocator ([`kernel_hal::frame::FrameAllocator`]) handing out its
 //!   frames.
 //! - [`UnixPageTable`] implements [`PageTable`] over one window (64 GiB by default):
@@ -29,6 +29,7 @@ pub mod page_table;
 mod phys;
 
 pub use page_table::UnixPageTable;
+pub use phys::DEVICE_MEMORY_SIZE;
 
 use phys::PhysicalMemory;
 
@@ -185,6 +186,10 @@ impl PhysMem for UnixHal {
 
     fn total_count(&self) -> usize {
         self.phys.frames().total_count()
+    }
+
+    fn device_memory(&self) -> Option<(PhysAddr, usize)> {
+        Some((self.phys.size(), phys::DEVICE_MEMORY_SIZE))
     }
 }
 

@@ -509,7 +509,7 @@ impl Core {
             return Err(PagingError::NotAligned);
         }
         match paddr.checked_add(len) {
-            Some(pend) if pend <= self.phys.size() => {}
+            Some(pend) if pend <= self.phys.end() => {}
             _ => return Err(PagingError::OutOfRange),
         }
         libc::off_t::try_from(paddr).map_err(|_| PagingError::OutOfRange)?;

@@ -1,7 +1,9 @@
 //! Emulated physical memory: a memfd, mapped once into the host, and the shared
 //! buddy [`FrameAllocator`] over its frames.
 //!
-//! Physical address `p` is byte `p` of the memfd. The file is sparse: the host gives
+//! Physical address `p` is byte `p` of the memfd. RAM is the first `size` bytes;
+//! the [`DEVICE_MEMORY_SIZE`] bytes after it play device memory, which the frame
+//! allocator never owns (physical VMOs cover it). The file is sparse: the host gives
 //! it memory only for pages that are written. Address spaces map ranges of the same
 //! file, so a write through a user mapping is seen at once through [`PhysMem::read`]
 //! and the other way round.
@@ -25,10 +27,13 @@ use crate::fault::Marked;
 use kernel_hal::frame::FrameAllocator;
 use kernel_hal::{PagingError, PagingResult, PhysAddr, PAGE_SIZE};
 
+/// Bytes of device memory every emulated machine has, right after its RAM.
+pub const DEVICE_MEMORY_SIZE: usize = 16 << 20;
+
 /// The memfd that plays physical memory, its host view and its frame allocator.
 ///
-/// Invariant: `host` is a `MAP_SHARED` read-write mapping of all `size` bytes of
-/// `fd`, alive until this value is dropped.
+/// Invariant: `host` is a `MAP_SHARED` read-write mapping of all `size +
+/// DEVICE_MEMORY_SIZE` bytes of `fd`, alive until this value is dropped.
 pub(crate) struct PhysicalMemory {
     fd: OwnedFd,
     host: *mut u8,
@@ -53,8 +58,10 @@ impl PhysicalMemory {
                 "physical memory size must be a non-zero multiple of the page size",
             ));
         }
-        let file_size = libc::off_t::try_from(size)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "size too large"))?;
+        let file_size = size
+            .checked_add(DEVICE_MEMORY_SIZE)
+            .and_then(|total| libc::off_t::try_from(total).ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "size too large"))?;
         // SAFETY: the name is a NUL-terminated string; the call has no other inputs.
         let raw =
             unsafe { libc::memfd_create(c"kernel-hal-unix-physical".as_ptr(), libc::MFD_CLOEXEC) };
@@ -71,7 +78,7 @@ impl PhysicalMemory {
         let host = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                size,
+                size + DEVICE_MEMORY_SIZE,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_NORESERVE,
                 fd.as_raw_fd(),
@@ -94,9 +101,15 @@ impl PhysicalMemory {
         self.fd.as_raw_fd()
     }
 
-    /// Size of physical memory in bytes.
+    /// Size of RAM in bytes.
     pub(crate) fn size(&self) -> usize {
         self.size
+    }
+
+    /// The end of every physical address backed by the memfd: RAM, then device
+    /// memory.
+    pub(crate) fn end(&self) -> usize {
+        self.size + DEVICE_MEMORY_SIZE
     }
 
     /// The frame allocator. Never held while touching window memory, so it may be
@@ -110,14 +123,14 @@ impl PhysicalMemory {
     /// Host pointer to `[paddr, paddr + len)`, if the range lies inside physical memory.
     fn host_range(&self, paddr: PhysAddr, len: usize) -> PagingResult<*mut u8> {
         match paddr.checked_add(len) {
-            Some(end) if end <= self.size => Ok(self.host.wrapping_add(paddr)),
+            Some(end) if end <= self.end() => Ok(self.host.wrapping_add(paddr)),
             _ => Err(PagingError::OutOfRange),
         }
     }
 
     /// Host address of physical address `paddr`, if it lies inside physical memory.
     pub(crate) fn host_address(&self, paddr: PhysAddr) -> Option<usize> {
-        (paddr < self.size).then(|| self.host as usize + paddr)
+        (paddr < self.end()).then(|| self.host as usize + paddr)
     }
 
     pub(crate) fn read(&self, paddr: PhysAddr, buf: &mut [u8]) -> PagingResult<()> {
@@ -218,8 +231,8 @@ unsafe fn store_bytes(dst: *mut u8, len: usize, byte: impl Fn(usize) -> u8) {
 
 impl Drop for PhysicalMemory {
     fn drop(&mut self) {
-        // SAFETY: `host` is our own mapping of `size` bytes; nothing uses it after
+        // SAFETY: `host` is our own mapping of `end()` bytes; nothing uses it after
         // this (address spaces hold an `Arc` to this value, so they are gone).
-        unsafe { libc::munmap(self.host.cast(), self.size) };
+        unsafe { libc::munmap(self.host.cast(), self.end()) };
     }
 }

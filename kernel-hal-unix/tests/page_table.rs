@@ -437,9 +437,11 @@ fn bad_input_returns_its_error_and_changes_nothing() {
         pt.map(base + size - PAGE_SIZE, frame, 2 * PAGE_SIZE, RW, c),
         Err(OutOfRange)
     );
-    assert_eq!(pt.map(base, phys_size, PAGE_SIZE, RW, c), Err(OutOfRange));
+    // Physical memory ends after the device memory that follows RAM.
+    let phys_end = phys_size + kernel_hal_unix::DEVICE_MEMORY_SIZE;
+    assert_eq!(pt.map(base, phys_end, PAGE_SIZE, RW, c), Err(OutOfRange));
     assert_eq!(
-        pt.map(base, phys_size - PAGE_SIZE, 2 * PAGE_SIZE, RW, c),
+        pt.map(base, phys_end - PAGE_SIZE, 2 * PAGE_SIZE, RW, c),
         Err(OutOfRange)
     );
     assert_eq!(pt.map(base, top, PAGE_SIZE, RW, c), Err(OutOfRange));
@@ -487,15 +489,15 @@ fn bad_input_returns_its_error_and_changes_nothing() {
         "third frame is free"
     );
     let mut buf = [0u8; 8];
-    assert_eq!(hal.read(phys_size - 4, &mut buf), Err(OutOfRange));
+    assert_eq!(hal.read(phys_end - 4, &mut buf), Err(OutOfRange));
     assert_eq!(hal.read(usize::MAX - 2, &mut buf), Err(OutOfRange));
-    assert_eq!(hal.write(phys_size, &buf), Err(OutOfRange));
+    assert_eq!(hal.write(phys_end, &buf), Err(OutOfRange));
     assert_eq!(
-        hal.zero(phys_size - PAGE_SIZE, 2 * PAGE_SIZE),
+        hal.zero(phys_end - PAGE_SIZE, 2 * PAGE_SIZE),
         Err(OutOfRange)
     );
-    assert_eq!(hal.copy(frame, phys_size, 1), Err(OutOfRange));
-    assert_eq!(hal.copy(phys_size, frame, 1), Err(OutOfRange));
+    assert_eq!(hal.copy(frame, phys_end, 1), Err(OutOfRange));
+    assert_eq!(hal.copy(phys_end, frame, 1), Err(OutOfRange));
     assert_eq!(hal.free_count(), free);
     // Allocating more frames than exist, one at a time, ends in NoMemory.
     let mut all = Vec::new();

@@ -548,6 +548,14 @@ pub trait PhysMem: Send + Sync {
 
     /// How many frames the allocator manages in all.
     fn total_count(&self) -> usize;
+
+    /// The machine's device memory: a page-aligned physical range `(paddr, len)` that
+    /// the frame allocator never owns, reachable through [`read`](Self::read) and
+    /// mappable like RAM. Physical VMOs may only cover it. `None` (the default):
+    /// the machine exposes no device memory.
+    fn device_memory(&self) -> Option<(PhysAddr, usize)> {
+        None
+    }
 }
 
 /// A machine: physical memory plus the ability to create address spaces.

@@ -4,12 +4,13 @@
 //! one layout definition.
 
 use crate::records::{info_record_size, HandleBasic, Layout, MapsEntry, MapsMapping};
-use crate::records::{VmarInfo, VmoInfo};
+use crate::records::{BtiInfo, ResourceInfo, VmarInfo, VmoInfo};
 use crate::{status, Process};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use kernel_hal::{MMUFlags, PAGE_SIZE};
 use zircon_object::abi::*;
+use zircon_object::dev::{Bti, Resource};
 use zircon_object::object::{Handle, KernelObjectExt};
 use zircon_object::task;
 use zircon_object::vm::{MapsEntryKind, VmAddressRegion, VmObject};
@@ -27,12 +28,20 @@ fn truncated<T: Layout>(record: &T, size: usize) -> Vec<u8> {
 fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u8> {
     let (mappings, spaces) = vmo.mapping_counts();
     let share_count = if mappings < 2 { 1 } else { spaces };
-    let mut flags = ZX_INFO_VMO_TYPE_PAGED;
+    let physical = vmo.is_physical();
+    let mut flags = if physical {
+        ZX_INFO_VMO_TYPE_PHYSICAL
+    } else {
+        ZX_INFO_VMO_TYPE_PAGED
+    };
     if vmo.is_resizable() {
         flags |= ZX_INFO_VMO_RESIZABLE;
     }
     if vmo.is_discardable() {
         flags |= ZX_INFO_VMO_DISCARDABLE;
+    }
+    if vmo.is_contiguous() {
+        flags |= ZX_INFO_VMO_CONTIGUOUS;
     }
     if vmo.is_cow_clone() {
         flags |= ZX_INFO_VMO_IS_COW_CLONE;
@@ -45,7 +54,12 @@ fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u
     } else {
         ZX_INFO_VMO_VIA_MAPPING
     };
-    let committed = (vmo.committed_pages() * PAGE_SIZE) as u64;
+    // Device frames are not memory the VMO holds: a physical VMO commits nothing.
+    let committed = if physical {
+        0
+    } else {
+        (vmo.committed_pages() * PAGE_SIZE) as u64
+    };
     let record = VmoInfo {
         koid: vmo.koid(),
         name: vmo.name().bytes(),
@@ -102,8 +116,8 @@ impl Process {
 
     /// Writes information about the object behind `handle` to `buffer`.
     ///
-    /// Topics: `ZX_INFO_HANDLE_VALID`, `ZX_INFO_HANDLE_BASIC`, `ZX_INFO_VMAR` (needs
-    /// INSPECT), `ZX_INFO_VMO` (all three versions), `ZX_INFO_PROCESS_MAPS` (both
+    /// Topics: `ZX_INFO_HANDLE_VALID`, `ZX_INFO_HANDLE_BASIC`, `ZX_INFO_VMAR`,
+    /// `ZX_INFO_RESOURCE` and `ZX_INFO_BTI` (need INSPECT), `ZX_INFO_VMO` (all three versions), `ZX_INFO_PROCESS_MAPS` (both
     /// versions, needs INSPECT), `ZX_INFO_PROCESS_VMOS` (all three versions, needs
     /// INSPECT). Single-record topics need room for one record; multi-record topics
     /// write as many whole records as fit and report `actual` (written) and `avail`
@@ -163,6 +177,41 @@ impl Process {
                     };
                     let size = VmarInfo::SIZE;
                     let records = [r.to_bytes()];
+                    self.write_records(&records, size, true, buffer, buffer_size, actual, avail)
+                }
+                ZX_INFO_RESOURCE => {
+                    let rsrc = h
+                        .object
+                        .clone()
+                        .downcast::<Resource>()
+                        .ok_or(ZX_ERR_WRONG_TYPE)?;
+                    inspect()?;
+                    let r = ResourceInfo {
+                        kind: rsrc.kind().raw(),
+                        flags: rsrc.flags(),
+                        base: rsrc.range_base(),
+                        size: rsrc.range_size(),
+                        name: rsrc.name().bytes(),
+                    };
+                    let records = [r.to_bytes()];
+                    let size = ResourceInfo::SIZE;
+                    self.write_records(&records, size, true, buffer, buffer_size, actual, avail)
+                }
+                ZX_INFO_BTI => {
+                    let bti = h
+                        .object
+                        .clone()
+                        .downcast::<Bti>()
+                        .ok_or(ZX_ERR_WRONG_TYPE)?;
+                    inspect()?;
+                    let r = BtiInfo {
+                        minimum_contiguity: bti.minimum_contiguity(),
+                        aspace_size: bti.aspace_size(),
+                        pmo_count: bti.pmo_count(),
+                        quarantine_count: bti.quarantine_count(),
+                    };
+                    let records = [r.to_bytes()];
+                    let size = BtiInfo::SIZE;
                     self.write_records(&records, size, true, buffer, buffer_size, actual, avail)
                 }
                 ZX_INFO_VMO_V1 | ZX_INFO_VMO_V2 | ZX_INFO_VMO_V3 => {

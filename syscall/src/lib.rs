@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+mod dev;
 mod handle;
 mod info;
 mod numbers;
@@ -28,7 +29,9 @@ mod vmar;
 mod vmo;
 
 pub use numbers::*;
-pub use records::{HandleBasic, Layout, MapsEntry, MapsMapping, VmarInfo, VmoInfo};
+pub use records::{
+    BtiInfo, HandleBasic, Layout, MapsEntry, MapsMapping, ResourceInfo, VmarInfo, VmoInfo,
+};
 pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;
 // The statuses as the ABI's `i32` values (the object layer's `ZX_ERR_*` are typed

@@ -216,6 +216,66 @@ syscalls! {
         buffer_size: usize = Len,
         actual: usize = OutWord(Count),
     );
+    /// `zx_resource_create(parent_rsrc, options, base, size, name, name_size, resource_out)`.
+    25 SYS_RESOURCE_CREATE zx_resource_create(
+        parent_rsrc: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        options: u32 = Options(Resource),
+        base: u64 = PhysAddr,
+        size: usize = Len,
+        name: usize = In(SizedBy(5)),
+        name_size: usize = Len,
+        resource_out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_RESOURCE)),
+    );
+    /// `zx_vmo_create_physical(resource, paddr, size, out)`.
+    26 SYS_VMO_CREATE_PHYSICAL zx_vmo_create_physical(
+        resource: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        paddr: u64 = PhysAddr,
+        size: usize = Len,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
+    /// `zx_iommu_create(resource, type_, desc, desc_size, out)`.
+    27 SYS_IOMMU_CREATE zx_iommu_create(
+        resource: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        type_: u32 = Value(IommuType),
+        desc: usize = In(SizedBy(3)),
+        desc_size: usize = Len,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_IOMMU)),
+    );
+    /// `zx_bti_create(iommu, options, bti_id, out)`.
+    28 SYS_BTI_CREATE zx_bti_create(
+        iommu: u32 = Handle(ZX_OBJ_TYPE_IOMMU),
+        options: u32 = Options(BtiCreate),
+        bti_id: u64 = Plain,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_BTI)),
+    );
+    /// `zx_bti_pin(bti, options, vmo, offset, size, addrs, num_addrs, pmt_out)`.
+    29 SYS_BTI_PIN zx_bti_pin(
+        bti: u32 = Handle(ZX_OBJ_TYPE_BTI),
+        options: u32 = Options(BtiPin),
+        vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        offset: u64 = Offset,
+        size: u64 = Len,
+        addrs: usize = Out(CountIn { arg: 6, element: 8 }),
+        num_addrs: usize = Len,
+        pmt_out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_PMT)),
+    );
+    /// `zx_pmt_unpin(handle)`.
+    30 SYS_PMT_UNPIN zx_pmt_unpin(handle: u32 = Handle(ZX_OBJ_TYPE_PMT));
+    /// `zx_bti_release_quarantine(bti)`.
+    31 SYS_BTI_RELEASE_QUARANTINE zx_bti_release_quarantine(bti: u32 = Handle(ZX_OBJ_TYPE_BTI));
+    /// `zx_vmo_create_contiguous(bti, size, alignment_log2, out)`.
+    32 SYS_VMO_CREATE_CONTIGUOUS zx_vmo_create_contiguous(
+        bti: u32 = Handle(ZX_OBJ_TYPE_BTI),
+        size: usize = Len,
+        alignment_log2: u32 = Value(AlignLog2),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
+    /// `zx_vmo_replace_as_executable(handle, vmex, out)`.
+    33 SYS_VMO_REPLACE_AS_EXECUTABLE zx_vmo_replace_as_executable(
+        handle: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        vmex: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
 }
 
 #[cfg(test)]

@@ -136,6 +136,36 @@ record! {
 }
 
 record! {
+    /// `zx_info_resource_t` (`ZX_INFO_RESOURCE`): what a resource grants.
+    struct ResourceInfo: zx_info_resource_t {
+        /// `ZX_RSRC_KIND_*`.
+        kind: u32 = kind,
+        /// `ZX_RSRC_FLAG_*`.
+        flags: u32 = flags,
+        /// Start of its range.
+        base: u64 = base,
+        /// Size of its range.
+        size: usize = size,
+        /// Its name, NUL-padded.
+        name: [u8; ZX_MAX_NAME_LEN] = name,
+    }
+}
+
+record! {
+    /// `zx_info_bti_t` (`ZX_INFO_BTI`): a BTI's device view and its pins.
+    struct BtiInfo: zx_info_bti_t {
+        /// The smallest run of device addresses handed out contiguously.
+        minimum_contiguity: u64 = minimum_contiguity,
+        /// The size of the device address space.
+        aspace_size: u64 = aspace_size,
+        /// Live PMTs not yet unpinned.
+        pmo_count: u64 = pmo_count,
+        /// Pins in quarantine.
+        quarantine_count: u64 = quarantine_count,
+    }
+}
+
+record! {
     /// `zx_info_vmar_t` (`ZX_INFO_VMAR`): where a region lies.
     struct VmarInfo: zx_info_vmar_t {
         /// Absolute base address.
@@ -232,6 +262,8 @@ pub const fn info_record_size(topic: u32) -> Option<usize> {
     Some(match topic {
         ZX_INFO_HANDLE_BASIC => size_of::<zx_info_handle_basic_t>(),
         ZX_INFO_VMAR => size_of::<zx_info_vmar_t>(),
+        ZX_INFO_RESOURCE => size_of::<zx_info_resource_t>(),
+        ZX_INFO_BTI => size_of::<zx_info_bti_t>(),
         ZX_INFO_VMO_V1 | ZX_INFO_PROCESS_VMOS_V1 => offset_of!(zx_info_vmo_t, metadata_bytes),
         ZX_INFO_VMO_V2 | ZX_INFO_PROCESS_VMOS_V2 => offset_of!(zx_info_vmo_t, populated_bytes),
         ZX_INFO_VMO_V3 | ZX_INFO_PROCESS_VMOS_V3 => size_of::<zx_info_vmo_t>(),

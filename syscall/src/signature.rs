@@ -53,6 +53,8 @@ pub enum Arg {
     Addr,
     /// A value the call takes as it is: an id, a key, a deadline.
     Plain,
+    /// A physical address (of device memory).
+    PhysAddr,
     /// A user buffer the call reads.
     In(Extent),
     /// A user buffer the call writes.
@@ -76,6 +78,12 @@ pub enum OptionWord {
     VmoCreate,
     /// `ZX_VMO_CHILD_*`.
     VmoChild,
+    /// `ZX_RSRC_KIND_*` in the low 16 bits, `ZX_RSRC_FLAG_*` above.
+    Resource,
+    /// `zx_bti_create`'s options (none defined).
+    BtiCreate,
+    /// `ZX_BTI_PERM_*`, `ZX_BTI_COMPRESS`, `ZX_BTI_CONTIGUOUS`.
+    BtiPin,
 }
 
 /// What a selecting value chooses.
@@ -93,6 +101,10 @@ pub enum ValueKind {
     VmoOp,
     /// A `ZX_CACHE_POLICY_*` value.
     CachePolicy,
+    /// A `ZX_IOMMU_TYPE_*` value.
+    IommuType,
+    /// A power-of-two alignment as its log2 (0 for the default).
+    AlignLog2,
 }
 
 /// How many bytes a user buffer spans.

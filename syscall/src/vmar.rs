@@ -116,8 +116,7 @@ fn contradictory_placement(region: &VmAddressRegion, size: usize, perms: VmPerms
 ///
 /// # Errors
 ///
-/// `ZX_ERR_INVALID_ARGS`: `op` is not an operation this layer builds
-/// (`ZX_VMAR_OP_ZERO` and `ZX_VMAR_OP_PREFETCH` are not built).
+/// `ZX_ERR_INVALID_ARGS`: `op` is not a `ZX_VMAR_OP_*` code.
 fn vmar_op(op: u32) -> ZxResult<(VmarOp, zx_rights_t)> {
     match op {
         ZX_VMAR_OP_COMMIT => Ok((VmarOp::Commit, ZX_RIGHT_WRITE)),
@@ -125,6 +124,8 @@ fn vmar_op(op: u32) -> ZxResult<(VmarOp, zx_rights_t)> {
         ZX_VMAR_OP_MAP_RANGE => Ok((VmarOp::MapRange, ZX_RIGHT_READ)),
         ZX_VMAR_OP_DONT_NEED => Ok((VmarOp::DontNeed, ZX_RIGHT_NONE)),
         ZX_VMAR_OP_ALWAYS_NEED => Ok((VmarOp::AlwaysNeed, ZX_RIGHT_NONE)),
+        ZX_VMAR_OP_ZERO => Ok((VmarOp::Zero, ZX_RIGHT_WRITE)),
+        ZX_VMAR_OP_PREFETCH => Ok((VmarOp::Prefetch, ZX_RIGHT_READ)),
         _ => Err(ZX_ERR_INVALID_ARGS),
     }
 }
@@ -569,18 +570,19 @@ impl Process {
         )
     }
 
-    /// Applies `op` (`ZX_VMAR_OP_COMMIT`, `DECOMMIT`, `MAP_RANGE`, `DONT_NEED`,
-    /// `ALWAYS_NEED`) to the VMO pages behind every mapping in
+    /// Applies `op` (`ZX_VMAR_OP_COMMIT`, `DECOMMIT`, `MAP_RANGE`, `ZERO`,
+    /// `DONT_NEED`, `ALWAYS_NEED`, `PREFETCH`) to the VMO pages behind every mapping in
     /// `[address, address + round_up(size))`. No op takes a buffer.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`: `vmar` is not a VMAR handle.
-    /// - `ZX_ERR_INVALID_ARGS`: unknown op (`ZX_VMAR_OP_ZERO` and `PREFETCH` are not
-    ///   built), a buffer given, `size` zero or overflowing, `address` unaligned, a
-    ///   sub-region's mapping for COMMIT/DECOMMIT or without OP_CHILDREN.
-    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks WRITE (COMMIT, DECOMMIT) or READ
-    ///   (MAP_RANGE), or a mapping's maximum protection lacks WRITE (COMMIT, DECOMMIT).
+    /// - `ZX_ERR_INVALID_ARGS`: unknown op, a buffer given, `size` zero or
+    ///   overflowing, `address` unaligned, a sub-region's mapping for
+    ///   COMMIT/DECOMMIT/PREFETCH or without OP_CHILDREN.
+    /// - `ZX_ERR_ACCESS_DENIED`: the handle lacks WRITE (COMMIT, DECOMMIT, ZERO) or
+    ///   READ (MAP_RANGE, PREFETCH), or a mapping's maximum protection lacks WRITE
+    ///   (COMMIT, DECOMMIT, ZERO) or READ (PREFETCH).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside the region, or runs past a
     ///   VMO's end.
     /// - `ZX_ERR_BAD_STATE`: the region is destroyed, or part of the range is unmapped.

@@ -10,10 +10,11 @@
 pub mod syscall_gen;
 
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use kernel_hal::{Hal, PhysMem};
+use kernel_hal::{Hal, PhysAddr, PhysMem};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
+use zircon_object::dev::Resource;
 use zircon_object::object::KernelObjectExt;
 use zircon_object::vm::{MapRequest, VmObject, VmPerms, VmarOp, VmoOptions};
 use zircon_syscall::Process;
@@ -33,6 +34,7 @@ pub struct TestProcess {
     process: Option<Process>,
     hal: UnixHal,
     scratch: usize,
+    root_resource: OnceLock<u32>,
 }
 
 /// A fresh process on its own unix HAL (1 GiB of physical memory, a 64 GiB address
@@ -95,6 +97,7 @@ pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
         process: Some(process),
         hal: machine,
         scratch,
+        root_resource: OnceLock::new(),
     }
 }
 
@@ -102,6 +105,28 @@ impl TestProcess {
     /// Base of [`SCRATCH_SIZE`] bytes of read-write, committed user memory.
     pub fn scratch(&self) -> usize {
         self.scratch
+    }
+
+    /// A handle to the root resource (`ZX_DEFAULT_RESOURCE_RIGHTS`), installed on
+    /// the first call and the same value after.
+    ///
+    /// # Panics
+    ///
+    /// If the handle table is full at the first call.
+    pub fn root_resource(&self) -> u32 {
+        *self.root_resource.get_or_init(|| {
+            self.grant_resource(Resource::new_root())
+                .expect("room for the root resource's handle")
+        })
+    }
+
+    /// This machine's device memory `(paddr, len)`: physical addresses the frame
+    /// allocator does not own, backed by host memory of their own, so two physical
+    /// VMOs over the same addresses alias.
+    pub fn device_memory(&self) -> (PhysAddr, usize) {
+        self.hal
+            .device_memory()
+            .expect("the unix HAL always has device memory")
     }
 
     /// Frames allocated from this process's machine right now.

@@ -9,7 +9,7 @@
 //! each argument means come from the syscall table ([`SYSCALLS`]), so a call added
 //! there is fuzzed with fitting values at once.
 
-use zircon_syscall::signature::{Arg, OptionWord, ValueKind};
+use zircon_syscall::signature::{Arg, OptionWord, ValueKind, Word};
 use zircon_syscall::*;
 
 use crate::{new_process, TestProcess};
@@ -110,6 +110,10 @@ enum Kind {
     Topic,
     Property,
     Small,
+    Phys,
+    Rsrc,
+    Device(u32),
+    PinOptions,
 }
 
 use Kind::*;
@@ -128,9 +132,12 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Handle(ZX_OBJ_TYPE_VMAR) => Vmar,
         Arg::Handle(ZX_OBJ_TYPE_VMO) => Vmo,
         Arg::Handle(ZX_OBJ_TYPE_PROCESS) => Proc,
+        Arg::Handle(ZX_OBJ_TYPE_RESOURCE) => Rsrc,
+        Arg::Handle(t @ (ZX_OBJ_TYPE_IOMMU | ZX_OBJ_TYPE_BTI | ZX_OBJ_TYPE_PMT)) => Device(t),
         Arg::Handle(_) => Handle,
         Arg::Options(OptionWord::VmoCreate) => VmoOptions,
         Arg::Options(OptionWord::VmoChild) => ChildOptions,
+        Arg::Options(OptionWord::BtiPin) => PinOptions,
         Arg::Options(_) => VmOptions,
         Arg::Value(ValueKind::Rights) => Rights,
         Arg::Value(ValueKind::Topic) => Topic,
@@ -138,6 +145,7 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Value(ValueKind::VmarOp | ValueKind::VmoOp) => Op,
         Arg::Value(_) => Small,
         Arg::Offset | Arg::Plain => Offset,
+        Arg::PhysAddr => Phys,
         Arg::Len => Size,
         Arg::Addr => Addr,
         Arg::In(_) | Arg::Out(_) | Arg::InOut(_) | Arg::OutWord(_) => Ptr,
@@ -153,6 +161,7 @@ pub struct Fuzzer {
     addrs: Vec<usize>,
     root_base: usize,
     root_len: usize,
+    device: (usize, usize),
 }
 
 impl Fuzzer {
@@ -182,6 +191,7 @@ impl Fuzzer {
                 (root, ZX_OBJ_TYPE_VMAR),
                 (p.zx_process_self(), ZX_OBJ_TYPE_PROCESS),
             ],
+            device: p.device_memory(),
             addrs: vec![s],
             p,
             root_base,
@@ -199,6 +209,17 @@ impl Fuzzer {
         );
         f.learn_handle(s);
         f.learn_addr(s + 8);
+        let rsrc = f.p.root_resource();
+        f.handles.push((rsrc, ZX_OBJ_TYPE_RESOURCE));
+        // A dummy IOMMU and a BTI behind it, for the pinning calls.
+        assert_eq!(
+            f.p.zx_iommu_create(rsrc, ZX_IOMMU_TYPE_DUMMY, s, 1, s + 8),
+            ZX_OK
+        );
+        f.learn_handle(s + 8);
+        let iommu = f.handles[f.handles.len() - 1].0;
+        assert_eq!(f.p.zx_bti_create(iommu, 0, 0, s), ZX_OK);
+        f.learn_handle(s);
         let vmo = f.handles[3].0;
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         assert_eq!(f.p.zx_vmar_map(root, perms, 0, vmo, 0, 4 * PAGE, s), ZX_OK);
@@ -266,6 +287,18 @@ impl Fuzzer {
             Vmar => self.handle_of(rng, ZX_OBJ_TYPE_VMAR),
             Vmo => self.handle_of(rng, ZX_OBJ_TYPE_VMO),
             Proc => self.handle_of(rng, ZX_OBJ_TYPE_PROCESS),
+            Rsrc => self.handle_of(rng, ZX_OBJ_TYPE_RESOURCE),
+            Device(kind) => self.handle_of(rng, kind),
+            PinOptions => rng.pick(&[
+                0,
+                ZX_BTI_PERM_READ,
+                ZX_BTI_PERM_READ | ZX_BTI_PERM_WRITE,
+                ZX_BTI_PERM_WRITE | ZX_BTI_COMPRESS,
+                ZX_BTI_PERM_READ | ZX_BTI_CONTIGUOUS,
+                ZX_BTI_COMPRESS | ZX_BTI_CONTIGUOUS,
+                1 << 5,
+                r as u32,
+            ]) as usize,
             VmOptions => {
                 let mut o = 0u32;
                 for bit in 0..16 {
@@ -302,6 +335,11 @@ impl Fuzzer {
                 ];
                 bits.iter().filter(|_| rng.chance(30)).fold(0, |a, b| a | b) as usize
             }
+            Phys => match rng.below(4) {
+                0 => rng.below(8 * PAGE),
+                1 => self.value(rng, Offset),
+                _ => self.device.0 + rng.below(self.device.1 / PAGE + 2) * PAGE,
+            },
             Offset => match rng.below(8) {
                 0 | 1 => 0,
                 2 | 3 => rng.below(32) * PAGE,
@@ -472,6 +510,21 @@ impl Fuzzer {
                 args[1] = o as usize;
             }
         }
+        // The dummy IOMMU's descriptor is one byte.
+        if number == SYS_IOMMU_CREATE && rng.chance(50) {
+            args[1] = ZX_IOMMU_TYPE_DUMMY as usize;
+            args[3] = 1;
+        }
+        // A pin hands out one address per page (one for CONTIGUOUS): mostly ask for
+        // that many, so pins get past the count check.
+        if number == SYS_BTI_PIN && rng.chance(70) {
+            args[4] &= !(PAGE - 1);
+            args[6] = if args[1] as u32 & ZX_BTI_CONTIGUOUS != 0 {
+                1
+            } else {
+                args[4] / PAGE
+            };
+        }
         // Range ops take a buffer only for VMO locks: mostly pass none, and an op code
         // that exists.
         if matches!(number, SYS_VMAR_OP_RANGE | SYS_VMO_OP_RANGE) && rng.chance(80) {
@@ -511,8 +564,10 @@ impl Fuzzer {
             self.p.zx_vmar_root_self() as usize,
             self.p.zx_process_self() as usize,
         ];
-        if matches!(number, SYS_HANDLE_CLOSE | SYS_HANDLE_REPLACE)
-            && precious.contains(&args[0])
+        if matches!(
+            number,
+            SYS_HANDLE_CLOSE | SYS_HANDLE_REPLACE | SYS_PMT_UNPIN | SYS_VMO_REPLACE_AS_EXECUTABLE
+        ) && precious.contains(&args[0])
             && rng.chance(97)
         {
             args[0] = r as u32 as usize;
@@ -537,7 +592,9 @@ impl Fuzzer {
         // Forget handles the call consumed, learn the ones it made.
         let consumed = match number {
             SYS_HANDLE_CLOSE => status == ZX_OK,
-            SYS_HANDLE_REPLACE => status != ZX_ERR_BAD_HANDLE,
+            SYS_HANDLE_REPLACE | SYS_PMT_UNPIN | SYS_VMO_REPLACE_AS_EXECUTABLE => {
+                status != ZX_ERR_BAD_HANDLE
+            }
             _ => false,
         };
         if consumed {
@@ -554,7 +611,15 @@ impl Fuzzer {
                     self.learn_addr(args[5]);
                 }
                 SYS_VMAR_MAP => self.learn_addr(args[6]),
-                _ => {}
+                // Any other call: the handles its table entry says it writes.
+                _ => {
+                    let call = Syscall::by_number(number);
+                    for (i, p) in call.map_or(&[][..], |c| c.params).iter().enumerate() {
+                        if let Arg::OutWord(Word::NewHandle(_)) = p.arg {
+                            self.learn_handle(args[i]);
+                        }
+                    }
+                }
             }
         }
         (number, status)

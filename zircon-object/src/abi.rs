@@ -189,6 +189,15 @@ pub const ZX_DEFAULT_VMO_RIGHTS: u32 =
 /// Rights of every VMAR handle before the per-`CAN_MAP_*` READ/WRITE/EXECUTE
 /// (`0x0020_8003`).
 pub const ZX_DEFAULT_VMAR_RIGHTS: u32 = (ZX_RIGHTS_BASIC & !ZX_RIGHT_WAIT) | ZX_RIGHT_OP_CHILDREN;
+/// Rights of a new resource handle.
+pub const ZX_DEFAULT_RESOURCE_RIGHTS: u32 = ZX_RIGHTS_BASIC | ZX_RIGHT_WRITE | ZX_RIGHT_INSPECT;
+/// Rights of a new IOMMU handle.
+pub const ZX_DEFAULT_IOMMU_RIGHTS: u32 = ZX_RIGHTS_BASIC;
+/// Rights of a new BTI handle.
+pub const ZX_DEFAULT_BTI_RIGHTS: u32 =
+    (ZX_RIGHTS_BASIC & !ZX_RIGHT_WAIT) | ZX_RIGHTS_IO | ZX_RIGHT_MAP;
+/// Rights of a new PMT handle.
+pub const ZX_DEFAULT_PMT_RIGHTS: u32 = ZX_RIGHT_INSPECT;
 /// Rights of a process handle.
 pub const ZX_DEFAULT_PROCESS_RIGHTS: u32 = ZX_RIGHTS_BASIC
     | ZX_RIGHTS_IO
@@ -230,4 +239,34 @@ mod tests {
         assert_eq!(ZX_INFO_PROCESS_MAPS, ZX_INFO_PROCESS_MAPS_V2);
         assert_eq!(core::mem::size_of::<zx_vmo_lock_state_t>(), 32);
     }
+}
+
+// --- Device memory: BTI pin options, IOMMU limits, the BTI info record.
+
+/// `zx_bti_pin`: the device may read the pages.
+pub const ZX_BTI_PERM_READ: u32 = 1 << 0;
+/// `zx_bti_pin`: the device may write the pages.
+pub const ZX_BTI_PERM_WRITE: u32 = 1 << 1;
+/// `zx_bti_pin`: the device may execute from the pages.
+pub const ZX_BTI_PERM_EXECUTE: u32 = 1 << 2;
+/// `zx_bti_pin`: one address per run of the BTI's minimum contiguity.
+pub const ZX_BTI_COMPRESS: u32 = 1 << 3;
+/// `zx_bti_pin`: one address for the whole (contiguous) range.
+pub const ZX_BTI_CONTIGUOUS: u32 = 1 << 4;
+/// The largest IOMMU descriptor `zx_iommu_create` takes.
+pub const ZX_IOMMU_MAX_DESC_LEN: usize = 4096;
+
+/// `zx_info_bti_t` (`ZX_INFO_BTI`), as in Zircon's `syscalls/object.h`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct zx_info_bti_t {
+    /// The smallest run of device addresses a pin hands out contiguously.
+    pub minimum_contiguity: u64,
+    /// The size of the device address space.
+    pub aspace_size: u64,
+    /// Live pinned-memory tokens not yet unpinned.
+    pub pmo_count: u64,
+    /// Pins held in quarantine.
+    pub quarantine_count: u64,
 }

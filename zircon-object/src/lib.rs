@@ -1,7 +1,8 @@
 //! Zircon's virtual-memory kernel objects.
 //!
 //! `#![no_std]` + `alloc`. Holds handles with rights ([`object`]), VMOs and the VMAR
-//! tree ([`vm`]) and the minimal process ([`task`]) the syscall layer needs. Depends
+//! tree ([`vm`]), device resources ([`dev`]) and the minimal process ([`task`]) the
+//! syscall layer needs. Depends
 //! only on `kernel-hal` for page tables and physical memory, which it reaches through
 //! an `Arc<dyn Hal>` value: it never knows which backend runs it, has no `cfg(unix)`,
 //! and holds no `unsafe` code.
@@ -32,6 +33,7 @@ macro_rules! named_tests {
 pub(crate) use named_tests;
 
 pub mod abi;
+pub mod dev;
 pub mod error;
 pub mod object;
 pub mod sync;

@@ -147,8 +147,7 @@ fn chains_of_10000_snapshots_and_of_10000_slices_fit_a_16_kib_stack() {
         root.write(0, b"root").expect("write the root");
 
         // Each snapshot is a snapshot of the one before: a parent chain a user can
-        // build one call at a time. Children hold their parents weakly, and no
-        // operation walks the chain.
+        // build one call at a time. No operation walks the chain.
         let mut snapshots = vec![root.clone()];
         for _ in 1..DEPTH {
             let last = snapshots.last().expect("the root at least");
@@ -206,4 +205,27 @@ fn chains_of_10000_snapshots_and_of_10000_slices_fit_a_16_kib_stack() {
         drop(root);
     });
     assert_eq!(probe.free_count(), free_before, "every frame came back");
+}
+
+#[test]
+fn a_chain_of_10000_snapshots_drops_on_a_16_kib_stack() {
+    let hal: Arc<dyn Hal> = Arc::new(UnixHal::new().expect("a unix machine"));
+    let free_before = hal.free_count();
+    let probe = hal.clone();
+    on_small_stack(move || {
+        let first = VmObject::new(hal, PAGE_SIZE as u64, VmoOptions::empty()).expect("a VMO");
+        first.write(0, &[1]).expect("a write");
+        let mut last = first.clone();
+        for _ in 0..DEPTH {
+            last = last
+                .create_snapshot(0, PAGE_SIZE as u64, false, false)
+                .expect("a snapshot");
+        }
+        // Every snapshot but the last has no handle left: each lives only because
+        // its child holds it, and the last one's drop lets go of them all.
+        assert_eq!(first.num_children(), 1);
+        drop(last);
+        assert_eq!(first.num_children(), 0);
+    });
+    assert_eq!(probe.free_count(), free_before);
 }

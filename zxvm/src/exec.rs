@@ -75,7 +75,8 @@ pub struct Runner<'a, W: Write> {
 }
 
 impl<'a, W: Write> Runner<'a, W> {
-    /// A runner printing to `out`, with `$root`, `$process` and `$scratch` bound.
+    /// A runner printing to `out`, with `$root`, `$process`, `$scratch`,
+    /// `$root_resource` and `$device` bound.
     pub fn new(session: &'a Session, out: W, options: RunOptions) -> Self {
         let p = session.process();
         let mut vars = HashMap::new();
@@ -85,6 +86,14 @@ impl<'a, W: Write> Runner<'a, W> {
             Slot::Value(u64::from(p.zx_process_self())),
         );
         vars.insert("scratch".into(), Slot::Value(session.script_area() as u64));
+        vars.insert(
+            "root_resource".into(),
+            Slot::Value(u64::from(session.root_resource())),
+        );
+        vars.insert(
+            "device".into(),
+            Slot::Value(session.device_memory().0 as u64),
+        );
         Runner {
             session,
             out,

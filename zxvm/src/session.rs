@@ -61,6 +61,16 @@ impl Session {
         &self.process
     }
 
+    /// A handle to the root resource (installed on first use).
+    pub fn root_resource(&self) -> u32 {
+        self.process.root_resource()
+    }
+
+    /// The machine's device memory `(paddr, len)`, which physical VMOs may cover.
+    pub fn device_memory(&self) -> (usize, usize) {
+        self.process.device_memory()
+    }
+
     /// The address of out-parameter slot `slot` (`slot < OUT_SLOTS`).
     pub fn out_addr(&self, slot: usize) -> usize {
         assert!(slot < OUT_SLOTS, "out slot {slot} out of range");

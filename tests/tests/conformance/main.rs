@@ -7,8 +7,10 @@
 
 mod helpers;
 
+mod bti_pin;
 mod check_order;
 mod concurrency;
+mod device_memory;
 mod handles;
 mod lifecycle;
 mod object_info;

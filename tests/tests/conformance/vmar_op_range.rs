@@ -242,3 +242,71 @@ fn op_range_on_a_destroyed_region_is_bad_state() {
     assert_eq!(p.zx_vmar_destroy(r), ZX_OK);
     assert_eq!(op(&p, r, ZX_VMAR_OP_DECOMMIT, base, PAGE), ZX_ERR_BAD_STATE);
 }
+
+// ---- ZX_VMAR_OP_ZERO and ZX_VMAR_OP_PREFETCH ----
+
+#[test]
+fn vmar_zero_zeroes_the_pages_behind_the_range_and_needs_write() {
+    let p = new_process();
+    let root = p.zx_vmar_root_self();
+    let v = vmo(&p, 3 * PAGE);
+    vmo_write(&p, v, 0, &[5u8; 3 * PAGE]);
+    let a = map(&p, root, RW, 0, v, 0, 3 * PAGE);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_ZERO, a + PAGE, PAGE, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(vmo_read(&p, v, PAGE as u64 - 1, 3), [5, 0, 0]);
+    assert_eq!(vmo_read(&p, v, 2 * PAGE as u64, 1), [5]);
+    // A handle without WRITE, or a mapping whose maximum lacks it: ACCESS_DENIED.
+    let ro = dup(&p, root, ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ);
+    assert_eq!(
+        p.zx_vmar_op_range(ro, ZX_VMAR_OP_ZERO, a, PAGE, 0, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+    let v_ro = dup(&p, v, ZX_RIGHT_READ | ZX_RIGHT_MAP);
+    let b = map(&p, root, R, 0, v_ro, 0, PAGE);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_ZERO, b, PAGE, 0, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(vmo_read(&p, v, 0, 1), [5]);
+}
+
+#[test]
+fn vmar_prefetch_maps_committed_pages_and_commits_nothing() {
+    let p = new_process();
+    let root = p.zx_vmar_root_self();
+    let v = vmo(&p, 2 * PAGE);
+    vmo_write(&p, v, 0, b"x");
+    let a = map(&p, root, R, 0, v, 0, 2 * PAGE);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_PREFETCH, a, 2 * PAGE, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(vmo_info(&p, v).committed_bytes, PAGE as u64);
+    assert_eq!(read_vec(&p, a, 1), b"x");
+    // PREFETCH needs READ on the handle.
+    let wo = dup(&p, root, ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_WRITE);
+    assert_eq!(
+        p.zx_vmar_op_range(wo, ZX_VMAR_OP_PREFETCH, a, PAGE, 0, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+}
+
+#[test]
+fn vmar_prefetch_inside_a_subregion_is_invalid_args() {
+    let p = new_process();
+    let root = p.zx_vmar_root_self();
+    let (sub, _) = region(&p, 4);
+    let v = vmo(&p, PAGE);
+    let a = map(&p, sub, R, 0, v, 0, PAGE);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_PREFETCH, a, PAGE, 0, 0),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(
+        p.zx_vmar_op_range(sub, ZX_VMAR_OP_PREFETCH, a, PAGE, 0, 0),
+        ZX_OK
+    );
+}

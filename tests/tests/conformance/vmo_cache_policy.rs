@@ -77,6 +77,21 @@ fn read_write_and_zero_of_an_uncached_vmo_are_bad_state() {
 }
 
 #[test]
+fn an_empty_zero_of_an_uncached_vmo_is_ok_after_the_range_check() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    assert_eq!(
+        p.zx_vmo_set_cache_policy(v, ZX_CACHE_POLICY_UNCACHED),
+        ZX_OK
+    );
+    assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_ZERO, 8, 0, 0, 0), ZX_OK);
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_ZERO, 2 * PAGE as u64, 0, 0, 0),
+        ZX_ERR_OUT_OF_RANGE
+    );
+}
+
+#[test]
 fn mapped_vmo_refuses_a_policy_change() {
     let p = new_process();
     let v = vmo(&p, PAGE);

@@ -949,3 +949,35 @@ fn a_snapshot_of_a_slice_is_isolated_and_holds_off_the_roots_decommit() {
     assert_eq!(p.zx_vmo_op_range(s, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0), ZX_OK);
     assert_eq!(vmo_read(&p, v, P, 4), [0; 4]);
 }
+
+// ---- a child holds its parent ----
+
+#[test]
+fn closing_a_snapshot_that_has_children_leaves_its_parent_counting_it() {
+    let p = new_process();
+    let v = vmo(&p, 2 * PAGE);
+    vmo_write(&p, v, 0, b"v");
+    let s = make(&p, v, SNAP, 0, 2 * P);
+    let g = make(&p, s, SNAP, 0, P);
+    close(&p, s);
+    assert_eq!(vmo_info(&p, v).num_children, 1);
+    assert_eq!(vmo_read(&p, g, 0, 1), b"v");
+    close(&p, g);
+    assert_eq!(vmo_info(&p, v).num_children, 0);
+}
+
+#[test]
+fn an_empty_decommit_of_a_snapshot_or_its_parent_is_ok() {
+    let p = new_process();
+    let v = vmo(&p, 2 * PAGE);
+    vmo_write(&p, v, 0, &[1; 2 * PAGE]);
+    let s = make(&p, v, SNAP, 0, 2 * P);
+    for h in [v, s] {
+        assert_eq!(p.zx_vmo_op_range(h, ZX_VMO_OP_DECOMMIT, P, 0, 0, 0), ZX_OK);
+        assert_eq!(
+            p.zx_vmo_op_range(h, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0),
+            ZX_ERR_NOT_SUPPORTED
+        );
+    }
+    assert_eq!(vmo_read(&p, s, 0, 1), [1]);
+}

@@ -17,7 +17,7 @@
 //! offset. The root keeps a weak list of its slices, so pages leaving the root leave
 //! the slices' mappings too.
 
-use super::vmo::{vmo_size_for, SliceOf, VmObject, VmoInner};
+use super::vmo::{vmo_size_for, ChildLink, SliceOf, VmObject, VmoInner};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::object::KernelObjectExt;
@@ -40,8 +40,10 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable.
-    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable or physical.
+    /// - `ZX_ERR_INVALID_ARGS`: this VMO is contiguous.
+    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`, or a page of
+    ///   the range is pinned.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum VMO
     ///   size, or `offset + size` overflows.
@@ -52,8 +54,11 @@ impl VmObject {
         resizable: bool,
         immutable: bool,
     ) -> ZxResult<Arc<VmObject>> {
-        if self.is_discardable() {
+        if self.is_discardable() || self.is_physical() {
             return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        if self.is_contiguous() {
+            return Err(ZX_ERR_INVALID_ARGS);
         }
         if self.cache_policy() != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
@@ -74,6 +79,11 @@ impl VmObject {
         let lo = offset.saturating_add(shift as u64).min(limit);
         let hi = end.saturating_add(shift as u64).min(limit);
         let (first, last) = ((lo as usize) >> PAGE_SHIFT, (hi as usize) >> PAGE_SHIFT);
+        // A pinned page must stay this VMO's own frame: sharing it would let the
+        // next write move this VMO off the frame a device uses.
+        if r.any_pinned(first, last) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
 
         let family = r
             .family
@@ -120,12 +130,11 @@ impl VmObject {
         inner.pages = pages;
         inner.shared = shared;
         inner.family = Some(family);
-        self.children.fetch_add(1, Ordering::AcqRel);
-        self.cow_children.fetch_add(1, Ordering::AcqRel);
         let mut child = VmObject::build(self.hal().clone(), resizable, false, inner);
         child.cow_clone = true;
         child.immutable = immutable;
         child.parent = Some((Arc::downgrade(self), self.koid()));
+        child.link = Some(ChildLink::enter(self, Arc::downgrade(self), true));
         if let Some(slice) = &self.slice {
             slice.root.cow_children.fetch_add(1, Ordering::AcqRel);
             child.cow_root = Some(Arc::downgrade(&slice.root));
@@ -145,7 +154,8 @@ impl VmObject {
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned, or the range does not
     ///   lie inside this VMO.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size or `offset + size` overflows.
-    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED` (any policy is
+    ///   fine for a physical VMO).
     // Starts with the same argument checks as `create_snapshot` (the ABI gives both
     // the same rules, docs/ABI.md §8.7.1-8.7.2), then builds a different object.
     pub fn create_slice(self: &Arc<Self>, offset: u64, size: u64) -> ZxResult<Arc<VmObject>> {
@@ -165,26 +175,29 @@ impl VmObject {
         if self.is_resizable() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
-        if self.cache_policy() != CachePolicy::Cached {
+        let physical = self.is_physical();
+        if !physical && !self.is_contiguous() && self.cache_policy() != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         let (root, shift) = match &self.slice {
             Some(s) => (s.root.clone(), s.offset),
             None => (self.clone(), 0),
         };
-        let mut child = VmObject::build(
-            self.hal().clone(),
-            false,
-            false,
-            VmoInner::new(rounded, size),
-        );
+        let mut inner = VmoInner::new(rounded, size);
+        if physical || self.is_contiguous() {
+            // A window onto device memory or a contiguous run: same policy, and
+            // (device memory) the same refusals.
+            inner.physical = physical;
+            inner.cache = self.cache_policy();
+        }
+        let mut child = VmObject::build(self.hal().clone(), false, false, inner);
         child.slice = Some(SliceOf {
             root: root.clone(),
             offset: shift + offset as usize,
             size: rounded,
         });
         child.parent = Some((Arc::downgrade(self), self.koid()));
-        self.children.fetch_add(1, Ordering::AcqRel);
+        child.link = Some(ChildLink::enter(self, Arc::downgrade(self), false));
         let child = Arc::new(child);
         let mut inner = root.inner.lock();
         let len = inner.slices.len();

@@ -284,6 +284,68 @@ fn decommit_is_refused_in_a_copy_on_write_family() {
     });
 }
 
+#[cfg_attr(test, test)]
+fn a_child_keeps_its_parent_alive_and_counted() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        parent.write(0, &[5]).unwrap();
+        let snap = parent.create_snapshot(0, 2 * P, false, false).unwrap();
+        let grandchild = snap.create_snapshot(0, P, false, false).unwrap();
+        drop(snap);
+        // The grandchild still holds the snapshot, so the parent still counts it.
+        assert_eq!(parent.num_children(), 1);
+        assert_eq!(byte(&grandchild, 0), 5);
+        drop(grandchild);
+        assert_eq!(parent.num_children(), 0);
+    });
+}
+
+// Twenty thousand snapshots are minutes under Miri; the chain's drop is checked
+// there by the shorter tests, and on a small stack by `tests/deep_nesting.rs`.
+#[cfg_attr(test, test)]
+#[cfg_attr(miri, ignore)]
+fn a_long_chain_of_snapshots_drops_without_recursion() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 1);
+        parent.write(0, &[1]).unwrap();
+        let mut last = parent.create_snapshot(0, P, false, false).unwrap();
+        for _ in 0..20_000 {
+            last = last.create_snapshot(0, P, false, false).unwrap();
+        }
+        assert_eq!(parent.num_children(), 1);
+        drop(last);
+        assert_eq!(parent.num_children(), 0);
+    });
+}
+
+#[cfg_attr(test, test)]
+fn empty_decommit_in_a_copy_on_write_family_succeeds() {
+    machine(|hal, _, _| {
+        let parent = vmo(hal, 2);
+        parent.commit(0, 2 * P).unwrap();
+        let child = parent.create_snapshot(0, 2 * P, false, false).unwrap();
+        assert_eq!(child.decommit(P, 0), Ok(()));
+        assert_eq!(parent.decommit(2 * P, 0), Ok(()));
+        assert!(
+            child.decommit(3 * P, 0).is_err(),
+            "an empty range past the end"
+        );
+        assert_eq!(parent.committed_pages(), 2);
+    });
+}
+
+#[cfg_attr(test, test)]
+fn empty_zero_of_an_uncached_vmo_succeeds() {
+    machine(|hal, _, _| {
+        let v = vmo(hal, 1);
+        v.set_cache_policy(kernel_hal::CachePolicy::Uncached)
+            .unwrap();
+        assert_eq!(v.zero(P, 0), Ok(()));
+        assert_eq!(v.zero(0, 1), Err(ZX_ERR_BAD_STATE));
+        assert_eq!(v.zero(2 * P, 0), Err(ZX_ERR_OUT_OF_RANGE));
+    });
+}
+
 /// A snapshot created while a decommit waits for the VMO's lock must stop it: the
 /// decommit checks for copy-on-write relatives under the lock, not only before.
 #[test]
@@ -446,6 +508,9 @@ pub(crate) const HAL_GENERIC_TESTS: &[(&str, fn())] = &crate::named_tests![
     protect_cannot_open_a_shared_frame_for_writing,
     commit_zero_and_shrink_respect_sharing,
     decommit_is_refused_in_a_copy_on_write_family,
+    a_child_keeps_its_parent_alive_and_counted,
+    empty_decommit_in_a_copy_on_write_family_succeeds,
+    empty_zero_of_an_uncached_vmo_succeeds,
     slices_share_pages_both_ways_and_through_mappings,
     slice_rules_and_a_snapshot_of_a_slice,
 ];

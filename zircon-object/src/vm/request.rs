@@ -144,4 +144,9 @@ pub enum VmarOp {
     DontNeed,
     /// A hint that the pages are needed: maps the ones committed.
     AlwaysNeed,
+    /// Zero the pages (mappings with WRITE in their maximum), as the VMO's ZERO.
+    Zero,
+    /// Map the pages a read would find (mappings directly in the region, with READ
+    /// in their maximum): the committed ones; a read never commits.
+    Prefetch,
 }

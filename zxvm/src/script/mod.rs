@@ -36,7 +36,7 @@ use crate::calls::CallSpec;
 use crate::status;
 
 /// Names every script can use without binding them.
-pub const PREDEFINED: [&str; 3] = ["root", "process", "scratch"];
+pub const PREDEFINED: [&str; 5] = ["root", "process", "scratch", "root_resource", "device"];
 
 /// A problem with the script text, with its place (1-based line and column).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -161,14 +161,14 @@ impl VmAddressRegion {
     /// # Errors
     ///
     /// - `ZX_ERR_INVALID_ARGS`: `len` zero or overflowing when rounded, `addr`
-    ///   unaligned, COMMIT / DECOMMIT over a sub-region's mapping, or another op
-    ///   there without `op_children`.
+    ///   unaligned, COMMIT / DECOMMIT / PREFETCH over a sub-region's mapping, or
+    ///   another op there without `op_children`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not inside this region, or a piece lies
     ///   past its VMO's end (COMMIT, DECOMMIT).
     /// - `ZX_ERR_BAD_STATE`: this region is destroyed, or part of the range is not
     ///   mapped.
-    /// - `ZX_ERR_ACCESS_DENIED`: COMMIT / DECOMMIT on a mapping whose maximum
-    ///   protection lacks WRITE.
+    /// - `ZX_ERR_ACCESS_DENIED`: COMMIT / DECOMMIT / ZERO on a mapping whose maximum
+    ///   protection lacks WRITE, PREFETCH on one whose maximum lacks READ.
     /// - `ZX_ERR_NOT_SUPPORTED`: DECOMMIT of a mapping of a VMO in a copy-on-write
     ///   family (see [`VmObject::decommit`](crate::vm::VmObject::decommit)).
     /// - `ZX_ERR_NO_MEMORY`: out of frames.
@@ -192,7 +192,8 @@ impl VmAddressRegion {
             let Some((mapping, lo, hi, nested)) = piece else {
                 return Err(ZX_ERR_BAD_STATE);
             };
-            if nested && (matches!(op, VmarOp::Commit | VmarOp::Decommit) || !op_children) {
+            let never_nested = matches!(op, VmarOp::Commit | VmarOp::Decommit | VmarOp::Prefetch);
+            if nested && (never_nested || !op_children) {
                 return Err(ZX_ERR_INVALID_ARGS);
             }
             self.op_on_piece(op, &mapping, lo, hi)?;
@@ -214,15 +215,19 @@ impl VmAddressRegion {
         let len = (hi - lo) as u64;
         let pt = self.aspace.page_table();
         match op {
-            VmarOp::Commit | VmarOp::Decommit if !max.contains(MMUFlags::WRITE) => {
+            VmarOp::Commit | VmarOp::Decommit | VmarOp::Zero if !max.contains(MMUFlags::WRITE) => {
                 Err(ZX_ERR_ACCESS_DENIED)
             }
+            VmarOp::Prefetch if !max.contains(MMUFlags::READ) => Err(ZX_ERR_ACCESS_DENIED),
+            VmarOp::Zero => mapping.vmo().zero(offset, len),
             VmarOp::Commit => {
                 mapping.vmo().commit(offset, len)?;
                 mapping.map_committed(pt, lo, hi)
             }
             VmarOp::Decommit => mapping.vmo().decommit(offset, len),
-            VmarOp::MapRange | VmarOp::AlwaysNeed => mapping.map_committed(pt, lo, hi),
+            VmarOp::MapRange | VmarOp::AlwaysNeed | VmarOp::Prefetch => {
+                mapping.map_committed(pt, lo, hi)
+            }
             VmarOp::DontNeed => Ok(()),
         }
     }

@@ -135,7 +135,8 @@ impl VmAddressRegion {
     /// - `ZX_ERR_ACCESS_DENIED`: `perms` beyond `max_perms` or beyond what the
     ///   region allows, or a placement other than [`Placement::Anywhere`] in a
     ///   region that does not allow specific placement.
-    /// - `ZX_ERR_OUT_OF_RANGE`: rounding `len` or `vmo_offset + len` overflows.
+    /// - `ZX_ERR_OUT_OF_RANGE`: rounding `len` or `vmo_offset + len` overflows, or
+    ///   passes the end of a physical VMO.
     /// - `ZX_ERR_BAD_STATE`: this region is destroyed.
     /// - `ZX_ERR_ALREADY_EXISTS`: a specific range overlaps a child.
     /// - `ZX_ERR_NO_RESOURCES`: no free range fits.
@@ -191,9 +192,14 @@ impl VmAddressRegion {
         }
         let vmo_offset = request.vmo_offset;
         let size = page_round_up(request.len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
-        vmo_offset
+        let vmo_end = vmo_offset
             .checked_add(size as u64)
             .ok_or(ZX_ERR_OUT_OF_RANGE)?;
+        // Device memory has no "past the end" to fault on: a physical VMO's
+        // mapping stays inside it.
+        if vmo.is_physical() && vmo_end > vmo.size() as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
 
         let mut state = self.aspace.state.lock();
         let region_flags = state.regions.get(&self.id).ok_or(ZX_ERR_BAD_STATE)?.flags;

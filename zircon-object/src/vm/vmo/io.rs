@@ -109,6 +109,7 @@ impl VmObject {
     ///
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
     /// - `ZX_ERR_UNAVAILABLE`: the VMO is not resizable.
+    /// - `ZX_ERR_BAD_STATE`: a page past the new end is pinned.
     /// - `ZX_ERR_NO_MEMORY`: the page holding the new end is shared copy-on-write,
     ///   its tail must be zeroed, and no frame is free for the copy; nothing changes.
     pub fn set_size(&self, size: u64) -> ZxResult {
@@ -121,6 +122,9 @@ impl VmObject {
         // zeros; a shared page gets its private copy first, before anything changes.
         let tail = size as usize % PAGE_SIZE;
         let tail_page = size as usize >> PAGE_SHIFT;
+        if inner.any_pinned(rounded >> PAGE_SHIFT, usize::MAX) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
         if tail != 0 {
             inner.make_private(&*self.hal, tail_page, tail_page + 1)?;
         }

@@ -2,6 +2,8 @@
 
 mod io;
 mod pages;
+mod physical;
+mod pin;
 mod range;
 
 pub use range::LockTaken;
@@ -74,6 +76,9 @@ pub struct VmObject {
     /// For a child: its direct parent (held weakly, for the parent's child counts)
     /// and the parent's koid.
     pub(crate) parent: Option<(Weak<VmObject>, zx_koid_t)>,
+    /// For a child: its place in its parent's child counts, which it leaves only
+    /// when it and all its own children are gone (Zircon's child holds its parent).
+    pub(crate) link: Option<Arc<ChildLink>>,
     /// Live direct children.
     pub(crate) children: AtomicUsize,
     /// Live snapshots of this VMO or of a slice whose root it is: decommit is
@@ -83,6 +88,59 @@ pub struct VmObject {
     /// in too.
     pub(crate) cow_root: Option<Weak<VmObject>>,
     pub(crate) inner: Mutex<VmoInner>,
+}
+
+/// A child's entry in its parent's child counts. The child holds it, and so does
+/// each of the child's own children (through `up`), so the parent keeps counting
+/// the child as long as any of them lives, as it would if children held their
+/// parents. The frames of a closed child go at once all the same.
+pub(crate) struct ChildLink {
+    /// The parent whose counts this entry is in; taken when it leaves them.
+    parent: Option<Weak<VmObject>>,
+    /// Whether the child is a snapshot (counted in `cow_children` too).
+    cow: bool,
+    /// The parent's own entry in its parent's counts, if it is a child.
+    up: Option<Arc<ChildLink>>,
+}
+
+impl ChildLink {
+    /// Enters a new child of `parent` in its counts.
+    pub(crate) fn enter(parent: &VmObject, weak: Weak<VmObject>, cow: bool) -> Arc<ChildLink> {
+        parent.children.fetch_add(1, Ordering::AcqRel);
+        if cow {
+            parent.cow_children.fetch_add(1, Ordering::AcqRel);
+        }
+        Arc::new(ChildLink {
+            parent: Some(weak),
+            cow,
+            up: parent.link.clone(),
+        })
+    }
+
+    /// Leaves the parent's counts and hands back the parent's own entry.
+    fn leave(&mut self) -> Option<Arc<ChildLink>> {
+        if let Some(parent) = self.parent.take().and_then(|p| p.upgrade()) {
+            parent.children.fetch_sub(1, Ordering::AcqRel);
+            if self.cow {
+                parent.cow_children.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.up.take()
+    }
+}
+
+impl Drop for ChildLink {
+    /// A chain of entries is as long as a user makes it: each entry this drop
+    /// releases last is left here, in a loop, not by recursion.
+    fn drop(&mut self) {
+        let mut next = self.leave();
+        while let Some(link) = next {
+            next = match Arc::try_unwrap(link) {
+                Ok(mut last) => last.leave(),
+                Err(_) => None,
+            };
+        }
+    }
 }
 
 /// Where a slice's pages live: a window of a root VMO, which is never a slice and
@@ -130,6 +188,16 @@ pub(crate) struct VmoInner {
     /// The slices whose root is this VMO, so that pages leaving it leave their
     /// mappings too. Dead entries are pruned when a slice is added.
     pub(crate) slices: Vec<Weak<VmObject>>,
+    /// Set for a physical VMO and its slices: `pages` names device frames, which
+    /// are never freed, decommitted or copied, and byte I/O is not supported.
+    pub(crate) physical: bool,
+    /// Set for a contiguous VMO: its pages are one physical run, committed from
+    /// creation to drop (never decommitted; ZERO zeroes them in place).
+    pub(crate) contiguous: bool,
+    /// Pinned pages: page index to how many pins hold it. A pinned page stays
+    /// committed, private and in place: nothing decommits, zeroes away, shares or
+    /// cuts it off until the last pin is released.
+    pub(crate) pinned: BTreeMap<usize, usize>,
 }
 
 impl KernelObject for VmObject {
@@ -208,6 +276,7 @@ impl VmObject {
             immutable: false,
             slice: None,
             parent: None,
+            link: None,
             children: AtomicUsize::new(0),
             cow_children: AtomicUsize::new(0),
             cow_root: None,
@@ -335,19 +404,16 @@ impl VmObject {
 }
 
 impl Drop for VmObject {
-    /// Frees the frames only this VMO holds, and leaves its parent's child counts.
+    /// Frees the frames only this VMO holds; its `link` leaves its parent's child
+    /// counts once no child of its own holds it.
     /// Takes no VMO lock (a slice may be dropped while its root's lock is held) and
     /// no lock but its family's share counts.
     fn drop(&mut self) {
         let inner = self.inner.get_mut();
         let pages = core::mem::take(&mut inner.pages);
-        let frames = inner.frames_to_free(pages);
-        free_frames(&*self.hal, frames);
-        if let Some(parent) = self.parent.as_ref().and_then(|(p, _)| p.upgrade()) {
-            parent.children.fetch_sub(1, Ordering::AcqRel);
-            if self.cow_clone {
-                parent.cow_children.fetch_sub(1, Ordering::AcqRel);
-            }
+        if !inner.physical {
+            let frames = inner.frames_to_free(pages);
+            free_frames(&*self.hal, frames);
         }
         if let Some(root) = self.cow_root.as_ref().and_then(Weak::upgrade) {
             root.cow_children.fetch_sub(1, Ordering::AcqRel);

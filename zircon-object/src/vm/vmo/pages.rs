@@ -25,6 +25,9 @@ impl VmoInner {
             shared: BTreeSet::new(),
             family: None,
             slices: Vec::new(),
+            physical: false,
+            contiguous: false,
+            pinned: BTreeMap::new(),
         }
     }
 
@@ -121,6 +124,9 @@ impl VmoInner {
 
     /// Checks a byte access of `len` bytes at `offset`; returns the offset as usize.
     pub(super) fn check_io(&self, offset: u64, len: usize, byte_io: bool) -> ZxResult<usize> {
+        if byte_io && self.physical {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         if byte_io && self.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
@@ -129,6 +135,11 @@ impl VmoInner {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
         Ok(offset as usize)
+    }
+
+    /// Whether any page in `[first, end)` is pinned.
+    pub(crate) fn any_pinned(&self, first: usize, end: usize) -> bool {
+        first < end && self.pinned.range(first..end).next().is_some()
     }
 
     /// The pages overlapping `[offset, offset + len)`, which must lie in the VMO.
@@ -292,7 +303,9 @@ impl VmoInner {
     }
 
     /// Zeroes bytes `[start, end)`: whole pages are taken out (and their frames
-    /// returned for freeing), partial pages zeroed in place.
+    /// returned for freeing; a contiguous VMO zeroes them in place), partial pages
+    /// zeroed in place. `ZX_ERR_NOT_SUPPORTED` for a physical VMO and
+    /// `ZX_ERR_BAD_STATE` over a pinned whole page, before anything changes.
     pub(super) fn zero_bytes(
         &mut self,
         hal: &dyn Hal,
@@ -304,6 +317,13 @@ impl VmoInner {
         }
         let first_full = start.div_ceil(PAGE_SIZE);
         let end_full = end >> PAGE_SHIFT;
+        // Device frames are never freed, and pinned pages never leave.
+        if self.physical {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        if self.any_pinned(first_full, end_full) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
         let zero_partial = |inner: &mut VmoInner, from: usize, to: usize| -> ZxResult {
             if from < to {
                 let page = from >> PAGE_SHIFT;
@@ -322,6 +342,13 @@ impl VmoInner {
         }
         zero_partial(self, start, first_full << PAGE_SHIFT)?;
         zero_partial(self, end_full << PAGE_SHIFT, end)?;
+        if self.contiguous {
+            // A contiguous VMO keeps its run: whole pages are zeroed in place.
+            for (_, &frame) in self.pages.range(first_full..end_full) {
+                hal.zero(frame, PAGE_SIZE).map_err(hal_error)?;
+            }
+            return Ok(Removed::default());
+        }
         let frames = self.take_pages(first_full, end_full);
         let mappings = if frames.is_empty() {
             Vec::new()

@@ -32,14 +32,27 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO (or a slice's root) is a snapshot or has
-    ///   live snapshots, of itself or of one of its slices (checked first).
+    /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (first); the range is not empty and the VMO (or a slice's
+    ///   root) is a snapshot or has live snapshots, of itself or of one of its
+    ///   slices (checked before the range unless the range is empty and inside).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
+    /// - `ZX_ERR_NOT_SUPPORTED`: a contiguous VMO (after the range checks).
+    /// - `ZX_ERR_BAD_STATE`: a page of the range is pinned.
     ///
     /// A slice forwards the decommit to its root.
     pub fn decommit(&self, offset: u64, len: u64) -> ZxResult {
+        if self.is_physical() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let (root, shift) = self.backing();
+        let in_range = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.size() as u64);
+        // Zircon checks the range and the empty case before the VMO's kind.
+        if len == 0 && in_range {
+            return Ok(());
+        }
         if self.in_cow_family() || root.in_cow_family() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
@@ -55,6 +68,9 @@ impl VmObject {
             drop(inner);
             return root.decommit(offset + shift as u64, len);
         }
+        if inner.contiguous {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         // Snapshots are counted under this lock, so one made since the check above
         // shows now; without this the decommit would free frames it shares.
         if self.in_cow_family() {
@@ -64,6 +80,9 @@ impl VmObject {
             (offset as usize) >> PAGE_SHIFT,
             ((offset + len) as usize) >> PAGE_SHIFT,
         );
+        if inner.any_pinned(first, end) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
         let removed = Removed {
             frames: inner.take_pages(first, end),
             mappings: inner.unmap_from_mappings(first << PAGE_SHIFT, end << PAGE_SHIFT),
@@ -78,17 +97,26 @@ impl VmObject {
     ///
     /// # Errors
     ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (first).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
+    /// - `ZX_ERR_BAD_STATE`: `len > 0` and the cache policy is not `CACHED`, or a
+    ///   page of the range is pinned.
     /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
     ///   free for its private copy.
     ///
     /// A slice zeroes its root's bytes.
     pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
         let mut inner = self.inner.lock();
+        if inner.physical {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         let end = offset.checked_add(len).ok_or(ZX_ERR_OUT_OF_RANGE)?;
         if end > inner.size as u64 {
             return Err(ZX_ERR_OUT_OF_RANGE);
+        }
+        // An empty range succeeds before the cache policy is looked at, as Zircon's.
+        if len == 0 {
+            return Ok(());
         }
         if inner.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
@@ -97,6 +125,12 @@ impl VmObject {
             drop(inner);
             let shift = slice.offset as u64;
             return slice.root.zero_in_place(offset + shift, end + shift);
+        }
+        if inner.any_pinned(
+            (offset as usize) >> PAGE_SHIFT,
+            (end as usize).div_ceil(PAGE_SIZE),
+        ) {
+            return Err(ZX_ERR_BAD_STATE);
         }
         let removed = inner.zero_bytes(&*self.hal, offset as usize, end as usize)?;
         drop(inner);
@@ -108,6 +142,12 @@ impl VmObject {
     /// checked lie inside it.
     pub(super) fn zero_in_place(&self, start: u64, end: u64) -> ZxResult {
         let mut inner = self.inner.lock();
+        if inner.any_pinned(
+            (start as usize) >> PAGE_SHIFT,
+            (end as usize).div_ceil(PAGE_SIZE),
+        ) {
+            return Err(ZX_ERR_BAD_STATE);
+        }
         let removed = inner.zero_bytes(&*self.hal, start as usize, end as usize)?;
         drop(inner);
         removed.release(&*self.hal);
@@ -200,17 +240,19 @@ impl VmObject {
     ///
     /// # Errors
     ///
-    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, or has
-    /// committed pages under a policy other than `CACHED`.
+    /// `ZX_ERR_BAD_STATE`: the VMO is mapped, is a child or has children, has
+    /// pinned pages, or (not
+    /// for a physical VMO) has committed pages under a policy other than `CACHED`.
     pub fn set_cache_policy(&self, policy: CachePolicy) -> ZxResult {
         let mut inner = self.inner.lock();
         if inner.mappings.values().any(|m| m.strong_count() > 0) {
             return Err(ZX_ERR_BAD_STATE);
         }
-        if self.parent.is_some() || self.num_children() > 0 {
+        if self.parent.is_some() || self.num_children() > 0 || !inner.pinned.is_empty() {
             return Err(ZX_ERR_BAD_STATE);
         }
-        if !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
+        // A physical VMO's pages are device memory, not cached copies: any policy.
+        if !inner.physical && !inner.pages.is_empty() && inner.cache != CachePolicy::Cached {
             return Err(ZX_ERR_BAD_STATE);
         }
         inner.cache = policy;
