@@ -617,13 +617,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_optional_vmar_ops_are_refused_as_unknown() {
-        // The conformance suite accepts either refusal or the specified behaviour
-        // for these; this layer builds neither, so it must refuse them exactly as an
-        // unknown op, before any argument is looked at.
-        for op in [ZX_VMAR_OP_ZERO, ZX_VMAR_OP_PREFETCH, 0, 99] {
+    fn unknown_vmar_ops_are_invalid_args_and_each_known_op_needs_its_right() {
+        for op in [0, 4, 11, 15, 99, u32::MAX] {
             assert_eq!(vmar_op(op).err(), Some(ZX_ERR_INVALID_ARGS), "op {op}");
         }
+        assert_eq!(
+            vmar_op(ZX_VMAR_OP_ZERO).ok(),
+            Some((VmarOp::Zero, ZX_RIGHT_WRITE))
+        );
         assert_eq!(
             vmar_op(ZX_VMAR_OP_MAP_RANGE).ok(),
             Some((VmarOp::MapRange, ZX_RIGHT_READ))
