@@ -611,3 +611,23 @@ impl Process {
         })())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_vmar_ops_are_invalid_args_and_each_known_op_needs_its_right() {
+        for op in [0, 4, 11, 15, 99, u32::MAX] {
+            assert_eq!(vmar_op(op).err(), Some(ZX_ERR_INVALID_ARGS), "op {op}");
+        }
+        assert_eq!(
+            vmar_op(ZX_VMAR_OP_ZERO).ok(),
+            Some((VmarOp::Zero, ZX_RIGHT_WRITE))
+        );
+        assert_eq!(
+            vmar_op(ZX_VMAR_OP_MAP_RANGE).ok(),
+            Some((VmarOp::MapRange, ZX_RIGHT_READ))
+        );
+    }
+}

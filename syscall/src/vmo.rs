@@ -5,7 +5,7 @@ use crate::{status, Process};
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
 use zircon_object::object::{Handle, KernelObjectExt};
-use zircon_object::vm::{VmObject, VmoOptions};
+use zircon_object::vm::{LockTaken, VmObject, VmoOptions};
 
 impl Process {
     /// Creates a paged VMO of `size` bytes (rounded up to pages), all zero, nothing
@@ -178,20 +178,17 @@ impl Process {
                 ZX_VMO_OP_ZERO => need(ZX_RIGHT_WRITE).and_then(|_| vmo.zero(offset, size)),
                 ZX_VMO_OP_LOCK => {
                     read_or_write()?;
-                    let state = vmo.lock_range(offset, size)?;
+                    // An early return drops the lock, which undoes it.
+                    let taken = vmo.lock_range(offset, size)?;
                     if buffer_size < <zx_vmo_lock_state_t as Layout>::SIZE {
-                        vmo.undo_lock();
                         return Err(ZX_ERR_INVALID_ARGS);
                     }
-                    let bytes = state.to_bytes();
-                    if let Err(err) = self.copy_out(buffer, &bytes) {
-                        vmo.undo_lock();
-                        return Err(err);
-                    }
+                    self.copy_out(buffer, &taken.state().to_bytes())?;
+                    taken.keep();
                     Ok(())
                 }
                 ZX_VMO_OP_TRY_LOCK => {
-                    read_or_write().and_then(|_| vmo.lock_range(offset, size).map(|_| ()))
+                    read_or_write().and_then(|_| vmo.lock_range(offset, size).map(LockTaken::keep))
                 }
                 ZX_VMO_OP_UNLOCK => read_or_write().and_then(|_| vmo.unlock_range(offset, size)),
                 ZX_VMO_OP_CACHE_INVALIDATE => Err(ZX_ERR_NOT_SUPPORTED),

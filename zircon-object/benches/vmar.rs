@@ -2,7 +2,9 @@
 //! of mappings already in the region: 100, 1,000, 10,000 and 100,000 existing
 //! one-page mappings, on the unix backend. The baseline is the same operation with
 //! 100 existing mappings; the summary at the end prints each size's cost as a ratio
-//! of it.
+//! of it. The same map + unmap in a compact region (placed by first fit through the
+//! region's gap index) between `n` one-page mappings two pages apart, so that the
+//! index holds `n` gaps, runs as `map_unmap_compact`.
 
 // criterion_group! generates an undocumented function.
 #![allow(missing_docs)]
@@ -14,7 +16,10 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
-use zircon_object::vm::{AddressSpace, MapRequest, VmAddressRegion, VmObject, VmPerms, VmoOptions};
+use zircon_object::vm::{
+    AddressSpace, AllocateRequest, MapRequest, Placement, VmAddressRegion, VmObject, VmPerms,
+    VmoOptions,
+};
 
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
 
@@ -51,6 +56,29 @@ fn setup(n: usize) -> Setup {
     }
 }
 
+/// A compact region in an address space of its own on `s`'s machine, holding `n`
+/// one-page mappings of `s`'s VMO at odd page offsets: `n` gaps of one page each,
+/// and the rest after them.
+fn compact_region(s: &Setup, n: usize) -> (Arc<AddressSpace>, Arc<VmAddressRegion>) {
+    let aspace = AddressSpace::new(s.aspace.hal().clone()).expect("address space");
+    let region = aspace
+        .root_vmar()
+        .allocate(&AllocateRequest {
+            compact: true,
+            can_map_specific: true,
+            ..AllocateRequest::new((2 * n + 16) * PAGE_SIZE, VmPerms::READ_WRITE)
+        })
+        .expect("compact region");
+    for k in 0..n {
+        let request = MapRequest {
+            placement: Placement::At((2 * k + 1) * PAGE_SIZE),
+            ..MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE)
+        };
+        region.map(&s.vmo, &request).expect("map");
+    }
+    (aspace, region)
+}
+
 fn map_unmap(s: &Setup) {
     let addr = s
         .root
@@ -75,6 +103,14 @@ fn bench(c: &mut Criterion) {
         let s = setup(n);
         group.bench_with_input(BenchmarkId::new("map_unmap_one_page", n), &s, |b, s| {
             b.iter(|| map_unmap(s))
+        });
+        let (_space, compact) = compact_region(&s, n);
+        group.bench_function(BenchmarkId::new("map_unmap_compact", n), |b| {
+            b.iter(|| {
+                let request = MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE);
+                let addr = compact.map(&s.vmo, &request).unwrap();
+                compact.unmap(black_box(addr), PAGE_SIZE, false).unwrap();
+            })
         });
         let page = VmObject::new(
             s.aspace.hal().clone(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use kernel_hal::{Hal, MMUFlags, PAGE_SIZE};
 use kernel_hal_unix::UnixHal;
 use zircon_object::abi::*;
+use zircon_object::object::KernelObjectExt;
 use zircon_object::vm::{
     AddressSpace, AllocateRequest, MapRequest, MapsEntryKind, Placement, VmAddressRegion, VmObject,
     VmPerms, VmarOp, VmoOptions,
@@ -131,6 +132,77 @@ fn every_operation_on_10000_nested_regions_fits_a_16_kib_stack() {
         inner.map(&vmo, &at_bottom).expect("map at the bottom");
         drop((root, inner, _outer, vmo));
         drop(aspace);
+    });
+    assert_eq!(probe.free_count(), free_before, "every frame came back");
+}
+
+#[test]
+fn chains_of_10000_snapshots_and_of_10000_slices_fit_a_16_kib_stack() {
+    let hal: Arc<dyn Hal> = Arc::new(UnixHal::new().expect("a unix machine"));
+    let free_before = hal.free_count();
+    let probe = hal.clone();
+    on_small_stack(move || {
+        let pages = 2 * PAGE_SIZE as u64;
+        let root = VmObject::new(hal.clone(), pages, VmoOptions::empty()).expect("a VMO");
+        root.write(0, b"root").expect("write the root");
+
+        // Each snapshot is a snapshot of the one before: a parent chain a user can
+        // build one call at a time. No operation walks the chain.
+        let mut snapshots = vec![root.clone()];
+        for _ in 1..DEPTH {
+            let last = snapshots.last().expect("the root at least");
+            let next = last
+                .create_snapshot(0, pages, false, false)
+                .expect("a snapshot of the last snapshot");
+            snapshots.push(next);
+        }
+        let deepest = snapshots.last().expect("a chain").clone();
+        assert_eq!(deepest.parent_koid(), snapshots[DEPTH - 2].koid());
+        let mut back = [0u8; 4];
+        deepest.read(0, &mut back).expect("read the deepest");
+        assert_eq!(&back, b"root", "the page was shared down the chain");
+        deepest.write(0, b"deep").expect("write the deepest");
+        root.read(0, &mut back).expect("read the root");
+        assert_eq!(&back, b"root", "the write copied the page");
+        snapshots[DEPTH / 2]
+            .read(0, &mut back)
+            .expect("read the middle");
+        assert_eq!(&back, b"root");
+        // A mapping of the deepest snapshot faults through it.
+        let aspace = AddressSpace::new(hal.clone()).expect("an address space");
+        let at = aspace
+            .root_vmar()
+            .map(
+                &deepest,
+                &MapRequest::new(0, PAGE_SIZE, VmPerms::READ_WRITE),
+            )
+            .expect("map the deepest snapshot");
+        aspace.read_user(at, &mut back).expect("user copy out");
+        assert_eq!(&back, b"deep");
+
+        // Slices of slices: each one's pages are the root's.
+        let mut slices = vec![root.clone()];
+        for _ in 1..DEPTH {
+            let last = slices.last().expect("the root at least");
+            let next = last
+                .create_slice(0, pages)
+                .expect("a slice of the last slice");
+            slices.push(next);
+        }
+        let innermost = slices.last().expect("a chain").clone();
+        innermost
+            .write(PAGE_SIZE as u64, b"thin")
+            .expect("write through");
+        root.read(PAGE_SIZE as u64, &mut back)
+            .expect("read the root");
+        assert_eq!(&back, b"thin");
+
+        // Everything dropped at once: the snapshots from the root down, the slices
+        // from the innermost up.
+        drop((deepest, innermost, aspace));
+        drop(snapshots);
+        while slices.pop().is_some() {}
+        drop(root);
     });
     assert_eq!(probe.free_count(), free_before, "every frame came back");
 }

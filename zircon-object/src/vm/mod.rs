@@ -10,7 +10,7 @@ pub mod vmo;
 pub use mapping::VmMapping;
 pub use request::{AllocateRequest, MapRequest, Placement, VmPerms, VmarOp};
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
-pub use vmo::{VmObject, VmoOptions};
+pub use vmo::{LockTaken, VmObject, VmoOptions};
 
 #[cfg(any(test, feature = "guest-tests"))]
 pub(crate) mod child_tests;

@@ -949,6 +949,23 @@ fn op_range_reports_the_first_failure_in_address_order() {
     });
 }
 
+#[cfg_attr(test, test)]
+fn a_lock_is_kept_only_once_reported_and_a_dropped_one_undoes_only_itself() {
+    machine(|hal, _, _| {
+        let v = VmObject::new(hal.clone(), PAGE_SIZE as u64, VmoOptions::DISCARDABLE).unwrap();
+        let size = PAGE_SIZE as u64;
+        let taken = v.lock_range(0, size).unwrap();
+        assert_eq!((taken.state().offset, taken.state().size), (0, size));
+        drop(taken);
+        assert_eq!(v.unlock_range(0, size), Err(ZX_ERR_BAD_STATE), "undone");
+        v.lock_range(0, size).unwrap().keep();
+        // A second lock whose report is lost leaves the first one in place.
+        drop(v.lock_range(0, size).unwrap());
+        assert_eq!(v.unlock_range(0, size), Ok(()));
+        assert_eq!(v.unlock_range(0, size), Err(ZX_ERR_BAD_STATE));
+    });
+}
+
 /// The tests above that run on any HAL, by name, for an embedder to run on its own
 /// machine (`crate::guest`).
 #[cfg(all(feature = "guest-tests", not(test)))]

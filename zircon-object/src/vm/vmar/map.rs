@@ -101,10 +101,9 @@ impl VmAddressRegion {
         let base = state.resolve_base(self.id, request.placement, size, request.align, false)?;
         let id = state.new_id();
         let flags = super::region_flags(request);
-        let salt = state.gap_salt_for(id);
         state
             .regions
-            .insert(id, Region::new(base, size, flags, Some(self.id), salt));
+            .insert(id, Region::new(base, size, flags, Some(self.id)));
         state
             .regions
             .get_mut(&self.id)

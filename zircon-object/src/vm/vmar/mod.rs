@@ -4,7 +4,7 @@
 //! One [`AddressSpace`] holds the whole tree behind one lock. Each region keeps its
 //! children (sub-regions and mappings) in a `BTreeMap` by base address, for
 //! O(log n) lookup by address and O(log n) "is this range free". Free-space search
-//! uses an index of the free gaps (an augmented treap, `gaps`) with O(log n) first
+//! uses an index of the free gaps (an augmented AVL tree, `gaps`) with O(log n) first
 //! fit. A compact region keeps that index from creation; a region with random
 //! placement, which finds room by sampling and asking the B-tree, builds it (in one
 //! O(n) pass) only the first time sampling fails because the region is crowded, and
@@ -72,8 +72,6 @@ pub(crate) struct AspaceState {
     /// Every live region, by id. A destroyed region is removed.
     pub(crate) regions: HashMap<RegionId, Region>,
     next_id: u64,
-    /// The secret from which each region's gap-index salt is derived.
-    gap_salt: u64,
     rng: Xoshiro256PlusPlus,
 }
 
@@ -89,8 +87,6 @@ pub(crate) struct Region {
     /// The free gaps between children, once built (see the module doc): always
     /// for a compact region, from the first crowded placement for the others.
     gaps: Option<GapTree>,
-    /// The salt of the gap index's priorities.
-    gap_salt: u64,
 }
 
 /// A child of a region.
@@ -114,21 +110,14 @@ impl Child {
 }
 
 impl Region {
-    fn new(
-        base: VirtAddr,
-        size: usize,
-        flags: u32,
-        parent: Option<RegionId>,
-        gap_salt: u64,
-    ) -> Region {
+    fn new(base: VirtAddr, size: usize, flags: u32, parent: Option<RegionId>) -> Region {
         Region {
             base,
             size,
             flags,
             parent,
             children: BTreeMap::new(),
-            gap_salt,
-            gaps: (flags & ZX_VM_COMPACT != 0).then(|| GapTree::new(gap_salt, base, size)),
+            gaps: (flags & ZX_VM_COMPACT != 0).then(|| GapTree::new(base, size)),
         }
     }
 
@@ -195,7 +184,7 @@ impl Region {
     /// The gap index, built from the children if it was not kept yet.
     pub(crate) fn gaps(&mut self) -> &GapTree {
         if self.gaps.is_none() {
-            let mut gaps = GapTree::new(self.gap_salt, 0, 0);
+            let mut gaps = GapTree::new(0, 0);
             let mut cursor = self.base;
             for (&b, c) in &self.children {
                 if b > cursor {
@@ -276,13 +265,8 @@ impl AddressSpace {
         let seed = hal.placement_seed();
         let (base, size) = page_table.user_range();
         let id = NEXT_ASPACE_ID.fetch_add(1, Ordering::Relaxed);
-        let gap_salt = placement_seed(!seed, id);
         let mut regions = HashMap::new();
-        let root_salt = placement_seed(gap_salt, ROOT_ID as usize);
-        regions.insert(
-            ROOT_ID,
-            Region::new(base, size, ROOT_FLAGS, None, root_salt),
-        );
+        regions.insert(ROOT_ID, Region::new(base, size, ROOT_FLAGS, None));
         let aspace = Arc::new(AddressSpace {
             id,
             hal,
@@ -294,7 +278,6 @@ impl AddressSpace {
             state: TreeMutex::new(AspaceState {
                 regions,
                 next_id: ROOT_ID + 1,
-                gap_salt,
                 rng: Xoshiro256PlusPlus::seed_from_u64(placement_seed(seed, id)),
             }),
         });
@@ -388,11 +371,6 @@ impl AspaceState {
         } else {
             Err(ZX_ERR_INVALID_ARGS)
         }
-    }
-
-    /// The gap-index salt of region `id`.
-    pub(crate) fn gap_salt_for(&self, id: RegionId) -> u64 {
-        placement_seed(self.gap_salt, id as usize)
     }
 
     pub(crate) fn new_id(&mut self) -> u64 {

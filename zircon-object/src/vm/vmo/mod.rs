@@ -7,6 +7,8 @@ mod physical;
 mod pin;
 mod range;
 
+pub use range::LockTaken;
+
 use super::mapping::VmMapping;
 use crate::abi::*;
 use crate::error::{invariant, ZxResult};

@@ -184,13 +184,15 @@ impl VmObject {
 
     /// `ZX_VMO_OP_LOCK` / `TRY_LOCK`: locks a discardable VMO over its whole range.
     /// Pages are never discarded here, so the lock never finds anything discarded.
-    /// Returns the lock state to report.
+    /// Returns the lock, with the state to report: it stays only once
+    /// [`LockTaken::keep`] is called (a report that cannot be delivered drops it,
+    /// which puts the VMO back as it was).
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_NOT_SUPPORTED`: the VMO is not discardable.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not exactly the whole VMO.
-    pub fn lock_range(&self, offset: u64, len: u64) -> ZxResult<zx_vmo_lock_state_t> {
+    pub fn lock_range(&self, offset: u64, len: u64) -> ZxResult<LockTaken<'_>> {
         if !self.discardable {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
@@ -198,12 +200,17 @@ impl VmObject {
         if offset != 0 || len != inner.size as u64 {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
-        inner.locked = true;
-        Ok(zx_vmo_lock_state_t {
-            offset,
-            size: len,
-            discarded_offset: 0,
-            discarded_size: 0,
+        let was_locked = core::mem::replace(&mut inner.locked, true);
+        Ok(LockTaken {
+            vmo: self,
+            state: zx_vmo_lock_state_t {
+                offset,
+                size: len,
+                discarded_offset: 0,
+                discarded_size: 0,
+            },
+            was_locked,
+            kept: false,
         })
     }
 
@@ -227,12 +234,6 @@ impl VmObject {
         }
         inner.locked = false;
         Ok(())
-    }
-
-    /// Undoes a lock taken by [`lock_range`](Self::lock_range) whose report could not
-    /// be delivered.
-    pub fn undo_lock(&self) {
-        self.inner.lock().locked = false;
     }
 
     /// Sets the cache policy used by later mappings and byte access.
@@ -274,5 +275,37 @@ impl VmObject {
 
     pub(crate) fn remove_mapping(&self, id: u64) {
         self.inner.lock().mappings.remove(&id);
+    }
+}
+
+/// A lock just taken by [`VmObject::lock_range`], and the state to report for it.
+/// [`keep`](Self::keep) makes the lock stay; dropping it instead puts the VMO back
+/// as it was before the call (unlocked, unless it was locked already), taking the
+/// VMO's lock to do so.
+#[must_use = "dropping a LockTaken undoes the lock: call keep() once its state is reported"]
+pub struct LockTaken<'a> {
+    vmo: &'a VmObject,
+    state: zx_vmo_lock_state_t,
+    was_locked: bool,
+    kept: bool,
+}
+
+impl LockTaken<'_> {
+    /// The state to report (`zx_vmo_lock_state_t`).
+    pub fn state(&self) -> &zx_vmo_lock_state_t {
+        &self.state
+    }
+
+    /// Keeps the lock: the report was delivered.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for LockTaken<'_> {
+    fn drop(&mut self) {
+        if !self.kept && !self.was_locked {
+            self.vmo.inner.lock().locked = false;
+        }
     }
 }
