@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use kernel_hal::{
     is_page_aligned, CachePolicy, MMUFlags, PageFaultHandler, PageSize, PageTable, PagingError,
-    PagingResult, PhysAddr, TlbFlush, Translation, VirtAddr, PAGE_SIZE,
+    PagingResult, PhysAddr, Translation, VirtAddr, PAGE_SIZE,
 };
 
 use crate::fault::{HostCache, Marked, Refill, Registration};
@@ -641,39 +641,7 @@ impl PageTable for UnixPageTable {
         (self.core.base, self.core.size)
     }
 
-    fn map_deferred(
-        &self,
-        vaddr: VirtAddr,
-        paddr: PhysAddr,
-        len: usize,
-        flags: MMUFlags,
-        cache: CachePolicy,
-    ) -> PagingResult<TlbFlush> {
-        self.map(vaddr, paddr, len, flags, cache)?;
-        Ok(TlbFlush::new())
-    }
-
-    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush> {
-        self.unmap(vaddr, len)?;
-        Ok(TlbFlush::new())
-    }
-
-    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)> {
-        Ok((self.clear(vaddr, len)?, TlbFlush::new()))
-    }
-
-    fn protect_deferred(
-        &self,
-        vaddr: VirtAddr,
-        len: usize,
-        flags: MMUFlags,
-    ) -> PagingResult<(usize, TlbFlush)> {
-        Ok((self.protect(vaddr, len, flags)?, TlbFlush::new()))
-    }
-
-    fn flush(&self, flush: TlbFlush) {
-        debug_assert!(flush.is_empty(), "this backend owes no invalidations");
-    }
+    kernel_hal::immediate_page_table_changes!();
 
     fn map(
         &self,

@@ -581,6 +581,60 @@ pub trait Hal: PhysMem {
     }
 }
 
+/// Writes the deferred forms of [`PageTable`]'s changes (`map_deferred`,
+/// `unmap_deferred`, `clear_deferred`, `protect_deferred`) and `flush` for a
+/// backend whose changes take effect at once, so that it owes no invalidation:
+/// each deferred form calls the backend's own `map`, `unmap`, `clear` or `protect`
+/// (which the backend writes) and returns an empty [`TlbFlush`]; `flush` checks,
+/// in debug builds, that the token it is given is empty. Use it inside the
+/// backend's `impl PageTable` block.
+#[macro_export]
+macro_rules! immediate_page_table_changes {
+    () => {
+        fn map_deferred(
+            &self,
+            vaddr: $crate::VirtAddr,
+            paddr: $crate::PhysAddr,
+            len: usize,
+            flags: $crate::MMUFlags,
+            cache: $crate::CachePolicy,
+        ) -> $crate::PagingResult<$crate::TlbFlush> {
+            self.map(vaddr, paddr, len, flags, cache)?;
+            Ok($crate::TlbFlush::new())
+        }
+
+        fn unmap_deferred(
+            &self,
+            vaddr: $crate::VirtAddr,
+            len: usize,
+        ) -> $crate::PagingResult<$crate::TlbFlush> {
+            self.unmap(vaddr, len)?;
+            Ok($crate::TlbFlush::new())
+        }
+
+        fn clear_deferred(
+            &self,
+            vaddr: $crate::VirtAddr,
+            len: usize,
+        ) -> $crate::PagingResult<(usize, $crate::TlbFlush)> {
+            Ok((self.clear(vaddr, len)?, $crate::TlbFlush::new()))
+        }
+
+        fn protect_deferred(
+            &self,
+            vaddr: $crate::VirtAddr,
+            len: usize,
+            flags: $crate::MMUFlags,
+        ) -> $crate::PagingResult<(usize, $crate::TlbFlush)> {
+            Ok((self.protect(vaddr, len, flags)?, $crate::TlbFlush::new()))
+        }
+
+        fn flush(&self, flush: $crate::TlbFlush) {
+            debug_assert!(flush.is_empty(), "this backend owes no invalidations");
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

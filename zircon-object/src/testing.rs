@@ -145,35 +145,7 @@ impl PageTable for ModelPageTable {
     fn user_range(&self) -> (VirtAddr, usize) {
         (USER_BASE, USER_SIZE)
     }
-    fn map_deferred(
-        &self,
-        vaddr: VirtAddr,
-        paddr: PhysAddr,
-        len: usize,
-        flags: MMUFlags,
-        cache: CachePolicy,
-    ) -> PagingResult<TlbFlush> {
-        self.map(vaddr, paddr, len, flags, cache)?;
-        Ok(TlbFlush::new())
-    }
-    fn unmap_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<TlbFlush> {
-        self.unmap(vaddr, len)?;
-        Ok(TlbFlush::new())
-    }
-    fn clear_deferred(&self, vaddr: VirtAddr, len: usize) -> PagingResult<(usize, TlbFlush)> {
-        Ok((self.clear(vaddr, len)?, TlbFlush::new()))
-    }
-    fn protect_deferred(
-        &self,
-        vaddr: VirtAddr,
-        len: usize,
-        flags: MMUFlags,
-    ) -> PagingResult<(usize, TlbFlush)> {
-        Ok((self.protect(vaddr, len, flags)?, TlbFlush::new()))
-    }
-    fn flush(&self, flush: TlbFlush) {
-        debug_assert!(flush.is_empty());
-    }
+    kernel_hal::immediate_page_table_changes!();
     fn map(
         &self,
         vaddr: VirtAddr,
