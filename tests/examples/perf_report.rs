@@ -100,7 +100,7 @@ fn plot_scaling(path: &Path, series: &[(&str, Vec<f64>)]) -> Plot {
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::MiddleRight)
         .draw()?;
     area.present()?;
     Ok(())
