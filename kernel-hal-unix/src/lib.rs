@@ -22,11 +22,15 @@
 use std::io;
 use std::sync::Arc;
 
-use kernel_hal::{Hal, PageTable, PagingError, PagingResult, PhysAddr, PhysMem, PAGE_SIZE};
+use kernel_hal::{
+    Hal, PageTable, PagingError, PagingResult, PhysAddr, PhysMem, WaitOutcome, PAGE_SIZE,
+};
+use std::sync::atomic::AtomicU32;
 
 pub mod fault;
 pub mod page_table;
 mod phys;
+mod wait;
 
 pub use page_table::UnixPageTable;
 pub use phys::DEVICE_MEMORY_SIZE;
@@ -196,5 +200,21 @@ impl PhysMem for UnixHal {
 impl Hal for UnixHal {
     fn new_address_space(&self) -> PagingResult<Box<dyn PageTable>> {
         Ok(Box::new(self.new_page_table()?))
+    }
+
+    /// The host's `CLOCK_MONOTONIC`.
+    fn monotonic_ns(&self) -> i64 {
+        wait::monotonic_ns()
+    }
+
+    /// Sleeps on the host futex at `word` (`FUTEX_WAIT`). Safe inside the fault
+    /// handler: it is one system call, and the thread holds no kernel lock.
+    fn wait_word(&self, word: &AtomicU32, expected: u32, deadline_ns: i64) -> WaitOutcome {
+        wait::wait_word(word, expected, deadline_ns)
+    }
+
+    /// Wakes every sleeper on the host futex at `word` (`FUTEX_WAKE`).
+    fn wake_word(&self, word: &AtomicU32) {
+        wait::wake_word(word)
     }
 }

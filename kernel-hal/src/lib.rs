@@ -25,6 +25,7 @@ use alloc::boxed::Box;
 use alloc::sync::Weak;
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 /// A physical address.
 pub type PhysAddr = usize;
@@ -579,6 +580,60 @@ pub trait Hal: PhysMem {
     fn placement_seed(&self) -> u64 {
         0
     }
+
+    /// The monotonic clock, in nanoseconds since an arbitrary start: the time base
+    /// of every deadline the object layer is given (`zx_clock_get_monotonic`).
+    ///
+    /// The default is for a platform without a timer: a machine-wide counter that
+    /// advances by one microsecond at each reading, so that a finite deadline still
+    /// passes after a bounded number of readings. An embedder with a timer returns
+    /// its time.
+    fn monotonic_ns(&self) -> i64 {
+        static READINGS: AtomicI64 = AtomicI64::new(0);
+        READINGS.fetch_add(1_000, Ordering::Relaxed) + 1_000
+    }
+
+    /// Blocks the calling thread while `word` holds `expected`, until
+    /// [`wake_word`](Self::wake_word) is called on it or the monotonic clock
+    /// reaches `deadline_ns` ([`DEADLINE_INFINITE`] never passes). It may also
+    /// return early for no reason, so a caller checks its condition again after
+    /// each return; [`WaitOutcome::TimedOut`] is returned only once the deadline
+    /// has passed. The caller must hold no kernel lock.
+    ///
+    /// The default spins, reading `word` and the clock; an embedder with a
+    /// scheduler puts the thread to sleep on the word's address (as a futex does).
+    fn wait_word(&self, word: &AtomicU32, expected: u32, deadline_ns: i64) -> WaitOutcome {
+        loop {
+            if word.load(Ordering::Acquire) != expected {
+                return WaitOutcome::Woken;
+            }
+            if deadline_ns != DEADLINE_INFINITE && self.monotonic_ns() >= deadline_ns {
+                return WaitOutcome::TimedOut;
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Wakes every thread blocked in [`wait_word`](Self::wait_word) on `word`. The
+    /// caller changes `word` first (with release ordering), so that a thread about
+    /// to wait sees the change and does not sleep. The default does nothing: the
+    /// default `wait_word` spins and sees the change by itself.
+    fn wake_word(&self, word: &AtomicU32) {
+        let _ = word;
+    }
+}
+
+/// The deadline that never passes (`ZX_TIME_INFINITE`), for [`Hal::wait_word`].
+pub const DEADLINE_INFINITE: i64 = i64::MAX;
+
+/// How a [`Hal::wait_word`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The word changed, a wake came, or the wait ended early for no reason: the
+    /// caller looks at its condition again.
+    Woken,
+    /// The deadline passed.
+    TimedOut,
 }
 
 /// Writes the deferred forms of [`PageTable`]'s changes (`map_deferred`,
