@@ -1,7 +1,7 @@
 //! Zircon's virtual-memory kernel objects.
 //!
 //! `#![no_std]` + `alloc`. Holds handles with rights ([`object`]), VMOs and the VMAR
-//! tree ([`vm`]), device resources ([`dev`]) and the minimal process ([`task`]) the
+//! tree ([`vm`]), device resources ([`dev`]), ports ([`ipc`]) and the minimal process ([`task`]) the
 //! syscall layer needs. Depends
 //! only on `kernel-hal` for page tables and physical memory, which it reaches through
 //! an `Arc<dyn Hal>` value: it never knows which backend runs it, has no `cfg(unix)`,
@@ -37,6 +37,7 @@ pub(crate) use named_tests;
 pub mod abi;
 pub mod dev;
 pub mod error;
+pub mod ipc;
 pub mod object;
 pub mod sync;
 pub mod task;
