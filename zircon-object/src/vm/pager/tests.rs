@@ -526,3 +526,72 @@ fn an_at_least_on_write_snapshot_reads_through_the_pager_and_writes_privately() 
         finish(vmo, rec, server);
     });
 }
+
+#[test]
+fn a_user_pager_queues_page_request_packets_and_closing_it_detaches_its_vmos() {
+    use crate::ipc::{PacketPayload, PageRequestCommand, PageRequestPacket, Port};
+    machines(|hal| {
+        let pager = Pager::new(hal.clone());
+        let port = Port::new(hal.clone());
+        let vmo = pager
+            .create_vmo(VmoOptions::TRAP_DIRTY, &port, 7, 2 * PAGE_SIZE as u64)
+            .unwrap();
+        assert!(pager.owns(&vmo));
+        let server = {
+            let (port, vmo) = (port.clone(), vmo.clone());
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                for _ in 0..2 {
+                    let packet = port.wait(kernel_hal::DEADLINE_INFINITE).unwrap();
+                    let PacketPayload::PageRequest(request) = packet.payload else {
+                        panic!("a page request");
+                    };
+                    assert_eq!(packet.key, 7);
+                    match request.command {
+                        PageRequestCommand::Read => vmo
+                            .supply_bytes(request.offset, &vec![3u8; request.length as usize])
+                            .unwrap(),
+                        PageRequestCommand::Dirty => {
+                            vmo.dirty_pages(request.offset, request.length).unwrap()
+                        }
+                        PageRequestCommand::Complete => panic!("not yet"),
+                    }
+                    seen.push(request);
+                }
+                seen
+            })
+        };
+        vmo.write(PAGE_SIZE as u64 + 1, &[9]).unwrap();
+        let seen = server.join().unwrap();
+        let read = |command| PageRequestPacket {
+            command,
+            offset: PAGE_SIZE as u64,
+            length: PAGE_SIZE as u64,
+        };
+        assert_eq!(
+            seen,
+            [
+                read(PageRequestCommand::Read),
+                read(PageRequestCommand::Dirty)
+            ]
+        );
+        // Closing the pager detaches the VMO: the port gets COMPLETE, and absent
+        // pages fail.
+        drop(pager);
+        let packet = port.wait(0).unwrap();
+        assert_eq!(
+            packet.payload,
+            PacketPayload::PageRequest(PageRequestPacket {
+                command: PageRequestCommand::Complete,
+                offset: 0,
+                length: 0,
+            })
+        );
+        assert_eq!(vmo.read(0, &mut [0u8; 1]), Err(ZX_ERR_BAD_STATE));
+        let mut byte = [0u8; 2];
+        vmo.read(PAGE_SIZE as u64, &mut byte).unwrap();
+        assert_eq!(byte, [3, 9]);
+        drop(vmo);
+        assert_eq!(port.queued(), 0, "a detached VMO sends COMPLETE once");
+    });
+}
