@@ -6,8 +6,10 @@
 //! mappings); each VMO holds a [`PortProvider`], which holds the port weakly: a
 //! port closed by its last handle leaves requests that nobody will answer, as in
 //! Zircon. When the pager's last handle closes (its drop), every VMO it still has
-//! is detached: outstanding requests fail with `ZX_ERR_BAD_STATE`, and the port
-//! gets the VMO's `ZX_PAGER_VMO_COMPLETE` packet.
+//! is detached: outstanding requests fail with `ZX_ERR_BAD_STATE`, and, as in
+//! Zircon, the port gets no more packets for them (not even
+//! `ZX_PAGER_VMO_COMPLETE`). A detach through `zx_pager_detach_vmo`, or the
+//! VMO's end, sends `ZX_PAGER_VMO_COMPLETE`.
 
 use super::{PageProvider, PageRequest, PageRequestKind};
 use crate::abi::*;
@@ -19,13 +21,14 @@ use crate::vm::{VmObject, VmoOptions};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel_hal::Hal;
 
 /// A pager object: the VMOs created from it, by koid.
 pub struct Pager {
     base: KObjectBase,
     hal: Arc<dyn Hal>,
-    vmos: Mutex<BTreeMap<zx_koid_t, Weak<VmObject>>>,
+    vmos: Mutex<BTreeMap<zx_koid_t, (Weak<VmObject>, Arc<PortProvider>)>>,
 }
 
 impl KernelObject for Pager {
@@ -41,10 +44,15 @@ impl KernelObject for Pager {
 /// VMO's key on the port.
 pub struct PortProvider {
     port: Weak<Port>,
+    /// Set when the pager closed: nothing more is sent.
+    closed: AtomicBool,
 }
 
 impl PortProvider {
     fn send(&self, key: u64, command: PageRequestCommand, offset: u64, length: u64) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
         if let Some(port) = self.port.upgrade() {
             port.queue_kernel(PortPacket {
                 key,
@@ -100,13 +108,14 @@ impl Pager {
     ) -> ZxResult<Arc<VmObject>> {
         let provider = Arc::new(PortProvider {
             port: Arc::downgrade(port),
+            closed: AtomicBool::new(false),
         });
-        let vmo = VmObject::new_paged(self.hal.clone(), size, options, provider, key)?;
+        let vmo = VmObject::new_paged(self.hal.clone(), size, options, provider.clone(), key)?;
         let mut vmos = self.vmos.lock();
         if vmos.len() >= 64 && vmos.len().is_power_of_two() {
-            vmos.retain(|_, v| v.strong_count() > 0);
+            vmos.retain(|_, (v, _)| v.strong_count() > 0);
         }
-        vmos.insert(vmo.koid(), Arc::downgrade(&vmo));
+        vmos.insert(vmo.koid(), (Arc::downgrade(&vmo), provider));
         Ok(vmo)
     }
 
@@ -131,13 +140,16 @@ impl Pager {
 }
 
 impl Drop for Pager {
-    /// The last handle is gone: every VMO still alive is detached.
+    /// The last handle is gone: every VMO still alive is detached, silently.
     fn drop(&mut self) {
         let vmos: Vec<Arc<VmObject>> = self
             .vmos
             .get_mut()
             .values()
-            .filter_map(Weak::upgrade)
+            .filter_map(|(vmo, provider)| {
+                provider.closed.store(true, Ordering::Release);
+                vmo.upgrade()
+            })
             .collect();
         for vmo in vmos {
             // Every VMO here is pager-backed, so the detach cannot fail.
