@@ -28,8 +28,11 @@ use kernel_hal::Hal;
 pub struct Pager {
     base: KObjectBase,
     hal: Arc<dyn Hal>,
-    vmos: Mutex<BTreeMap<zx_koid_t, (Weak<VmObject>, Arc<PortProvider>)>>,
+    vmos: Mutex<BTreeMap<zx_koid_t, PagerVmo>>,
 }
+
+/// A VMO of a pager, and the provider that sends its packets.
+type PagerVmo = (Weak<VmObject>, Arc<PortProvider>);
 
 impl KernelObject for Pager {
     fn base(&self) -> &KObjectBase {
