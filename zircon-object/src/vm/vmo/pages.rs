@@ -329,8 +329,8 @@ impl VmoInner {
     }
 
     /// Removes the translations of VMO bytes `[start, end)` from every mapping,
-    /// including the mappings of the slices whose root this is (taking each slice's
-    /// lock after this one), and sends one shootdown per address space touched
+    /// including the mappings of the slices and references whose root this is
+    /// (taking each one's lock after this one), and sends one shootdown per address space touched
     /// before it returns, so that the caller may free frames. Returns the mappings
     /// it looked at, to be dropped after this lock is released.
     pub(crate) fn unmap_from_mappings(&self, start: usize, end: usize) -> Vec<Arc<VmMapping>> {
@@ -350,7 +350,10 @@ impl VmoInner {
                 continue;
             };
             let lo = start.max(window.offset);
-            let hi = end.min(window.offset + window.size);
+            let hi = match window.reference {
+                true => end,
+                false => end.min(window.offset + window.size),
+            };
             if lo >= hi {
                 continue;
             }
@@ -364,6 +367,18 @@ impl VmoInner {
             debt.send();
         }
         live
+    }
+
+    /// Gives every live reference whose root is this VMO this VMO's size and
+    /// content size (taking each reference's lock after this one).
+    pub(crate) fn sync_references(&self) {
+        for window in self.slices.iter().filter_map(Weak::upgrade) {
+            if window.is_reference() {
+                let mut inner = window.inner.lock();
+                inner.size = self.size;
+                inner.content_size = self.content_size;
+            }
+        }
     }
 
     /// Zeroes bytes `[start, end)`: whole pages are taken out (and their frames

@@ -139,9 +139,13 @@ impl VmObject {
     }
 
     /// Zeroes bytes `[start, end)` of this non-slice VMO, which the caller has
-    /// checked lie inside it.
+    /// checked lie inside it (checked again here: a reference's root may have
+    /// shrunk since).
     pub(super) fn zero_in_place(&self, start: u64, end: u64) -> ZxResult {
         let mut inner = self.inner.lock();
+        if end > inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
         if inner.any_pinned(
             (start as usize) >> PAGE_SHIFT,
             (end as usize).div_ceil(PAGE_SIZE),
