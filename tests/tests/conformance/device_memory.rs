@@ -477,7 +477,7 @@ fn a_mapping_past_a_physical_vmo_is_out_of_range() {
 }
 
 #[test]
-fn commit_through_a_mapping_of_device_memory_takes_no_frames() {
+fn commit_through_a_mapping_of_device_memory_is_not_supported_and_takes_no_frames() {
     let p = new_process();
     let before = p.frames_in_use();
     let v = device_vmo(&p, 4);
@@ -485,6 +485,10 @@ fn commit_through_a_mapping_of_device_memory_takes_no_frames() {
     let a = map(&p, root, RW, 0, v, 0, 4 * PAGE);
     assert_eq!(
         p.zx_vmar_op_range(root, ZX_VMAR_OP_COMMIT, a, 4 * PAGE, 0, 0),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, a, 4 * PAGE, 0, 0),
         ZX_OK
     );
     assert_eq!(

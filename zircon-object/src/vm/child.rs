@@ -48,7 +48,7 @@ impl VmObject {
     /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable or physical.
     /// - `ZX_ERR_INVALID_ARGS`: this VMO is contiguous.
     /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`, or a page of
-    ///   the range is pinned.
+    ///   it (or of a slice's root) is pinned.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum VMO
     ///   size, or `offset + size` overflows.
@@ -85,8 +85,9 @@ impl VmObject {
         let hi = end.saturating_add(shift as u64).min(limit);
         let (first, last) = ((lo as usize) >> PAGE_SHIFT, (hi as usize) >> PAGE_SHIFT);
         // A pinned page must stay this VMO's own frame: sharing it would let the
-        // next write move this VMO off the frame a device uses.
-        if r.any_pinned(first, last) {
+        // next write move this VMO off the frame a device uses. Zircon refuses a
+        // VMO with any page pinned, inside the range or not.
+        if !r.pinned.is_empty() {
             return Err(ZX_ERR_BAD_STATE);
         }
 
