@@ -137,7 +137,7 @@ pub const ZX_VMAR_OP_ZERO: u32 = 10;
 pub const ZX_VMAR_OP_DONT_NEED: u32 = 12;
 /// Hint: the pages will always be needed.
 pub const ZX_VMAR_OP_ALWAYS_NEED: u32 = 13;
-/// Prefetch the range (newer kernels; not built here, rejected as unknown).
+/// Prefetch the range: map the pages a read would find, committing nothing (newer kernels).
 pub const ZX_VMAR_OP_PREFETCH: u32 = 14;
 
 /// `zx_vmo_create_child`: a snapshot of the pages the parent modified (newer kernels).
