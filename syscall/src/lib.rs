@@ -22,6 +22,7 @@ mod dev;
 mod handle;
 mod info;
 mod numbers;
+mod port;
 mod process;
 pub mod records;
 pub mod signature;

@@ -577,6 +577,12 @@ impl Fuzzer {
             SYS_VMO_CREATE => args[0] = bounded(args[0]),
             SYS_VMO_SET_SIZE => args[1] = bounded(args[1]),
             SYS_VMO_CREATE_CHILD => args[3] = bounded(args[3]),
+            // A port wait sleeps until its deadline: only ever look, or wait 10 us.
+            SYS_PORT_WAIT => {
+                let soon = self.p.zx_clock_get_monotonic() + 10_000;
+                let deadlines = [0, ZX_TIME_INFINITE_PAST, -1, soon];
+                args[1] = deadlines[args[1] % deadlines.len()] as usize;
+            }
             _ => {}
         }
         let status = self.p.dispatch(number, args);
@@ -584,6 +590,8 @@ impl Fuzzer {
             // These two answer a handle value instead of a status.
             SYS_VMAR_ROOT_SELF => assert_eq!(status as u32, self.p.zx_vmar_root_self()),
             SYS_PROCESS_SELF => assert_eq!(status as u32, self.p.zx_process_self()),
+            // This one answers the time.
+            SYS_CLOCK_GET_MONOTONIC => assert!(status > 0),
             _ => assert!(
                 status <= 0,
                 "call {number} returned positive status {status}"

@@ -17,6 +17,7 @@ mod object_info;
 mod optional_features;
 mod overflow;
 mod placement;
+mod ports;
 mod process_memory;
 mod properties;
 mod raw_access;
