@@ -21,6 +21,7 @@ mod ports;
 mod process_memory;
 mod properties;
 mod raw_access;
+mod threads;
 mod user_pointers;
 mod vmar_allocate;
 mod vmar_destroy;
