@@ -9,13 +9,15 @@
 //!
 //! Lock order, everywhere: an address space's tree lock, then a VMO's lock (a
 //! slice's root before the slice: page operations on a slice go to its root without
-//! holding the slice's lock), then a mapping's lock, then an address space's
+//! holding the slice's lock), then a mapping's lock (a snapshot of a pager-backed VMO takes its parent's
+//! lock under its own, before any mapping's), then an address space's
 //! owed-shootdown lock (`vm::shootdown`), then whatever the HAL takes inside its own
 //! calls. Operations on the tree send their TLB shootdown once, after the tree and
 //! VMO locks are released. A copy-on-write family's share counts are taken under a
 //! VMO's lock and hold no other lock but the HAL's. No VMO's drop takes a VMO lock. No lock is held
 //! while user memory is touched through a host pointer (the object layer never does
-//! that: it reads and writes user memory through physical memory).
+//! that: it reads and writes user memory through physical memory). A thread that
+//! waits for a pager (`vm::pager`) holds no lock at all while it waits.
 
 #![no_std]
 #![deny(unsafe_code)]

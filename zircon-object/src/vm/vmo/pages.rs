@@ -29,6 +29,8 @@ impl VmoInner {
             physical: false,
             contiguous: false,
             pinned: BTreeMap::new(),
+            pager: None,
+            pager_parent: None,
         }
     }
 
@@ -396,8 +398,9 @@ impl VmoInner {
         }
         let first_full = start.div_ceil(PAGE_SIZE);
         let end_full = end >> PAGE_SHIFT;
-        // Device frames are never freed.
-        if self.physical {
+        // Device frames are never freed, and a pager's pages would come back from
+        // the pager, not as zeros.
+        if self.physical || self.pager.is_some() || self.pager_parent.is_some() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         let zero_partial = |inner: &mut VmoInner, from: usize, to: usize| -> ZxResult {
