@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 use zircon_object::ipc::{PacketPayload, PageRequestCommand, PageRequestPacket, Port};
-use zircon_object::object::Handle;
 
-/// A port handle in `p`, and the port object, to serve it from another thread.
+/// A port handle in `p` (from `zx_port_create`), and the port object behind it, to
+/// serve it from another thread.
 fn port(p: &TestProcess) -> (u32, Arc<Port>) {
-    let port = Port::new(p.object().aspace().hal().clone());
-    let h = p
-        .object()
-        .add_handle(Handle::new(port.clone(), ZX_DEFAULT_PORT_RIGHTS))
-        .unwrap();
+    assert_eq!(p.zx_port_create(0, out(p, OUT3)), ZX_OK);
+    let h = read_u32(p, out(p, OUT3));
+    let (port, _) = p.object().get_object::<Port>(h, 0).unwrap();
     (h, port)
 }
 
