@@ -10,6 +10,10 @@ use std::process::Command;
 
 use plotters::prelude::*;
 
+/// The line after which `docs/PERFORMANCE.md` holds sections measured by hand
+/// (each names its command); regenerating the report keeps them.
+const HAND_MARKER: &str = "<!-- Sections below are measured by hand";
+
 /// Numbers of mappings of the scaling figures (as in `benches/scaling.rs`).
 const COUNTS: [usize; 5] = [10, 100, 1_000, 10_000, 100_000];
 /// Copy sizes (as in `benches/scaling.rs`).
@@ -317,7 +321,13 @@ fn main() -> Plot {
         "| COW snapshot create (ours: + close) | 5.1 us | {} |",
         fmt_ns(median("zcore/snapshot_create"))
     );
-    std::fs::write(docs.join("PERFORMANCE.md"), md)?;
+    // Sections measured by other benchmarks, written by hand below the marker, stay.
+    let path = docs.join("PERFORMANCE.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    if let Some(at) = old.find(HAND_MARKER) {
+        let _ = write!(md, "\n{}", &old[at..]);
+    }
+    std::fs::write(path, md)?;
     println!("wrote docs/PERFORMANCE.md and docs/plots/{{scaling,copy}}.svg");
     Ok(())
 }
