@@ -17,6 +17,8 @@ mod object_info;
 mod optional_features;
 mod overflow;
 mod pager;
+mod pager_api;
+mod pager_requests;
 mod placement;
 mod ports;
 mod process_memory;
