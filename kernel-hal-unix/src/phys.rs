@@ -19,7 +19,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::fault::Marked;
@@ -158,6 +158,14 @@ impl PhysicalMemory {
 
     pub(crate) fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()> {
         let dst = self.host_range(paddr, buf.len())?;
+        // An aligned 4-byte value (a handle or status out-parameter, mostly) is one
+        // store, so it is never torn either.
+        if let (Ok(value), 0) = (<[u8; 4]>::try_from(buf), dst as usize % 4) {
+            // SAFETY: inside the host view (checked above) and 4-byte aligned.
+            unsafe { AtomicU32::from_ptr(dst.cast()) }
+                .store(u32::from_ne_bytes(value), Ordering::Relaxed);
+            return Ok(());
+        }
         // SAFETY: `dst..dst + len` lies inside the host view (checked above).
         unsafe { store_bytes(dst, buf.len(), Some(buf)) };
         Ok(())

@@ -49,13 +49,13 @@ impl Process {
         out: usize,
     ) -> zx_status_t {
         status((|| {
-            let original = self.inner.handles().get(handle)?;
-            if original.rights & ZX_RIGHT_DUPLICATE == 0 {
-                return Err(ZX_ERR_ACCESS_DENIED);
-            }
-            let rights = derive_rights(original.rights, rights)?;
-            self.install_handle(Handle::new(original.object, rights), out)
-                .map(|_| ())
+            let value = self.inner.handles().duplicate(handle, |held| {
+                if held & ZX_RIGHT_DUPLICATE == 0 {
+                    return Err(ZX_ERR_ACCESS_DENIED);
+                }
+                derive_rights(held, rights)
+            })?;
+            self.publish_handle(value, out).map(|_| ())
         })())
     }
 

@@ -5,6 +5,7 @@ use crate::abi::*;
 use crate::error::ZxResult;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 
 /// A reference to a kernel object together with the rights it grants.
@@ -67,8 +68,8 @@ impl HandleTable {
             if self.next == 0 {
                 self.next = 1;
             }
-            if !self.handles.contains_key(&value) {
-                self.handles.insert(value, handle);
+            if let Entry::Vacant(slot) = self.handles.entry(value) {
+                slot.insert(handle);
                 return Ok(value);
             }
         }
@@ -81,6 +82,26 @@ impl HandleTable {
     /// `ZX_ERR_BAD_HANDLE`: no live handle has that value.
     pub fn get(&self, value: zx_handle_t) -> ZxResult<Handle> {
         self.handles.get(&value).cloned().ok_or(ZX_ERR_BAD_HANDLE)
+    }
+
+    /// Installs a second handle to the object behind `value`, with the rights
+    /// `derive` makes of the original's, and returns its value: one lookup and
+    /// one insert, the object's reference count raised once.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_BAD_HANDLE` (no live handle has that value), whatever `derive`
+    /// returns, then `ZX_ERR_NO_MEMORY` (the table is full); the table is
+    /// unchanged on every error.
+    pub fn duplicate(
+        &mut self,
+        value: zx_handle_t,
+        derive: impl FnOnce(zx_rights_t) -> ZxResult<zx_rights_t>,
+    ) -> ZxResult<zx_handle_t> {
+        let original = self.handles.get(&value).ok_or(ZX_ERR_BAD_HANDLE)?;
+        let rights = derive(original.rights)?;
+        let copy = Handle::new(original.object.clone(), rights);
+        self.add(copy)
     }
 
     /// The object behind `value` as a `T`, checked in Zircon's order: the handle

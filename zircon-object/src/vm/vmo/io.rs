@@ -79,6 +79,10 @@ impl VmObject {
         if buf.is_empty() {
             return Ok(());
         }
+        // Most small writes (out-parameters) land in one page already committed.
+        if let Some(frame) = inner.private_frame_at(start, buf.len()) {
+            return self.hal.write(frame, buf).map_err(hal_error);
+        }
         let first = start >> PAGE_SHIFT;
         let end = (start + buf.len()).div_ceil(PAGE_SIZE);
         // Pages the write covers whole need no zeroing when it commits them.
