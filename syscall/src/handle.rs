@@ -29,7 +29,10 @@ impl Process {
         if handle == ZX_HANDLE_INVALID {
             return ZX_OK;
         }
-        status(self.inner.remove_handle(handle).map(drop))
+        // The object (if this was the table's last reference) goes after the
+        // table's lock is released.
+        let last = self.inner.handles().close(handle);
+        status(last.map(drop))
     }
 
     /// Makes a new handle to the same object with `rights` (a subset of the
