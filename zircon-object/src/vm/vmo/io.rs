@@ -95,6 +95,13 @@ impl VmObject {
             if buf.is_empty() {
                 return Ok(());
             }
+            // Most small writes (out-parameters) land in one page already committed;
+            // a pager's pages go through its dirty tracking below instead.
+            if inner.pager.is_none() {
+                if let Some(frame) = inner.private_frame_at(start, buf.len()) {
+                    return self.hal.write(frame, buf).map_err(hal_error);
+                }
+            }
             let first = start >> PAGE_SHIFT;
             let end = (start + buf.len()).div_ceil(PAGE_SIZE);
             match self.pager_prepare(&mut inner, first, end, true)? {
