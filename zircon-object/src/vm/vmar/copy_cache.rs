@@ -59,8 +59,8 @@ impl AddressSpace {
     /// For a user copy inside the page of `vaddr` that needs `access` (READ, WRITE,
     /// or nothing for a debugger's access): finds the mapping and the VMO offset
     /// behind `vaddr`, checks the page's protection, and calls `copy(mapping,
-    /// vmo_offset)` with the tree locked. From the cached page when it is the same
-    /// page: no walk of the tree, no mapping's lock.
+    /// vmo_offset)` once the tree is unlocked again. From the cached page when it is
+    /// the same page: no walk of the tree, no mapping's lock.
     ///
     /// # Errors
     ///
@@ -94,9 +94,12 @@ impl AddressSpace {
         if !cached.perms.contains(access) {
             return Err(ZX_ERR_ACCESS_DENIED);
         }
-        copy(
-            &cached.mapping,
-            (cached.vmo_offset + vaddr % PAGE_SIZE) as u64,
-        )
+        let mapping = cached.mapping.clone();
+        let offset = (cached.vmo_offset + vaddr % PAGE_SIZE) as u64;
+        // The copy runs with the tree unlocked, as `walk_user`'s longer copies do:
+        // a pager-backed page may block it until another thread, which may need
+        // this tree (for its own out-parameters), supplies the page.
+        drop(state);
+        copy(&mapping, offset)
     }
 }
