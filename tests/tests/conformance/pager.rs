@@ -785,3 +785,24 @@ fn a_pointer_store_to_a_clean_page_of_a_trap_dirty_vmo_waits_for_the_dirty_answe
     assert_eq!(vmo_read(&p, v, 8, 1), [0x77]);
     assert_eq!(dirty(&p, pg, v, 0, PAGE as u64), [(0, PAGE as u64)]);
 }
+
+#[test]
+fn a_region_commit_waits_for_the_pager_without_holding_the_address_space() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 3, 0);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, 3 * PAGE);
+    let seen = thread::scope(|s| {
+        // The pager thread copies the data in from this process's own memory,
+        // which needs the address space the committing thread is working on.
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        let root = p.zx_vmar_root_self();
+        assert_eq!(
+            p.zx_vmar_op_range(root, ZX_VMAR_OP_COMMIT, a, 3 * PAGE, 0, 0),
+            ZX_OK
+        );
+        server.join().unwrap()
+    });
+    assert_eq!(seen, [(7, request(PageRequestCommand::Read, 0, 3 * PAGE))]);
+    assert_eq!(committed(&p, v), 3 * PAGE as u64);
+    assert_eq!(vmo_read(&p, v, 2 * PAGE as u64, 1), [pattern(2 * PAGE)]);
+}

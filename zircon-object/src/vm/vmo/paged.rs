@@ -277,6 +277,27 @@ impl VmObject {
         Ok(None)
     }
 
+    /// For a caller that holds a lock it must not wait under (the VMAR's COMMIT
+    /// holds its tree lock): the requests to wait for before the pages of
+    /// `[offset, offset + len)` are all present, or `None` when they are (or the
+    /// range is bad, which the operation itself then reports).
+    ///
+    /// # Errors
+    ///
+    /// As [`pager_prepare`](Self::pager_prepare).
+    pub(crate) fn pager_wait_for(&self, offset: u64, len: u64) -> ZxResult<Option<PagerWait>> {
+        let (root, shift) = self.backing();
+        if root.pager.is_none() && !self.is_pager_snapshot() {
+            return Ok(None);
+        }
+        let Ok((first, end)) = self.inner.lock().page_span(offset, len) else {
+            return Ok(None);
+        };
+        let shift = shift >> PAGE_SHIFT;
+        let mut inner = root.inner.lock();
+        root.pager_prepare(&mut inner, first + shift, end + shift, false)
+    }
+
     /// Wakes the threads waiting for this VMO's requests.
     fn pager_notify(&self) {
         if let Some(link) = &self.pager {
