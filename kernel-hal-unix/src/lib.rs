@@ -66,6 +66,8 @@ impl Default for UnixHalConfig {
 #[derive(Clone)]
 pub struct UnixHal {
     phys: Arc<PhysicalMemory>,
+    /// Windows of gone address spaces, kept for the next ones.
+    idle_windows: Arc<page_table::IdleWindows>,
     window_size: usize,
     mapping_cap: Option<usize>,
 }
@@ -105,6 +107,7 @@ impl UnixHal {
         }
         Ok(UnixHal {
             phys: Arc::new(PhysicalMemory::new(config.phys_size)?),
+            idle_windows: Arc::default(),
             window_size: config.window_size,
             mapping_cap: None,
         })
@@ -135,7 +138,12 @@ impl UnixHal {
     /// [`PagingError::NoMemory`]: the host has no room for another window, or the
     /// fault registry is full ([`fault::SLOTS`] windows).
     pub fn new_page_table(&self) -> PagingResult<UnixPageTable> {
-        UnixPageTable::new(self.phys.clone(), self.window_size, self.mapping_cap)
+        UnixPageTable::new(
+            self.phys.clone(),
+            self.idle_windows.clone(),
+            self.window_size,
+            self.mapping_cap,
+        )
     }
 
     /// The host address at which physical address `paddr` can be read and written,

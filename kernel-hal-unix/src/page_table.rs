@@ -125,11 +125,72 @@ unsafe fn reserve_fixed(addr: usize, len: usize) -> io::Result<()> {
     }
 }
 
+/// Windows of address spaces that are gone, kept reserved for a machine's next
+/// address spaces: reserving a window, and unmapping one (which frees the host's
+/// page tables under it), were most of what making and dropping an address space
+/// cost the host. A kept window is reserved `PROT_NONE` from end to end, as a fresh
+/// one is, so the next address space cannot tell it from a fresh one. A window
+/// serves at most [`WINDOW_USES`] address spaces before it is unmapped, so that the
+/// host page tables earlier ones left under it stay few.
+#[derive(Debug, Default)]
+pub(crate) struct IdleWindows(Mutex<Vec<IdleWindow>>);
+
+/// A kept window: `(base, size)` and how many address spaces it has served.
+#[derive(Debug)]
+struct IdleWindow {
+    base: VirtAddr,
+    size: usize,
+    uses: usize,
+}
+
+/// How many address spaces one window serves.
+const WINDOW_USES: usize = 64;
+
+/// How many idle windows a machine keeps.
+const IDLE_WINDOWS: usize = 2;
+
+impl IdleWindows {
+    /// A kept window of `size` bytes, if there is one.
+    fn take(&self, size: usize) -> Option<IdleWindow> {
+        let mut idle = Marked::lock(&self.0);
+        let at = idle.iter().position(|w| w.size == size)?;
+        Some(idle.swap_remove(at))
+    }
+
+    /// Keeps `window` (reserved `PROT_NONE` throughout) if it may serve again and
+    /// there is room, and unmaps it otherwise.
+    fn put(&self, window: IdleWindow) {
+        if window.uses < WINDOW_USES {
+            let mut idle = Marked::lock(&self.0);
+            if idle.len() < IDLE_WINDOWS {
+                idle.push(window);
+                return;
+            }
+        }
+        // SAFETY: the window is ours and nothing refers to its addresses.
+        unsafe { libc::munmap(window.base as *mut libc::c_void, window.size) };
+    }
+}
+
+impl Drop for IdleWindows {
+    fn drop(&mut self) {
+        for window in Marked::lock(&self.0).drain(..) {
+            // SAFETY: a kept window is ours and nothing refers to its addresses.
+            unsafe { libc::munmap(window.base as *mut libc::c_void, window.size) };
+        }
+    }
+}
+
 /// The unix backend's page table: one reserved host window and the record of what
-/// is mapped in it. Dropping it unmaps the window and unregisters it from the fault
+/// is mapped in it. Dropping it puts the window back to reserved (kept for the
+/// machine's next address space, or unmapped) and unregisters it from the fault
 /// handler's registry.
 pub struct UnixPageTable {
     core: Arc<Core>,
+    /// Where the window goes when the table does, and how many address spaces it
+    /// has served (this one included).
+    idle: Arc<IdleWindows>,
+    uses: usize,
     /// The registered handler, as given (the registry holds its own copy).
     handler: Mutex<Option<Weak<dyn PageFaultHandler>>>,
     /// Drops before the window is unmapped (see `Drop`).
@@ -166,24 +227,35 @@ impl UnixPageTable {
     /// `cap`, the host is taken to refuse more than `cap` present runs.
     pub(crate) fn new(
         phys: Arc<PhysicalMemory>,
+        idle: Arc<IdleWindows>,
         size: usize,
         cap: Option<usize>,
     ) -> PagingResult<UnixPageTable> {
-        // SAFETY: a fresh reservation placed by the kernel; it overlaps nothing.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let window = match idle.take(size) {
+            Some(window) => window,
+            None => {
+                // SAFETY: a fresh reservation placed by the kernel; it overlaps nothing.
+                let base = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        size,
+                        libc::PROT_NONE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                        -1,
+                        0,
+                    )
+                };
+                if base == libc::MAP_FAILED {
+                    return Err(PagingError::NoMemory);
+                }
+                IdleWindow {
+                    base: base as usize,
+                    size,
+                    uses: 0,
+                }
+            }
         };
-        if base == libc::MAP_FAILED {
-            return Err(PagingError::NoMemory);
-        }
-        let base = base as usize;
+        let base = window.base;
         let core = Arc::new(Core {
             base,
             size,
@@ -195,13 +267,14 @@ impl UnixPageTable {
         let registration = match Registration::register(base, size, cache) {
             Ok(registration) => registration,
             Err(error) => {
-                // SAFETY: the reservation we just made; nothing else uses it.
-                unsafe { libc::munmap(base as *mut libc::c_void, size) };
+                idle.put(window);
                 return Err(error);
             }
         };
         Ok(UnixPageTable {
             core,
+            idle,
+            uses: window.uses + 1,
             handler: Mutex::new(None),
             registration: Some(registration),
         })
@@ -627,9 +700,22 @@ impl Drop for UnixPageTable {
         // Unregister first, so that no fault is dispatched to this table once the
         // host may reuse its addresses.
         drop(self.registration.take());
-        // SAFETY: the window is ours; with it unregistered and the table going away,
-        // nothing refers to its addresses any more.
-        unsafe { libc::munmap(self.core.base as *mut libc::c_void, self.core.size) };
+        let (base, size) = (self.core.base, self.core.size);
+        // Back to reserved from end to end: what the record says is present (usually
+        // nothing, once the address space has taken its mappings down) is put back.
+        let present: Vec<(VirtAddr, usize)> = self
+            .core
+            .runs()
+            .iter()
+            .filter(|(_, run)| run.present)
+            .map(|(&start, run)| (start, run.len))
+            .collect();
+        // SAFETY: each run lies inside our window, which nothing refers to any more.
+        let reset = present
+            .into_iter()
+            .all(|(start, len)| unsafe { reserve_fixed(start, len) }.is_ok());
+        let uses = if reset { self.uses } else { WINDOW_USES };
+        self.idle.put(IdleWindow { base, size, uses });
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::fault::Marked;
@@ -158,6 +158,14 @@ impl PhysicalMemory {
 
     pub(crate) fn write(&self, paddr: PhysAddr, buf: &[u8]) -> PagingResult<()> {
         let dst = self.host_range(paddr, buf.len())?;
+        // An aligned 4-byte value (a handle or status out-parameter, mostly) is one
+        // store, so it is never torn either.
+        if let (Ok(value), 0) = (<[u8; 4]>::try_from(buf), dst as usize % 4) {
+            // SAFETY: inside the host view (checked above) and 4-byte aligned.
+            unsafe { AtomicU32::from_ptr(dst.cast()) }
+                .store(u32::from_ne_bytes(value), Ordering::Relaxed);
+            return Ok(());
+        }
         // SAFETY: `dst..dst + len` lies inside the host view (checked above).
         unsafe { store_bytes(dst, buf.len(), Some(buf)) };
         Ok(())
@@ -290,7 +298,38 @@ unsafe fn store_bytes(dst: *mut u8, len: usize, src: Option<&[u8]>) {
                 word_at(w).store(word, Ordering::Relaxed);
             }
         }
-        None => (0..words).for_each(|w| word_at(w).store(0, Ordering::Relaxed)),
+        // SAFETY: `dst + head` is 8-byte aligned (`head_len`) and the words lie
+        // inside the range the caller vouches for.
+        None => unsafe { zero_words(dst.add(head), words) },
+    }
+}
+
+/// Stores zero in `words` 8-byte words from `to`, each word stored whole (never
+/// torn). Long runs go through one `rep stosq`, whose elements are single
+/// quadword stores as `copy_words`'s are, at the speed of the host's `memset`.
+///
+/// # Safety
+///
+/// `[to, to + 8 * words)` must lie inside the host view and be 8-byte aligned.
+unsafe fn zero_words(to: *mut u8, words: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if words >= 64 {
+        // SAFETY: the caller vouches for the range; the Rust ABI keeps the direction
+        // flag clear, so the stores run upwards from `to`.
+        unsafe {
+            core::arch::asm!(
+                "rep stosq",
+                inout("rcx") words => _,
+                inout("rdi") to => _,
+                in("rax") 0u64,
+                options(nostack, preserves_flags),
+            );
+        }
+        return;
+    }
+    for w in 0..words {
+        // SAFETY: inside the range the caller vouches for, aligned.
+        unsafe { AtomicU64::from_ptr(to.add(8 * w).cast()) }.store(0, Ordering::Relaxed);
     }
 }
 

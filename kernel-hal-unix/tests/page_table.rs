@@ -6,9 +6,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use common::{peek, poke, small_hal, Policy, Space};
-use kernel_hal::{
-    CachePolicy, Hal, MMUFlags, PageSize, PageTable, PagingError, PhysMem, PAGE_SIZE,
-};
+use kernel_hal::{CachePolicy, MMUFlags, PageSize, PageTable, PagingError, PhysMem, PAGE_SIZE};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
 
 const RW: MMUFlags = MMUFlags::READ.union(MMUFlags::WRITE);
@@ -300,17 +298,9 @@ fn two_hundred_address_spaces_on_eight_threads() {
     assert_eq!(hal.free_count(), hal.total_count());
 }
 
-#[test]
-fn dropping_an_address_space_unmaps_its_window() {
-    let hal = small_hal();
-    let pt = hal.new_address_space().unwrap();
-    let (base, size) = pt.user_range();
-    let frame = hal.alloc_frame().unwrap();
-    pt.map(base, frame, PAGE_SIZE, RW, CachePolicy::Cached)
-        .unwrap();
-    drop(pt);
-    // The host may now place anything there; a fresh fixed-noreplace mapping at the
-    // old base succeeds only if the window is gone.
+/// Whether `[base, base + size)` is free host address space: a fixed-noreplace
+/// mapping there succeeds only if nothing is mapped in the range.
+fn host_range_is_free(base: usize, size: usize) -> bool {
     // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
     let probe = unsafe {
         libc::mmap(
@@ -325,10 +315,44 @@ fn dropping_an_address_space_unmaps_its_window() {
             0,
         )
     };
-    assert_eq!(probe as usize, base);
+    if probe == libc::MAP_FAILED {
+        return false;
+    }
     // SAFETY: the probe mapping we just made.
     unsafe { libc::munmap(probe, size) };
+    probe as usize == base
+}
+
+#[test]
+fn a_dropped_address_space_leaves_its_window_empty_for_the_next_or_unmapped() {
+    let hal = small_hal();
+    let first = Space::new(&hal, Policy::Refuse);
+    let (base, size) = first.pt.user_range();
+    let frame = hal.alloc_frame().unwrap();
+    hal.write(frame, &[7; 8]).unwrap();
+    first
+        .pt
+        .map(base, frame, PAGE_SIZE, RW, CachePolicy::Cached)
+        .unwrap();
+    assert_eq!(peek(base), 7);
+    // Dropped with a translation still in place: the machine keeps the window,
+    // reserved from end to end, and hands it to its next address space.
+    drop(first);
+    assert!(!host_range_is_free(base, size));
+    let second = Space::new(&hal, Policy::Resolve);
+    assert_eq!(second.pt.user_range(), (base, size));
+    assert_eq!(second.pt.query(base), Err(PagingError::NotMapped));
+    assert_eq!(second.pt.run_count(), 0);
+    // The old translation is gone from the host too: a touch faults to the new
+    // table's handler, which maps a fresh zeroed frame.
+    assert_eq!(peek(base), 0);
+    assert_eq!(second.faults(), vec![(base, MMUFlags::READ)]);
+    second.release();
+    // Once the machine and its address spaces are gone, so are the windows.
+    drop(second);
     hal.free_frames(frame, 1).unwrap();
+    drop(hal);
+    assert!(host_range_is_free(base, size));
 }
 
 #[test]

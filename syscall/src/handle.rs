@@ -29,7 +29,10 @@ impl Process {
         if handle == ZX_HANDLE_INVALID {
             return ZX_OK;
         }
-        status(self.inner.remove_handle(handle).map(drop))
+        // The object (if this was the table's last reference) goes after the
+        // table's lock is released.
+        let last = self.inner.handles().close(handle);
+        status(last.map(drop))
     }
 
     /// Makes a new handle to the same object with `rights` (a subset of the
@@ -49,13 +52,13 @@ impl Process {
         out: usize,
     ) -> zx_status_t {
         status((|| {
-            let original = self.inner.handles().get(handle)?;
-            if original.rights & ZX_RIGHT_DUPLICATE == 0 {
-                return Err(ZX_ERR_ACCESS_DENIED);
-            }
-            let rights = derive_rights(original.rights, rights)?;
-            self.install_handle(Handle::new(original.object, rights), out)
-                .map(|_| ())
+            let value = self.inner.handles().duplicate(handle, |held| {
+                if held & ZX_RIGHT_DUPLICATE == 0 {
+                    return Err(ZX_ERR_ACCESS_DENIED);
+                }
+                derive_rights(held, rights)
+            })?;
+            self.publish_handle(value, out).map(|_| ())
         })())
     }
 

@@ -179,14 +179,24 @@ impl Process {
         self.copy_out(addr, &value.to_le_bytes())
     }
 
-    /// Installs `handle` and writes its value to `out`; if the copy fails the handle
-    /// is removed again, as if never made.
+    /// Installs `handle` and writes its value to `out` (see
+    /// [`publish_handle`](Self::publish_handle)).
     ///
     /// # Errors
     ///
     /// `ZX_ERR_NO_MEMORY` (table full), `ZX_ERR_INVALID_ARGS` (bad `out`).
     fn install_handle(&self, handle: Handle, out: usize) -> ZxResult<zx_handle_t> {
         let value = self.inner.add_handle(handle)?;
+        self.publish_handle(value, out)
+    }
+
+    /// Writes `value`, a handle just installed, to `out`; if the copy fails the
+    /// handle is removed again, as if never made.
+    ///
+    /// # Errors
+    ///
+    /// `ZX_ERR_INVALID_ARGS` (bad `out`).
+    fn publish_handle(&self, value: zx_handle_t, out: usize) -> ZxResult<zx_handle_t> {
         if let Err(err) = self.out_u32(out, value) {
             let removed = self.inner.remove_handle(value);
             drop(removed);

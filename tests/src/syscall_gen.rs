@@ -204,16 +204,17 @@ impl Fuzzer {
             root_len,
         };
         // A few objects to start from: VMOs (one resizable, one mapped) and a sub-region.
+        // Their types are known: no need to ask.
         for (size, options) in [(PAGE, 0), (4 * PAGE, 0), (2 * PAGE, ZX_VMO_RESIZABLE)] {
             assert_eq!(f.p.zx_vmo_create(size as u64, options, s), ZX_OK);
-            f.learn_handle(s);
+            f.learn_handle_of(s, ZX_OBJ_TYPE_VMO);
         }
         let options = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
         assert_eq!(
             f.p.zx_vmar_allocate(root, options, 0, 32 * PAGE, s, s + 8),
             ZX_OK
         );
-        f.learn_handle(s);
+        f.learn_handle_of(s, ZX_OBJ_TYPE_VMAR);
         f.learn_addr(s + 8);
         let rsrc = f.p.root_resource();
         f.handles.push((rsrc, ZX_OBJ_TYPE_RESOURCE));
@@ -222,10 +223,10 @@ impl Fuzzer {
             f.p.zx_iommu_create(rsrc, ZX_IOMMU_TYPE_DUMMY, s, 1, s + 8),
             ZX_OK
         );
-        f.learn_handle(s + 8);
+        f.learn_handle_of(s + 8, ZX_OBJ_TYPE_IOMMU);
         let iommu = f.handles[f.handles.len() - 1].0;
         assert_eq!(f.p.zx_bti_create(iommu, 0, 0, s), ZX_OK);
-        f.learn_handle(s);
+        f.learn_handle_of(s, ZX_OBJ_TYPE_BTI);
         let vmo = f.handles[3].0;
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         assert_eq!(f.p.zx_vmar_map(root, perms, 0, vmo, 0, 4 * PAGE, s), ZX_OK);
@@ -285,6 +286,14 @@ impl Fuzzer {
             self.p.read_memory(s, &mut info).unwrap();
             let kind = HandleBasic::read_from(&info).obj_type;
             self.handles.push((h, kind));
+        }
+    }
+
+    /// Records the handle value a setup call wrote at `at`, of type `kind`.
+    fn learn_handle_of(&mut self, at: usize, kind: u32) {
+        let mut b = [0u8; 4];
+        if self.p.read_memory(at, &mut b).is_ok() {
+            self.handles.push((u32::from_ne_bytes(b), kind));
         }
     }
 

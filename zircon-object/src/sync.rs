@@ -4,6 +4,9 @@
 /// The region tree's lock (see `zircon_locks::TreeLock`).
 pub type TreeMutex<T> = lock_api::Mutex<zircon_locks::TreeLock, T>;
 
+/// A held [`TreeMutex`].
+pub type TreeMutexGuard<'a, T> = lock_api::MutexGuard<'a, zircon_locks::TreeLock, T>;
+
 /// Every other lock (see `zircon_locks::LeafLock`).
 pub type Mutex<T> = lock_api::Mutex<zircon_locks::LeafLock, T>;
 

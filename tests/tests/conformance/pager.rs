@@ -806,3 +806,22 @@ fn a_region_commit_waits_for_the_pager_without_holding_the_address_space() {
     assert_eq!(committed(&p, v), 3 * PAGE as u64);
     assert_eq!(vmo_read(&p, v, 2 * PAGE as u64, 1), [pattern(2 * PAGE)]);
 }
+
+#[test]
+fn a_small_kernel_copy_into_a_pager_backed_mapping_waits_without_holding_the_address_space() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 1, 0);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    let plain = vmo(&p, PAGE);
+    vmo_write(&p, plain, 0, &[0x5A; 8]);
+    thread::scope(|s| {
+        // The pager thread copies its data in from this process's memory too.
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        // An 8-byte zx_vmo_read whose buffer is in the pager-backed mapping.
+        assert_eq!(p.zx_vmo_read(plain, a + 16, 0, 8), ZX_OK);
+        server.join().unwrap();
+    });
+    assert_eq!(vmo_read(&p, v, 16, 8), [0x5A; 8]);
+    assert_eq!(vmo_read(&p, v, 0, 1), [pattern(0)]);
+    assert_eq!(dirty(&p, pg, v, 0, PAGE as u64), [(0, PAGE as u64)]);
+}

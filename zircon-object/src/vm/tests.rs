@@ -1074,3 +1074,59 @@ fn copies_between_a_vmo_and_user_memory_move_holes_as_zeros_and_work_within_one_
         root.unmap(addr, len, false).unwrap();
     });
 }
+
+#[cfg_attr(test, test)]
+fn small_user_copies_see_every_change_to_the_page_behind_them() {
+    machine(|hal, aspace, root| {
+        let (a, b) = (vmo(hal, 1), vmo(hal, 1));
+        let addr = root.map(&a, &MapRequest::new(0, PAGE_SIZE, RW)).unwrap();
+        let offset = addr - root.addr();
+        let mut word = [0u8; 4];
+        aspace.write_user(addr + 8, &[1; 4]).unwrap();
+        // Protection taken away: the next write is refused, a read still works.
+        root.protect(VmPerms::READ, addr, PAGE_SIZE, false).unwrap();
+        assert_eq!(
+            aspace.write_user(addr + 8, &[9; 4]),
+            Err(ZX_ERR_ACCESS_DENIED)
+        );
+        aspace.read_user(addr + 8, &mut word).unwrap();
+        assert_eq!(word, [1; 4]);
+        // Unmapped: nothing there.
+        root.unmap(addr, PAGE_SIZE, false).unwrap();
+        assert_eq!(aspace.write_user(addr + 8, &[9; 4]), Err(ZX_ERR_NOT_FOUND));
+        assert_eq!(aspace.read_user(addr + 8, &mut word), Err(ZX_ERR_NOT_FOUND));
+        // Another VMO at the same address gets the next write.
+        let request = MapRequest {
+            placement: Placement::At(offset),
+            ..MapRequest::new(0, PAGE_SIZE, RW)
+        };
+        assert_eq!(root.map(&b, &request), Ok(addr));
+        aspace.write_user(addr + 8, &[2; 4]).unwrap();
+        b.read(8, &mut word).unwrap();
+        assert_eq!(word, [2; 4]);
+        a.read(8, &mut word).unwrap();
+        assert_eq!(word, [1; 4]);
+        // A snapshot shares the page: the next write goes to a private copy.
+        let child = b
+            .create_snapshot(0, PAGE_SIZE as u64, false, false)
+            .unwrap();
+        aspace.write_user(addr + 8, &[3; 4]).unwrap();
+        child.read(8, &mut word).unwrap();
+        assert_eq!(word, [2; 4]);
+        b.read(8, &mut word).unwrap();
+        assert_eq!(word, [3; 4]);
+        // Decommitted behind the mapping's back: the write commits a fresh page.
+        drop(child);
+        b.decommit(0, PAGE_SIZE as u64).unwrap();
+        aspace.write_user(addr + 8, &[4; 4]).unwrap();
+        b.read(0, &mut word).unwrap();
+        assert_eq!(word, [0; 4]);
+        b.read(8, &mut word).unwrap();
+        assert_eq!(word, [4; 4]);
+        // Once unmapped, nothing keeps the VMO: its last holder frees its page.
+        root.unmap(addr, PAGE_SIZE, false).unwrap();
+        let free = hal.free_count();
+        drop(b);
+        assert_eq!(hal.free_count(), free + 1);
+    });
+}

@@ -56,6 +56,11 @@ impl AddressSpace {
             return Ok(());
         }
         vaddr.checked_add(len).ok_or(ZX_ERR_NOT_FOUND)?;
+        if vaddr % PAGE_SIZE + len <= PAGE_SIZE {
+            return self.with_copy_page(vaddr, access, |mapping, offset| {
+                each(mapping, offset, 0, len)
+            });
+        }
         let state = self.state.lock();
         // Most copies lie in one mapping: that chunk needs no allocation.
         let mut single = None;

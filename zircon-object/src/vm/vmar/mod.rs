@@ -12,6 +12,7 @@
 //! by id; a destroyed region is simply absent from the tree, so every operation on a
 //! handle to it answers `ZX_ERR_BAD_STATE`.
 
+mod copy_cache;
 mod fault;
 mod gaps;
 mod info;
@@ -29,10 +30,10 @@ use super::shootdown::{OwedFlush, Sweep};
 use crate::abi::*;
 use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
-use crate::sync::TreeMutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use copy_cache::{CopyPage, Tree};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use gaps::GapTree;
 use hashbrown::HashMap;
@@ -64,7 +65,7 @@ pub struct AddressSpace {
     base: VirtAddr,
     size: usize,
     /// The tree. Lock order: this lock, then any VMO's lock, then any mapping's.
-    pub(crate) state: TreeMutex<AspaceState>,
+    pub(crate) state: Tree,
 }
 
 /// The tree of one address space.
@@ -73,6 +74,8 @@ pub(crate) struct AspaceState {
     pub(crate) regions: HashMap<RegionId, Region>,
     next_id: u64,
     rng: Xoshiro256PlusPlus,
+    /// The last page a user copy went through (see [`Tree`]).
+    copy_page: Option<CopyPage>,
 }
 
 /// One live region.
@@ -275,10 +278,11 @@ impl AddressSpace {
             zero_frame,
             base,
             size,
-            state: TreeMutex::new(AspaceState {
+            state: Tree::new(AspaceState {
                 regions,
                 next_id: ROOT_ID + 1,
                 rng: Xoshiro256PlusPlus::seed_from_u64(placement_seed(seed, id)),
+                copy_page: None,
             }),
         });
         let handler: alloc::sync::Weak<dyn PageFaultHandler> = Arc::downgrade(&aspace) as _;

@@ -105,6 +105,11 @@ impl VmObject {
                 }
             }
         };
+        // Most small writes (out-parameters) land in one page already committed
+        // (and, for a pager-backed VMO, made ready just above).
+        if let Some(frame) = inner.private_frame_at(start, buf.len()) {
+            return self.hal.write(frame, buf).map_err(hal_error);
+        }
         // Pages the write covers whole need no zeroing when it commits them.
         let whole = start.div_ceil(PAGE_SIZE)..(start + buf.len()) >> PAGE_SHIFT;
         inner.commit_range(&*self.hal, first, end, true, whole)?;

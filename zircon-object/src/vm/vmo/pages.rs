@@ -140,6 +140,22 @@ impl VmoInner {
         Ok(offset as usize)
     }
 
+    /// The physical address of byte `start` when `[start, start + len)` lies in
+    /// one committed page that is this VMO's own (not shared copy-on-write): a
+    /// write there needs nothing committed or copied first.
+    pub(super) fn private_frame_at(&self, start: usize, len: usize) -> Option<PhysAddr> {
+        let in_page = start % PAGE_SIZE;
+        if in_page + len > PAGE_SIZE {
+            return None;
+        }
+        let page = start >> PAGE_SHIFT;
+        let frame = *self.pages.get(&page)?;
+        if !self.shared.is_empty() && self.shared.contains(&page) {
+            return None;
+        }
+        Some(frame + in_page)
+    }
+
     /// Whether any page in `[first, end)` is pinned.
     pub(crate) fn any_pinned(&self, first: usize, end: usize) -> bool {
         first < end && self.pinned.range(first..end).next().is_some()
