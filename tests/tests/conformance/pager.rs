@@ -736,3 +736,92 @@ fn decommit_and_zero_of_a_pager_backed_vmo_are_not_supported() {
     );
     assert_eq!(vmo_read(&p, v, 0, 1), [pattern(0)]);
 }
+
+#[test]
+fn a_request_supplied_before_the_pager_reads_it_leaves_no_packet() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 2, 0);
+    thread::scope(|s| {
+        let reader = s.spawn(|| {
+            // Its own out-parameter area: the main thread uses the scratch area.
+            let buf = p.thread_scratch();
+            p.zx_vmo_read(v, buf, 0, 2 * PAGE)
+        });
+        while port.queued() == 0 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let aux = aux_with_pattern(&p, 0, 2 * PAGE);
+        assert_eq!(
+            p.zx_pager_supply_pages(pg, v, 0, 2 * PAGE as u64, aux, 0),
+            ZX_OK
+        );
+        assert_eq!(reader.join().unwrap(), ZX_OK);
+    });
+    assert_eq!(
+        port.queued(),
+        0,
+        "the answered request's packet was taken back"
+    );
+}
+
+#[test]
+fn a_pointer_store_to_a_clean_page_of_a_trap_dirty_vmo_waits_for_the_dirty_answer() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 1, ZX_VMO_TRAP_DIRTY);
+    let aux = aux_with_pattern(&p, 0, PAGE);
+    assert_eq!(
+        p.zx_pager_supply_pages(pg, v, 0, PAGE as u64, aux, 0),
+        ZX_OK
+    );
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    let seen = thread::scope(|s| {
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        // SAFETY: `a` is a live one-page read-write mapping; the store faults, and
+        // the fault handler blocks until the pager thread answers the dirty request.
+        unsafe { ((a + 8) as *mut u8).write_volatile(0x77) };
+        server.join().unwrap()
+    });
+    assert_eq!(seen, [(7, request(PageRequestCommand::Dirty, 0, PAGE))]);
+    assert_eq!(vmo_read(&p, v, 8, 1), [0x77]);
+    assert_eq!(dirty(&p, pg, v, 0, PAGE as u64), [(0, PAGE as u64)]);
+}
+
+#[test]
+fn a_region_commit_waits_for_the_pager_without_holding_the_address_space() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 3, 0);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, 3 * PAGE);
+    let seen = thread::scope(|s| {
+        // The pager thread copies the data in from this process's own memory,
+        // which needs the address space the committing thread is working on.
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        let root = p.zx_vmar_root_self();
+        assert_eq!(
+            p.zx_vmar_op_range(root, ZX_VMAR_OP_COMMIT, a, 3 * PAGE, 0, 0),
+            ZX_OK
+        );
+        server.join().unwrap()
+    });
+    assert_eq!(seen, [(7, request(PageRequestCommand::Read, 0, 3 * PAGE))]);
+    assert_eq!(committed(&p, v), 3 * PAGE as u64);
+    assert_eq!(vmo_read(&p, v, 2 * PAGE as u64, 1), [pattern(2 * PAGE)]);
+}
+
+#[test]
+fn a_small_kernel_copy_into_a_pager_backed_mapping_waits_without_holding_the_address_space() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 1, 0);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    let plain = vmo(&p, PAGE);
+    vmo_write(&p, plain, 0, &[0x5A; 8]);
+    thread::scope(|s| {
+        // The pager thread copies its data in from this process's memory too.
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        // An 8-byte zx_vmo_read whose buffer is in the pager-backed mapping.
+        assert_eq!(p.zx_vmo_read(plain, a + 16, 0, 8), ZX_OK);
+        server.join().unwrap();
+    });
+    assert_eq!(vmo_read(&p, v, 16, 8), [0x5A; 8]);
+    assert_eq!(vmo_read(&p, v, 0, 1), [pattern(0)]);
+    assert_eq!(dirty(&p, pg, v, 0, PAGE as u64), [(0, PAGE as u64)]);
+}

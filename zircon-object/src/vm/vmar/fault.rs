@@ -6,6 +6,7 @@ use super::{range_len, RegionId, VmAddressRegion, ROOT_ID};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
+use crate::vm::pager::PagerWait;
 use crate::vm::request::VmarOp;
 use crate::vm::VmObject;
 use alloc::sync::Arc;
@@ -264,6 +265,9 @@ impl VmAddressRegion {
     /// - `ZX_ERR_NOT_SUPPORTED`: DECOMMIT of a mapping of a VMO in a copy-on-write
     ///   family (see [`VmObject::decommit`](crate::vm::VmObject::decommit)).
     /// - `ZX_ERR_NO_MEMORY`: out of frames.
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
+    ///   COMMIT over a pager-backed VMO asks for its absent pages and waits for
+    ///   them with the tree lock released, then goes over the range again.
     pub fn op_range(&self, op: VmarOp, addr: VirtAddr, len: usize, op_children: bool) -> ZxResult {
         let len = range_len(len)?;
         if !is_page_aligned(addr) {
@@ -276,43 +280,63 @@ impl VmAddressRegion {
         {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
-        let state = self.aspace.state.lock();
-        if !state.regions.contains_key(&self.id) {
-            return Err(ZX_ERR_BAD_STATE);
-        }
-        for piece in collect_pieces(&state, self.id, addr, addr + len) {
-            let Some((mapping, lo, hi, nested)) = piece else {
-                return Err(ZX_ERR_BAD_STATE);
+        // A COMMIT that needs pages from a pager waits for them with the tree
+        // lock released, then starts again (the pieces done stay done).
+        loop {
+            let wait = {
+                let state = self.aspace.state.lock();
+                if !state.regions.contains_key(&self.id) {
+                    return Err(ZX_ERR_BAD_STATE);
+                }
+                let mut wait = None;
+                for piece in collect_pieces(&state, self.id, addr, addr + len) {
+                    let Some((mapping, lo, hi, nested)) = piece else {
+                        return Err(ZX_ERR_BAD_STATE);
+                    };
+                    let never_nested =
+                        matches!(op, VmarOp::Commit | VmarOp::Decommit | VmarOp::Prefetch);
+                    if nested && (never_nested || !op_children) {
+                        return Err(ZX_ERR_INVALID_ARGS);
+                    }
+                    wait = self.op_on_piece(op, &mapping, lo, hi)?;
+                    if wait.is_some() {
+                        break;
+                    }
+                }
+                wait
             };
-            let never_nested = matches!(op, VmarOp::Commit | VmarOp::Decommit | VmarOp::Prefetch);
-            if nested && (never_nested || !op_children) {
-                return Err(ZX_ERR_INVALID_ARGS);
+            match wait {
+                None => return Ok(()),
+                Some(wait) => wait.wait()?,
             }
-            self.op_on_piece(op, &mapping, lo, hi)?;
         }
-        Ok(())
     }
 
+    /// Applies `op` to one piece; for a COMMIT whose pages must first come from
+    /// a pager, returns the requests to wait for instead.
     fn op_on_piece(
         &self,
         op: VmarOp,
         mapping: &Arc<VmMapping>,
         lo: VirtAddr,
         hi: VirtAddr,
-    ) -> ZxResult {
+    ) -> ZxResult<Option<PagerWait>> {
         let (offset, max) = {
             let inner = mapping.inner.lock();
             ((inner.vmo_offset + (lo - inner.base)) as u64, inner.max)
         };
         let len = (hi - lo) as u64;
         let pt = self.aspace.page_table();
-        match op {
+        let done = match op {
             VmarOp::Commit | VmarOp::Decommit | VmarOp::Zero if !max.contains(MMUFlags::WRITE) => {
                 Err(ZX_ERR_ACCESS_DENIED)
             }
             VmarOp::Prefetch if !max.contains(MMUFlags::READ) => Err(ZX_ERR_ACCESS_DENIED),
             VmarOp::Zero => mapping.vmo().zero(offset, len),
             VmarOp::Commit => {
+                if let Some(wait) = mapping.vmo().pager_wait_for(offset, len)? {
+                    return Ok(Some(wait));
+                }
                 mapping.vmo().commit(offset, len)?;
                 mapping.map_committed(pt, lo, hi)
             }
@@ -321,7 +345,8 @@ impl VmAddressRegion {
                 mapping.map_committed(pt, lo, hi)
             }
             VmarOp::DontNeed => Ok(()),
-        }
+        };
+        done.map(|()| None)
     }
 }
 

@@ -5,7 +5,8 @@ use super::*;
 use crate::error::{hal_error, ZxError};
 use crate::sync::Signal;
 use crate::vm::pager::{
-    DirtyState, PageProvider, PageRequestKind, PagerLink, PagerPages, PagerParent, PagerWait,
+    DirtyState, PageProvider, PageRequest, PageRequestKind, PagerLink, PagerPages, PagerParent,
+    PagerWait,
 };
 use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -276,6 +277,27 @@ impl VmObject {
         Ok(None)
     }
 
+    /// For a caller that holds a lock it must not wait under (the VMAR's COMMIT
+    /// holds its tree lock): the requests to wait for before the pages of
+    /// `[offset, offset + len)` are all present, or `None` when they are (or the
+    /// range is bad, which the operation itself then reports).
+    ///
+    /// # Errors
+    ///
+    /// As [`pager_prepare`](Self::pager_prepare).
+    pub(crate) fn pager_wait_for(&self, offset: u64, len: u64) -> ZxResult<Option<PagerWait>> {
+        let (root, shift) = self.backing();
+        if root.pager.is_none() && !self.is_pager_snapshot() {
+            return Ok(None);
+        }
+        let Ok((first, end)) = self.inner.lock().page_span(offset, len) else {
+            return Ok(None);
+        };
+        let shift = shift >> PAGE_SHIFT;
+        let mut inner = root.inner.lock();
+        root.pager_prepare(&mut inner, first + shift, end + shift, false)
+    }
+
     /// Wakes the threads waiting for this VMO's requests.
     fn pager_notify(&self) {
         if let Some(link) = &self.pager {
@@ -388,14 +410,15 @@ impl VmObject {
             mine.pages.insert(first + i, frame);
         }
         let VmoInner { pages, pager, .. } = &mut *mine;
-        if let Some(state) = pager.as_mut() {
-            state.answer_supplied(pages, first, end);
-        }
+        let answered = match pager.as_mut() {
+            Some(state) => state.answer_supplied(pages, first, end),
+            None => Vec::new(),
+        };
         drop(theirs);
         drop(mine);
         drop(aux_mappings);
         free_frames(&*self.hal, unused);
-        self.pager_notify();
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -433,12 +456,10 @@ impl VmObject {
         let (first, end) = exact_pages(offset, len, inner.size)?;
         let answered = match inner.pager.as_mut() {
             Some(state) => state.answer_all(first, end, status.raw()),
-            None => false,
+            None => Vec::new(),
         };
         drop(inner);
-        if answered {
-            self.pager_notify();
-        }
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -476,9 +497,7 @@ impl VmObject {
         let answered = state.answer_dirtied(first, end);
         inner.unprotect(newly);
         drop(inner);
-        if answered {
-            self.pager_notify();
-        }
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -605,9 +624,10 @@ impl VmObject {
             return Ok(());
         }
         state.detached = true;
-        state.answer_all(0, usize::MAX, ZX_ERR_BAD_STATE.raw());
+        let answered = state.answer_all(0, usize::MAX, ZX_ERR_BAD_STATE.raw());
         drop(inner);
         self.pager_notify();
+        self.pager_answered(answered);
         link.provider.detached(link.key);
         Ok(())
     }
@@ -651,24 +671,34 @@ impl VmObject {
     /// After a resize of a pager-backed VMO from `old` to `new` bytes (under its
     /// lock as `inner`): the dirty states past the end go, requests past it are
     /// answered (their waiters look again), and the VMO counts as modified.
-    /// Returns whether a waiter must be woken.
-    pub(super) fn pager_resized(inner: &mut VmoInner, old: usize, new: usize) -> bool {
+    /// Returns the requests answered, for
+    /// [`pager_answered`](Self::pager_answered) once the lock is released.
+    pub(super) fn pager_resized(inner: &mut VmoInner, old: usize, new: usize) -> Vec<PageRequest> {
         let Some(state) = inner.pager.as_mut() else {
-            return false;
+            return Vec::new();
         };
         state.modified = true;
         if new >= old {
-            return false;
+            return Vec::new();
         }
         let end = new >> PAGE_SHIFT;
         state.dirty.split_off(&end);
         state.answer_all(end, usize::MAX, crate::vm::pager::LOOK_AGAIN)
     }
 
-    /// Wakes this VMO's waiters after [`pager_resized`](Self::pager_resized)
-    /// asked for it, with no lock held.
-    pub(super) fn pager_wake(&self) {
+    /// With no lock held, after requests were answered: wakes their waiters and
+    /// tells the provider of each.
+    pub(super) fn pager_answered(&self, answered: Vec<PageRequest>) {
+        let Some(link) = &self.pager else {
+            return;
+        };
+        if answered.is_empty() {
+            return;
+        }
         self.pager_notify();
+        for request in answered {
+            link.provider.answered(request);
+        }
     }
 }
 
