@@ -187,9 +187,8 @@ impl Process {
                     taken.keep();
                     Ok(())
                 }
-                ZX_VMO_OP_TRY_LOCK => {
-                    read_or_write().and_then(|_| vmo.lock_range(offset, size).map(LockTaken::keep))
-                }
+                ZX_VMO_OP_TRY_LOCK => read_or_write()
+                    .and_then(|_| vmo.try_lock_range(offset, size).map(LockTaken::keep)),
                 ZX_VMO_OP_UNLOCK => read_or_write().and_then(|_| vmo.unlock_range(offset, size)),
                 ZX_VMO_OP_CACHE_INVALIDATE => Err(ZX_ERR_NOT_SUPPORTED),
                 ZX_VMO_OP_CACHE_SYNC | ZX_VMO_OP_CACHE_CLEAN | ZX_VMO_OP_CACHE_CLEAN_INVALIDATE => {

@@ -2,12 +2,14 @@
 
 mod child;
 pub mod mapping;
+pub mod reclaim;
 mod request;
 mod shootdown;
 pub mod vmar;
 pub mod vmo;
 
 pub use mapping::VmMapping;
+pub use reclaim::{Reclaimer, ReclaimingHal};
 pub use request::{AllocateRequest, MapRequest, Placement, VmPerms, VmarOp};
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
 pub use vmo::{LockTaken, VmObject, VmoOptions};

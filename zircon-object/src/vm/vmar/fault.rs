@@ -6,6 +6,7 @@ use super::{range_len, RegionId, VmAddressRegion, ROOT_ID};
 use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
+use crate::vm::reclaim::retry;
 use crate::vm::request::VmarOp;
 use crate::vm::VmObject;
 use alloc::sync::Arc;
@@ -27,7 +28,10 @@ impl AddressSpace {
     pub fn fault(&self, vaddr: VirtAddr, access: MMUFlags) -> ZxResult {
         let state = self.state.lock();
         let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
-        mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
+        // Reclaim runs inside the tree lock but outside every VMO lock.
+        retry(&**self.hal(), 1, || {
+            mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
+        })
     }
 
     /// Finds, for each page of `[vaddr, vaddr + len)`, the mapping and VMO offset,

@@ -1,6 +1,7 @@
 //! Paged virtual memory objects.
 
 mod copy;
+mod discard;
 mod io;
 mod pages;
 mod physical;
@@ -180,6 +181,10 @@ pub(crate) struct VmoInner {
     pub(crate) zero_mapped: BTreeSet<usize>,
     /// Whether a discardable VMO is locked (`ZX_VMO_OP_LOCK`).
     locked: bool,
+    /// Whether reclaim has discarded this VMO's pages since it was last locked
+    /// (the next LOCK reports it, TRY_LOCK refuses), and when it was last unlocked
+    /// (a tick of its machine's reclaimer: the oldest unlock is discarded first).
+    pub(crate) discard: discard::DiscardState,
     /// Committed pages whose frame may be held by a relative too. They are mapped
     /// read-only; a write first gives this VMO a private copy (or the frame itself,
     /// when no relative holds it any more).
@@ -253,12 +258,16 @@ impl VmObject {
     /// `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
     pub fn new(hal: Arc<dyn Hal>, size: u64, options: VmoOptions) -> ZxResult<Arc<VmObject>> {
         let rounded = vmo_size_for(size)?;
-        Ok(Arc::new(VmObject::build(
+        let vmo = Arc::new(VmObject::build(
             hal,
             options.contains(VmoOptions::RESIZABLE),
             options.contains(VmoOptions::DISCARDABLE),
             VmoInner::new(rounded, size),
-        )))
+        ));
+        if vmo.discardable {
+            vmo.enter_reclaim();
+        }
+        Ok(vmo)
     }
 
     /// A root VMO (no parent, not a slice, no COW relation) around `inner`.

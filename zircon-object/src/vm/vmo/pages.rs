@@ -23,6 +23,7 @@ impl VmoInner {
             mappings: BTreeMap::new(),
             zero_mapped: BTreeSet::new(),
             locked: false,
+            discard: Default::default(),
             shared: BTreeSet::new(),
             family: None,
             slices: Vec::new(),

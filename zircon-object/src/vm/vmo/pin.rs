@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::{hal_error, ZxResult};
+use crate::vm::reclaim::{pages_for, retry};
 
 impl VmObject {
     /// Creates a VMO of `size` bytes (page-aligned, not 0) backed by one physically
@@ -24,9 +25,10 @@ impl VmObject {
         }
         let size = vmo_size_for(size)?;
         let count = size >> PAGE_SHIFT;
-        let start = hal
-            .alloc_contiguous(count, align_log2 as usize)
-            .map_err(|_| ZX_ERR_NO_MEMORY)?;
+        let start = retry(&*hal, count, || {
+            hal.alloc_contiguous(count, align_log2 as usize)
+                .map_err(|_| ZX_ERR_NO_MEMORY)
+        })?;
         if let Err(err) = hal.zero(start, size) {
             invariant(hal.free_frames(start, count), "free a fresh run");
             return Err(hal_error(err));
@@ -57,6 +59,10 @@ impl VmObject {
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_NO_MEMORY`: out of frames for the commit; nothing is pinned.
     pub fn pin(&self, offset: u64, len: u64) -> ZxResult<Vec<PhysAddr>> {
+        retry(&*self.hal, pages_for(len), || self.pin_once(offset, len))
+    }
+
+    fn pin_once(&self, offset: u64, len: u64) -> ZxResult<Vec<PhysAddr>> {
         let page = PAGE_SIZE as u64;
         if offset % page != 0 || len % page != 0 || len == 0 {
             return Err(ZX_ERR_INVALID_ARGS);

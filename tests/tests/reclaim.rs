@@ -1,0 +1,149 @@
+//! Reclaim under memory pressure on the unix backend, through the syscalls and
+//! real page faults: a machine of a few megabytes with a reclaimer
+//! (`zircon_object::vm::ReclaimingHal`), where touching more memory than is free
+//! discards unlocked discardable VMOs, never locked ones, and fails only when
+//! nothing is left to reclaim.
+
+use std::sync::Arc;
+
+use kernel_hal::PhysMem;
+use kernel_hal_unix::{UnixHal, UnixHalConfig};
+use zircon_object::vm::ReclaimingHal;
+use zircon_syscall::*;
+use zircon_tests::{new_process_over, TestProcess};
+
+const PAGE: usize = 4096;
+
+/// A process on a machine of `frames` frames whose objects reclaim.
+fn small_process(frames: usize) -> TestProcess {
+    let machine = UnixHal::with_config(UnixHalConfig {
+        phys_size: frames * PAGE,
+        window_size: 1 << 30,
+    })
+    .expect("an emulated machine");
+    let hal = Arc::new(ReclaimingHal::new(Arc::new(machine.clone())));
+    new_process_over(hal, machine)
+}
+
+fn handle_at(p: &TestProcess, out: usize) -> u32 {
+    let mut h = [0u8; 4];
+    p.read_memory(out, &mut h).unwrap();
+    u32::from_le_bytes(h)
+}
+
+fn vmo(p: &TestProcess, pages: usize, options: u32) -> u32 {
+    let out = p.scratch();
+    assert_eq!(p.zx_vmo_create((pages * PAGE) as u64, options, out), ZX_OK);
+    handle_at(p, out)
+}
+
+fn map(p: &TestProcess, vmo: u32, pages: usize) -> usize {
+    let out = p.scratch();
+    let options = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_ALLOW_FAULTS;
+    let root = p.zx_vmar_root_self();
+    assert_eq!(
+        p.zx_vmar_map(root, options, 0, vmo, 0, pages * PAGE, out),
+        ZX_OK
+    );
+    let mut a = [0u8; 8];
+    p.read_memory(out, &mut a).unwrap();
+    usize::from_le_bytes(a)
+}
+
+/// Writes `byte` to the first byte of each page through a pointer (real faults).
+fn touch(base: usize, pages: usize, byte: u8) {
+    for page in 0..pages {
+        // SAFETY: `base` is a live read-write mapping of `pages` pages in this
+        // process's window; a fault there is resolved by the unix backend.
+        unsafe { ((base + page * PAGE) as *mut u8).write_volatile(byte) };
+    }
+}
+
+fn first_bytes(base: usize, pages: usize) -> Vec<u8> {
+    (0..pages)
+        // SAFETY: as in `touch`.
+        .map(|page| unsafe { ((base + page * PAGE) as *const u8).read_volatile() })
+        .collect()
+}
+
+/// LOCK's report: (discarded_offset, discarded_size).
+fn lock(p: &TestProcess, vmo: u32, pages: usize) -> (u64, u64) {
+    let out = p.scratch() + 64;
+    let size = (pages * PAGE) as u64;
+    assert_eq!(
+        p.zx_vmo_op_range(vmo, ZX_VMO_OP_LOCK, 0, size, out, 32),
+        ZX_OK
+    );
+    let mut state = [0u8; 32];
+    p.read_memory(out, &mut state).unwrap();
+    let word = |i: usize| u64::from_le_bytes(state[i * 8..i * 8 + 8].try_into().unwrap());
+    (word(2), word(3))
+}
+
+#[test]
+fn faults_past_free_memory_discard_unlocked_vmos_and_spare_locked_ones() {
+    let p = small_process(1024);
+    const PART: usize = 200;
+    let cache = vmo(&p, PART, ZX_VMO_DISCARDABLE);
+    let cache_at = map(&p, cache, PART);
+    touch(cache_at, PART, 0x11);
+    let kept = vmo(&p, PART, ZX_VMO_DISCARDABLE);
+    assert_eq!(lock(&p, kept, PART), (0, 0));
+    let kept_at = map(&p, kept, PART);
+    touch(kept_at, PART, 0x22);
+
+    // More pages than are free: the faults take the unlocked VMO's frames.
+    let free = p.hal().free_count();
+    let work_pages = free + PART / 2;
+    let work = vmo(&p, work_pages, 0);
+    let work_at = map(&p, work, work_pages);
+    touch(work_at, work_pages, 0x33);
+    assert!(first_bytes(work_at, work_pages).iter().all(|&b| b == 0x33));
+    assert!(first_bytes(kept_at, PART).iter().all(|&b| b == 0x22));
+    assert!(
+        first_bytes(cache_at, PART).iter().all(|&b| b == 0),
+        "the discarded VMO reads as zeros"
+    );
+
+    // TRY_LOCK reports the discard; LOCK takes it and reports the whole VMO.
+    let size = (PART * PAGE) as u64;
+    assert_eq!(
+        p.zx_vmo_op_range(cache, ZX_VMO_OP_TRY_LOCK, 0, size, 0, 0),
+        ZX_ERR_UNAVAILABLE
+    );
+    assert_eq!(lock(&p, cache, PART), (0, size));
+
+    // Both discardable VMOs are locked now: nothing is left to reclaim.
+    let more = vmo(&p, PART, 0);
+    assert_eq!(
+        p.zx_vmo_op_range(more, ZX_VMO_OP_COMMIT, 0, size, 0, 0),
+        ZX_ERR_NO_MEMORY
+    );
+    assert!(first_bytes(kept_at, PART).iter().all(|&b| b == 0x22));
+
+    // With room again, the cache is refilled while locked; then both are
+    // unlocked, the kept VMO first, and the older unlock is discarded first.
+    let work_size = (work_pages * PAGE) as u64;
+    assert_eq!(
+        p.zx_vmo_op_range(work, ZX_VMO_OP_DECOMMIT, 0, work_size, 0, 0),
+        ZX_OK
+    );
+    touch(cache_at, PART, 0x44);
+    for h in [kept, cache] {
+        assert_eq!(p.zx_vmo_op_range(h, ZX_VMO_OP_UNLOCK, 0, size, 0, 0), ZX_OK);
+    }
+    let need = (p.hal().free_count() + PART / 2) * PAGE;
+    assert_eq!(
+        p.zx_vmo_op_range(work, ZX_VMO_OP_COMMIT, 0, need as u64, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(
+        p.zx_vmo_op_range(kept, ZX_VMO_OP_TRY_LOCK, 0, size, 0, 0),
+        ZX_ERR_UNAVAILABLE
+    );
+    assert_eq!(
+        p.zx_vmo_op_range(cache, ZX_VMO_OP_TRY_LOCK, 0, size, 0, 0),
+        ZX_OK
+    );
+    assert!(first_bytes(cache_at, PART).iter().all(|&b| b == 0x44));
+}
