@@ -30,7 +30,8 @@ mod vmo;
 
 pub use numbers::*;
 pub use records::{
-    BtiInfo, HandleBasic, Layout, MapsEntry, MapsMapping, ResourceInfo, VmarInfo, VmoInfo,
+    BtiInfo, HandleBasic, Layout, MapsEntry, MapsMapping, PageRequestRecord, PortPacketRecord,
+    ResourceInfo, VmarInfo, VmoInfo,
 };
 pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;

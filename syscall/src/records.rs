@@ -13,6 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
 use zircon_object::abi::*;
+use zircon_object::ipc::{PacketPayload, PortPacket};
 
 /// A value with a fixed little-endian byte layout.
 pub trait Layout: Sized {
@@ -55,7 +56,7 @@ macro_rules! le_field {
     )*};
 }
 
-le_field!(u32, u64, usize);
+le_field!(u16, u32, i32, u64, usize);
 
 /// A NUL-padded object name.
 impl Layout for [u8; ZX_MAX_NAME_LEN] {
@@ -255,6 +256,75 @@ record! {
     }
 }
 
+record! {
+    /// `zx_port_packet_t` (48 bytes): what `zx_port_queue` reads and `zx_port_wait`
+    /// writes. `payload` is the 32-byte union; a page request's fields in it are
+    /// [`PageRequestRecord`].
+    struct PortPacketRecord: zx_port_packet_t {
+        /// The sender's key.
+        key: u64 = key,
+        /// `ZX_PKT_TYPE_*`.
+        packet_type: u32 = packet_type,
+        /// The sender's status.
+        status: i32 = status,
+        /// The union, raw.
+        payload: [u8; 32] = union,
+    }
+}
+
+record! {
+    /// `zx_packet_page_request_t`: the union of a `ZX_PKT_TYPE_PAGE_REQUEST` packet.
+    struct PageRequestRecord: zx_packet_page_request_t {
+        /// `ZX_PAGER_VMO_*`.
+        command: u16 = command,
+        /// Always 0.
+        flags: u16 = flags,
+        /// Start of the range in bytes.
+        offset: u64 = offset,
+        /// Length of the range in bytes.
+        length: u64 = length,
+    }
+}
+
+impl PortPacketRecord {
+    /// The record of `packet`, as `zx_port_wait` hands it out.
+    pub fn from_packet(packet: &PortPacket) -> PortPacketRecord {
+        let mut payload = [0u8; 32];
+        match packet.payload {
+            PacketPayload::User(bytes) => payload = bytes,
+            PacketPayload::PageRequest(request) => PageRequestRecord {
+                command: request.command as u16,
+                flags: 0,
+                offset: request.offset,
+                length: request.length,
+            }
+            .write_to(&mut payload),
+        }
+        PortPacketRecord {
+            key: packet.key,
+            packet_type: packet.payload.packet_type(),
+            status: packet.status,
+            payload,
+        }
+    }
+
+    /// The user packet `zx_port_queue` makes of this record: its key, status and
+    /// union, whatever its type field says (Zircon overwrites the type).
+    pub fn to_user_packet(&self) -> PortPacket {
+        PortPacket {
+            key: self.key,
+            status: self.status,
+            payload: PacketPayload::User(self.payload),
+        }
+    }
+
+    /// The page request in the union, if the type says there is one.
+    pub fn page_request(&self) -> Option<PageRequestRecord> {
+        (self.packet_type == ZX_PKT_TYPE_PAGE_REQUEST)
+            .then(|| PageRequestRecord::read_from(&self.payload))
+    }
+}
+
 /// The record size of an info topic (its version's prefix of the newest record),
 /// or `None` for a topic that writes no records.
 pub const fn info_record_size(topic: u32) -> Option<usize> {
@@ -306,6 +376,8 @@ mod tests {
         assert_eq!(VmoInfo::SIZE, 128);
         assert_eq!(MapsEntry::SIZE, 104);
         assert_eq!(<zx_vmo_lock_state_t as Layout>::SIZE, 32);
+        assert_eq!(PortPacketRecord::SIZE, 48);
+        assert_eq!(PageRequestRecord::SIZE, 32);
         assert_eq!(info_record_size(ZX_INFO_VMO_V1), Some(104));
         assert_eq!(info_record_size(ZX_INFO_PROCESS_VMOS_V2), Some(120));
         assert_eq!(info_record_size(ZX_INFO_PROCESS_MAPS_V1), Some(96));
@@ -342,5 +414,47 @@ mod tests {
         let mut short = [0u8; 96];
         entry.write_to(&mut short);
         assert_eq!(short[..], bytes[..96]);
+    }
+
+    #[test]
+    fn a_page_request_packet_has_zircons_byte_layout() {
+        use zircon_object::ipc::{PageRequestCommand, PageRequestPacket};
+        let packet = PortPacket {
+            key: 0x1122_3344_5566_7788,
+            status: 0,
+            payload: PacketPayload::PageRequest(PageRequestPacket {
+                command: PageRequestCommand::Dirty,
+                offset: 0x3000,
+                length: 0x2000,
+            }),
+        };
+        let record = PortPacketRecord::from_packet(&packet);
+        let bytes = record.to_bytes();
+        assert_eq!(&bytes[0..8], &0x1122_3344_5566_7788u64.to_le_bytes());
+        assert_eq!(&bytes[8..12], &ZX_PKT_TYPE_PAGE_REQUEST.to_le_bytes());
+        assert_eq!(&bytes[12..16], &0i32.to_le_bytes());
+        assert_eq!(&bytes[16..18], &ZX_PAGER_VMO_DIRTY.to_le_bytes());
+        assert_eq!(&bytes[18..24], &[0u8; 6]);
+        assert_eq!(&bytes[24..32], &0x3000u64.to_le_bytes());
+        assert_eq!(&bytes[32..40], &0x2000u64.to_le_bytes());
+        assert_eq!(&bytes[40..48], &[0u8; 8]);
+        let back = PortPacketRecord::read_from(&bytes);
+        assert_eq!(back.page_request().map(|r| r.offset), Some(0x3000));
+    }
+
+    #[test]
+    fn a_queued_record_becomes_a_user_packet_whatever_its_type() {
+        let record = PortPacketRecord {
+            key: 5,
+            packet_type: ZX_PKT_TYPE_PAGE_REQUEST,
+            status: -3,
+            payload: [9; 32],
+        };
+        let packet = record.to_user_packet();
+        assert_eq!(packet.payload, PacketPayload::User([9; 32]));
+        let out = PortPacketRecord::from_packet(&packet);
+        assert_eq!(out.packet_type, ZX_PKT_TYPE_USER);
+        assert_eq!((out.key, out.status), (5, -3));
+        assert_eq!(out.page_request(), None);
     }
 }

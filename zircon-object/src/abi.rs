@@ -270,3 +270,21 @@ pub struct zx_info_bti_t {
     /// Pins held in quarantine.
     pub quarantine_count: u64,
 }
+
+// --- Ports and the packets they carry (`zircon/syscalls/port.h`; the crate has the
+// packet types and page-request commands only as Rust enums).
+
+/// `zx_port_create` option: the port may be bound to interrupts.
+pub const ZX_PORT_BIND_TO_INTERRUPT: u32 = 1 << 0;
+/// Rights of a new port handle: basic and I/O (`0xC00F`).
+pub const ZX_DEFAULT_PORT_RIGHTS: u32 = ZX_RIGHTS_BASIC | ZX_RIGHTS_IO;
+/// `zx_port_packet_t.type` of a packet queued by `zx_port_queue`.
+pub const ZX_PKT_TYPE_USER: u32 = 0;
+/// `zx_port_packet_t.type` of a pager's page request.
+pub const ZX_PKT_TYPE_PAGE_REQUEST: u32 = 9;
+/// Page request command: supply the range.
+pub const ZX_PAGER_VMO_READ: u16 = 0;
+/// Page request command: the VMO is detached; no more requests will come.
+pub const ZX_PAGER_VMO_COMPLETE: u16 = 1;
+/// Page request command: allow the range to become dirty.
+pub const ZX_PAGER_VMO_DIRTY: u16 = 2;

@@ -1,5 +1,6 @@
 //! Mappings: a range of a VMO shown at a range of an address space.
 
+use super::pager::PagerWait;
 use super::shootdown::{OwedFlush, Sweep};
 use super::vmar::AddressSpace;
 use super::vmo::VmObject;
@@ -184,7 +185,7 @@ impl VmMapping {
 
     /// Maps the VMO pages behind `[start, end)` (inside the mapping) that are
     /// already committed, with each page's current permissions (without WRITE for
-    /// pages shared copy-on-write). Commits nothing. The caller holds the tree lock;
+    /// pages shared copy-on-write and pager-backed pages that are not dirty). Commits nothing. The caller holds the tree lock;
     /// this takes the lock of the VMO whose pages back the mapping (a slice's root),
     /// then the mapping's.
     pub(crate) fn map_committed(&self, pt: &dyn PageTable, start: usize, end: usize) -> ZxResult {
@@ -207,12 +208,12 @@ impl VmMapping {
             }
             let mut pages = vmo.pages.range(first..last).peekable();
             while let Some((&page, &frame)) = pages.next() {
-                let shared = vmo.shared.contains(&page);
+                let shared = vmo.write_protected(page);
                 let mut count = 1;
                 while let Some(&(&p, &f)) = pages.peek() {
                     if p != page + count
                         || f != frame + count * PAGE_SIZE
-                        || vmo.shared.contains(&p) != shared
+                        || vmo.write_protected(p) != shared
                     {
                         break;
                     }
@@ -238,18 +239,25 @@ impl VmMapping {
     /// VMO, makes it private, and maps it. The caller holds the address space's tree
     /// lock.
     ///
+    /// A pager-backed page that is absent (or, for a write with `TRAP_DIRTY`, not
+    /// dirty) is not mapped: the requests to wait for come back, and the caller
+    /// waits for them with every lock released, then faults again. A page of a
+    /// pager-backed VMO is mapped writable only once it is dirty.
+    ///
     /// # Errors
     ///
     /// - `ZX_ERR_ACCESS_DENIED`: the page's current protection lacks `access`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
     /// - `ZX_ERR_NO_MEMORY`: no frame to commit or copy into.
+    /// - `ZX_ERR_BAD_STATE`: the VMO is detached from its pager and the page
+    ///   needs it.
     pub(crate) fn fault(
         &self,
         pt: &dyn PageTable,
         vaddr: usize,
         access: MMUFlags,
         zero_frame: usize,
-    ) -> ZxResult {
+    ) -> ZxResult<Option<PagerWait>> {
         let (page_vaddr, offset, perms) = {
             let inner = self.inner.lock();
             let page_vaddr = vaddr & !(PAGE_SIZE - 1);
@@ -271,41 +279,52 @@ impl VmMapping {
         }
         let page = (offset + shift) >> PAGE_SHIFT;
         let write = access.contains(MMUFlags::WRITE);
+        if let Some(wait) = owner.pager_prepare(&mut vmo, page, page + 1, write)? {
+            return Ok(Some(wait));
+        }
         if !write && !vmo.pages.contains_key(&page) {
             vmo.zero_mapped.insert(page);
             let flags = mmu_flags(perms - MMUFlags::WRITE);
-            return map_tolerant(pt, page_vaddr, zero_frame, 1, flags, vmo.cache);
+            return map_tolerant(pt, page_vaddr, zero_frame, 1, flags, vmo.cache).map(|()| None);
         }
         vmo.commit_pages(&*hal, page, page + 1)?;
         let flags = if write {
             vmo.make_private(&*hal, page, page + 1)?;
             perms
-        } else if vmo.shared.contains(&page) {
+        } else if vmo.write_protected(page) {
             perms - MMUFlags::WRITE
         } else {
             perms
         };
         let frame = vmo.pages[&page];
-        map_tolerant(pt, page_vaddr, frame, 1, mmu_flags(flags), vmo.cache)
+        map_tolerant(pt, page_vaddr, frame, 1, mmu_flags(flags), vmo.cache).map(|()| None)
     }
 
     /// Takes away the translations of pages in `[start, end)` (inside the mapping)
     /// that are mapped read-only for a reason other than their protection (the
-    /// shared zero frame, or a frame shared copy-on-write), so that they fault
+    /// shared zero frame, a frame shared copy-on-write, or a pager-backed page
+    /// that is not dirty), so that they fault
     /// again. Called before write permission is granted to them.
     pub(crate) fn clear_read_only_pages(&self, start: usize, end: usize) {
         let (owner, shift) = self.vmo.backing();
         let vmo = owner.inner.lock();
-        if vmo.zero_mapped.is_empty() && vmo.shared.is_empty() {
+        if vmo.zero_mapped.is_empty() && vmo.shared.is_empty() && vmo.pager.is_none() {
             return;
         }
         let inner = self.inner.lock();
         let first = (shift + inner.vmo_offset + (start - inner.base)) >> PAGE_SHIFT;
         let last = (shift + inner.vmo_offset + (end - inner.base)) >> PAGE_SHIFT;
+        let pager_clean = vmo.pager.as_ref().map(|state| {
+            vmo.pages
+                .range(first..last)
+                .map(|(p, _)| p)
+                .filter(move |&&p| !state.is_dirty(p))
+        });
         let pages = vmo
             .zero_mapped
             .range(first..last)
-            .chain(vmo.shared.range(first..last));
+            .chain(vmo.shared.range(first..last))
+            .chain(pager_clean.into_iter().flatten());
         for &page in pages {
             let vaddr = inner.base + ((page << PAGE_SHIFT) - shift - inner.vmo_offset);
             self.owed.clear(vaddr, PAGE_SIZE);

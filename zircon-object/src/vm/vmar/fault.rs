@@ -25,13 +25,24 @@ impl AddressSpace {
     /// - `ZX_ERR_OUT_OF_RANGE`: the page lies past the end of the VMO.
     /// - `ZX_ERR_NO_MEMORY`: no frame to commit, or to copy a page shared
     ///   copy-on-write into.
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
+    ///   pager-backed page is asked for, and the fault blocks (holding no lock)
+    ///   until it comes, then resolves again from the start.
     pub fn fault(&self, vaddr: VirtAddr, access: MMUFlags) -> ZxResult {
-        let state = self.state.lock();
-        let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
-        // Reclaim runs inside the tree lock but outside every VMO lock.
-        retry(&**self.hal(), 1, || {
-            mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
-        })
+        loop {
+            let wait = {
+                let state = self.state.lock();
+                let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
+                // Reclaim runs inside the tree lock but outside every VMO lock.
+                retry(&**self.hal(), 1, || {
+                    mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
+                })?
+            };
+            match wait {
+                None => return Ok(()),
+                Some(wait) => wait.wait()?,
+            }
+        }
     }
 
     /// Finds, for each page of `[vaddr, vaddr + len)`, the mapping and VMO offset,
@@ -57,7 +68,10 @@ impl AddressSpace {
             // One lookup per mapping: the chunk runs to the mapping's end (or the
             // range's), each of its pages checked in address order.
             let addr = vaddr + done;
-            let mapping = state.mapping_at(ROOT_ID, addr).ok_or(ZX_ERR_NOT_FOUND)?;
+            let mapping = state
+                .mapping_at(ROOT_ID, addr)
+                .ok_or(ZX_ERR_NOT_FOUND)?
+                .clone();
             let (offset, chunk) = {
                 let inner = mapping.inner.lock();
                 let offset = inner.vmo_offset + (addr - inner.base);
@@ -94,10 +108,13 @@ impl AddressSpace {
             }
             done += chunk;
         }
+        // The copies run with the tree lock released: a pager-backed page may
+        // block them until another thread, which may need this address space,
+        // supplies it.
+        drop(state);
         for (mapping, offset, at, chunk) in single.iter().chain(&chunks) {
             each(mapping, *offset, *at, *chunk)?;
         }
-        drop(state);
         Ok(())
     }
 

@@ -30,7 +30,8 @@ impl VmObject {
     /// # Errors
     ///
     /// `ZX_ERR_OUT_OF_RANGE` (either range past its VMO's end), `ZX_ERR_NO_MEMORY`
-    /// (no frame to commit or copy into), as [`write`](Self::write).
+    /// (no frame to commit or copy into), a pager's failure, as
+    /// [`write`](Self::write) and [`read`](Self::read).
     pub(crate) fn copy_from(
         &self,
         offset: u64,
@@ -64,19 +65,48 @@ impl VmObject {
             }
             return Ok(());
         }
-        // Two VMO locks at once, always taken in address order.
-        let dst_first = (dst as *const VmObject) < (src as *const VmObject);
-        let (mut dst_inner, src_inner) = if dst_first {
-            let d = dst.inner.lock();
-            (d, src.inner.lock())
-        } else {
-            let s = src.inner.lock();
-            (dst.inner.lock(), s)
+        let pages_of = |at: u64| {
+            let at = at as usize;
+            (at >> PAGE_SHIFT, (at + len).div_ceil(PAGE_SIZE))
         };
-        let start = dst_inner.check_io(offset, len, false)?;
-        let src_start = src_inner.check_io(src_offset, len, false)?;
-        let first = start >> PAGE_SHIFT;
-        let end = (start + len).div_ceil(PAGE_SIZE);
+        let (first, end) = pages_of(offset);
+        let (src_first, src_end) = pages_of(src_offset);
+        // A pager snapshot fetches its parent's pages under its own lock alone
+        // (it takes the parent's); those pages then stay.
+        src.prepare_alone(src_first, src_end, false)?;
+        dst.prepare_alone(first, end, true)?;
+        // Two VMO locks at once, always taken in address order; a pager-backed
+        // VMO checks its pages again under them, and if one must wait, both
+        // locks go first.
+        let dst_first = (dst as *const VmObject) < (src as *const VmObject);
+        let (mut dst_inner, src_inner) = loop {
+            let (mut d, mut s) = if dst_first {
+                let d = dst.inner.lock();
+                (d, src.inner.lock())
+            } else {
+                let s = src.inner.lock();
+                (dst.inner.lock(), s)
+            };
+            d.check_io(offset, len, false)?;
+            s.check_io(src_offset, len, false)?;
+            let mut wait = None;
+            if src.pager.is_some() {
+                wait = src.pager_prepare(&mut s, src_first, src_end, false)?;
+            }
+            if wait.is_none() && dst.pager.is_some() {
+                wait = dst.pager_prepare(&mut d, first, end, true)?;
+            }
+            match wait {
+                None => break (d, s),
+                Some(wait) => {
+                    drop(d);
+                    drop(s);
+                    wait.wait()?;
+                }
+            }
+        };
+        let start = offset as usize;
+        let src_start = src_offset as usize;
         let whole = start.div_ceil(PAGE_SIZE)..(start + len) >> PAGE_SHIFT;
         dst_inner.commit_range(&*dst.hal, first, end, true, whole)?;
         let mut from: Vec<Run> = Vec::new();
@@ -105,5 +135,24 @@ impl VmObject {
             }
             Ok(())
         })
+    }
+
+    /// Runs [`pager_prepare`](Self::pager_prepare) over pages `[first, end)`
+    /// under this VMO's lock alone, waiting as often as it asks. A range past
+    /// the end is left for the caller's own check.
+    fn prepare_alone(&self, first: usize, end: usize, write: bool) -> ZxResult {
+        loop {
+            let mut inner = self.inner.lock();
+            if end > inner.size >> PAGE_SHIFT {
+                return Ok(());
+            }
+            match self.pager_prepare(&mut inner, first, end, write)? {
+                None => return Ok(()),
+                Some(wait) => {
+                    drop(inner);
+                    wait.wait()?;
+                }
+            }
+        }
     }
 }

@@ -8,10 +8,12 @@ use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
 impl VmObject {
     /// Reads `buf.len()` bytes at byte offset `offset`. Uncommitted pages read as
-    /// zeros and stay uncommitted.
+    /// zeros and stay uncommitted; on a pager-backed VMO, absent pages are asked
+    /// for and the read blocks until they come (see [`crate::vm::pager`]).
     ///
     /// # Errors
     ///
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO.
     /// - `ZX_ERR_BAD_STATE`: the cache policy is not `CACHED`.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> ZxResult {
@@ -31,8 +33,18 @@ impl VmObject {
                 .root
                 .read_bytes(offset + slice.offset as u64, buf, byte_io);
         }
-        let inner = self.inner.lock();
-        let start = inner.check_io(offset, buf.len(), byte_io)?;
+        let (inner, start) = loop {
+            let mut inner = self.inner.lock();
+            let start = inner.check_io(offset, buf.len(), byte_io)?;
+            let (first, end) = (start >> PAGE_SHIFT, (start + buf.len()).div_ceil(PAGE_SIZE));
+            match self.pager_prepare(&mut inner, first, end, false)? {
+                None => break (inner, start),
+                Some(wait) => {
+                    drop(inner);
+                    wait.wait()?;
+                }
+            }
+        };
         inner.byte_runs(start, buf.len(), |at, frame, n| {
             let out = &mut buf[at..at + n];
             match frame {
@@ -55,6 +67,9 @@ impl VmObject {
     ///   and nothing stays committed) or for the private copy of a page shared
     ///   copy-on-write (nothing is written; pages committed or copied before the
     ///   failure stay, with the same contents).
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO:
+    ///   a pager-backed VMO blocks until its pages are present (and, with
+    ///   `TRAP_DIRTY`, dirty), as [`read`](Self::read).
     ///
     /// A page shared copy-on-write gets its private copy before it is written. A
     /// slice writes its root's pages.
@@ -80,13 +95,22 @@ impl VmObject {
                 .root
                 .write_bytes(offset + slice.offset as u64, buf, byte_io);
         }
-        let mut inner = self.inner.lock();
-        let start = inner.check_io(offset, buf.len(), byte_io)?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let first = start >> PAGE_SHIFT;
-        let end = (start + buf.len()).div_ceil(PAGE_SIZE);
+        let (mut inner, start, first, end) = loop {
+            let mut inner = self.inner.lock();
+            let start = inner.check_io(offset, buf.len(), byte_io)?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let first = start >> PAGE_SHIFT;
+            let end = (start + buf.len()).div_ceil(PAGE_SIZE);
+            match self.pager_prepare(&mut inner, first, end, true)? {
+                None => break (inner, start, first, end),
+                Some(wait) => {
+                    drop(inner);
+                    wait.wait()?;
+                }
+            }
+        };
         // Pages the write covers whole need no zeroing when it commits them.
         let whole = start.div_ceil(PAGE_SIZE)..(start + buf.len()) >> PAGE_SHIFT;
         inner.commit_range(&*self.hal, first, end, true, whole)?;
@@ -140,8 +164,12 @@ impl VmObject {
                     .map_err(hal_error)?;
             }
         }
+        let wake = VmObject::pager_resized(&mut inner, old, rounded);
         drop(inner);
         removed.release(&*self.hal);
+        if wake {
+            self.pager_wake();
+        }
         Ok(())
     }
 

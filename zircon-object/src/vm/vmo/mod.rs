@@ -3,14 +3,17 @@
 mod copy;
 mod discard;
 mod io;
+mod paged;
 mod pages;
 mod physical;
 mod pin;
 mod range;
 
+pub use paged::{PageState, PAGER_FAILURE_STATUSES};
 pub use range::LockTaken;
 
 use super::mapping::VmMapping;
+use super::pager::{PagerLink, PagerPages, PagerParent};
 use crate::abi::*;
 use crate::error::{invariant, ZxResult};
 use crate::object::{KObjectBase, KernelObject};
@@ -31,6 +34,9 @@ bitflags::bitflags! {
         /// The VMO may be locked and unlocked, and mapped only by mappings that
         /// allow faults.
         const DISCARDABLE = 1 << 1;
+        /// For a pager-backed VMO ([`VmObject::new_paged`]): a write to a page
+        /// that is not dirty first asks the provider (a dirty request).
+        const TRAP_DIRTY = 1 << 2;
     }
 }
 
@@ -89,6 +95,8 @@ pub struct VmObject {
     /// For a snapshot of a slice: the slice's root, whose `cow_children` it counts
     /// in too.
     pub(crate) cow_root: Option<Weak<VmObject>>,
+    /// For a pager-backed VMO: its provider (see [`crate::vm::pager`]).
+    pub(crate) pager: Option<Arc<PagerLink>>,
     pub(crate) inner: Mutex<VmoInner>,
 }
 
@@ -204,6 +212,11 @@ pub(crate) struct VmoInner {
     /// committed, private and in place: nothing decommits, zeroes away, shares or
     /// cuts it off until the last pin is released.
     pub(crate) pinned: BTreeMap<usize, usize>,
+    /// For a pager-backed VMO: its pages' dirty states and outstanding requests.
+    pub(crate) pager: Option<PagerPages>,
+    /// For a snapshot of a pager-backed VMO: the parent its absent pages come
+    /// from.
+    pub(crate) pager_parent: Option<PagerParent>,
 }
 
 impl KernelObject for VmObject {
@@ -290,6 +303,7 @@ impl VmObject {
             children: AtomicUsize::new(0),
             cow_children: AtomicUsize::new(0),
             cow_root: None,
+            pager: None,
             inner: Mutex::new(inner),
         }
     }
@@ -427,6 +441,10 @@ impl Drop for VmObject {
         }
         if let Some(root) = self.cow_root.as_ref().and_then(Weak::upgrade) {
             root.cow_children.fetch_sub(1, Ordering::AcqRel);
+        }
+        let attached = inner.pager.as_ref().is_some_and(|p| !p.detached);
+        if let (Some(link), true) = (&self.pager, attached) {
+            link.provider.detached(link.key);
         }
     }
 }

@@ -30,6 +30,8 @@ impl VmoInner {
             physical: false,
             contiguous: false,
             pinned: BTreeMap::new(),
+            pager: None,
+            pager_parent: None,
         }
     }
 
@@ -382,8 +384,9 @@ impl VmoInner {
         }
         let first_full = start.div_ceil(PAGE_SIZE);
         let end_full = end >> PAGE_SHIFT;
-        // Device frames are never freed, and pinned pages never leave.
-        if self.physical {
+        // Device frames are never freed, pinned pages never leave, and a pager's
+        // pages would come back from the pager, not as zeros.
+        if self.physical || self.pager.is_some() || self.pager_parent.is_some() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         if self.any_pinned(first_full, end_full) {

@@ -58,6 +58,8 @@ impl VmObject {
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` unaligned, or `len` 0.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_NO_MEMORY`: out of frames for the commit; nothing is pinned.
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
+    ///   pager-backed VMO's absent pages are asked for, and the pin blocks.
     pub fn pin(&self, offset: u64, len: u64) -> ZxResult<Vec<PhysAddr>> {
         retry(&*self.hal, pages_for(len), || self.pin_once(offset, len))
     }
@@ -78,7 +80,19 @@ impl VmObject {
             (offset as usize) >> PAGE_SHIFT,
             (end as usize) >> PAGE_SHIFT,
         );
-        let mut inner = self.inner.lock();
+        let mut inner = loop {
+            let mut inner = self.inner.lock();
+            match self.pager_prepare(&mut inner, first, last, false)? {
+                None => break inner,
+                Some(wait) => {
+                    drop(inner);
+                    wait.wait()?;
+                }
+            }
+        };
+        if (last << PAGE_SHIFT) > inner.size {
+            return Err(ZX_ERR_OUT_OF_RANGE);
+        }
         inner.commit_pages(&*self.hal, first, last)?;
         inner.make_private(&*self.hal, first, last)?;
         let mut frames = Vec::with_capacity(last - first);

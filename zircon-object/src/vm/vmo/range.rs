@@ -19,6 +19,8 @@ impl VmObject {
     /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
     ///   already made private stay private), once the machine's reclaimer
     ///   (`vm::reclaim`) could free nothing more.
+    /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
+    ///   pager-backed VMO's absent pages are asked for, and the commit blocks.
     pub fn commit(&self, offset: u64, len: u64) -> ZxResult {
         retry(&*self.hal, pages_for(len), || self.commit_once(offset, len))
     }
@@ -28,9 +30,17 @@ impl VmObject {
             self.inner.lock().page_span(offset, len)?;
             return slice.root.commit(offset + slice.offset as u64, len);
         }
-        let mut inner = self.inner.lock();
-        let (first, end) = inner.page_span(offset, len)?;
-        inner.commit_range(&*self.hal, first, end, true, 0..0)
+        loop {
+            let mut inner = self.inner.lock();
+            let (first, end) = inner.page_span(offset, len)?;
+            match self.pager_prepare(&mut inner, first, end, false)? {
+                None => return inner.commit_range(&*self.hal, first, end, true, 0..0),
+                Some(wait) => {
+                    drop(inner);
+                    wait.wait()?;
+                }
+            }
+        }
     }
 
     /// Decommits the pages in the page-aligned range `[offset, offset + len)`: their
@@ -43,7 +53,8 @@ impl VmObject {
     ///   slices (checked before the range unless the range is empty and inside).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` or `len` not page-aligned.
-    /// - `ZX_ERR_NOT_SUPPORTED`: a contiguous VMO (after the range checks).
+    /// - `ZX_ERR_NOT_SUPPORTED`: a contiguous or pager-backed VMO (after the range
+    ///   checks).
     /// - `ZX_ERR_BAD_STATE`: a page of the range is pinned.
     ///
     /// A slice forwards the decommit to its root.
@@ -74,7 +85,7 @@ impl VmObject {
             drop(inner);
             return root.decommit(offset + shift as u64, len);
         }
-        if inner.contiguous {
+        if inner.contiguous || inner.pager.is_some() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         // Snapshots are counted under this lock, so one made since the check above
