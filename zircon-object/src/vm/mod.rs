@@ -14,7 +14,7 @@ pub use pager::{DirtyState, PageProvider, PageRequest, PageRequestKind};
 pub use reclaim::{Reclaimer, ReclaimingHal};
 pub use request::{AllocateRequest, MapRequest, Placement, VmPerms, VmarOp};
 pub use vmar::{AddressSpace, MapsEntry, MapsEntryKind, VmAddressRegion};
-pub use vmo::{LockTaken, PageState, VmObject, VmoOptions, PAGER_FAILURE_STATUSES};
+pub use vmo::{EvictionHint, LockTaken, PageState, VmObject, VmoOptions, PAGER_FAILURE_STATUSES};
 
 #[cfg(any(test, feature = "guest-tests"))]
 pub(crate) mod child_tests;

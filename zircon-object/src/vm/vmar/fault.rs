@@ -8,6 +8,7 @@ use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
 use crate::vm::reclaim::retry;
 use crate::vm::request::VmarOp;
+use crate::vm::vmo::EvictionHint;
 use crate::vm::VmObject;
 use alloc::sync::Arc;
 use core::ops::ControlFlow;
@@ -316,10 +317,12 @@ impl VmAddressRegion {
                 mapping.map_committed(pt, lo, hi)
             }
             VmarOp::Decommit => mapping.vmo().decommit(offset, len),
-            VmarOp::MapRange | VmarOp::AlwaysNeed | VmarOp::Prefetch => {
+            VmarOp::AlwaysNeed => {
+                mapping.vmo().hint(offset, len, EvictionHint::AlwaysNeed)?;
                 mapping.map_committed(pt, lo, hi)
             }
-            VmarOp::DontNeed => Ok(()),
+            VmarOp::MapRange | VmarOp::Prefetch => mapping.map_committed(pt, lo, hi),
+            VmarOp::DontNeed => mapping.vmo().hint(offset, len, EvictionHint::DontNeed),
         }
     }
 }

@@ -24,6 +24,7 @@ impl VmoInner {
             zero_mapped: BTreeSet::new(),
             locked: false,
             discard: Default::default(),
+            evict: Default::default(),
             shared: BTreeSet::new(),
             family: None,
             slices: Vec::new(),

@@ -175,16 +175,6 @@ impl VmObject {
         Ok(())
     }
 
-    /// Checks an eviction hint's range (`DONT_NEED`, `ALWAYS_NEED`). Anonymous
-    /// memory is never evicted, so the hints have no other effect.
-    ///
-    /// # Errors
-    ///
-    /// `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    pub fn hint(&self, offset: u64, len: u64) -> ZxResult {
-        self.inner.lock().page_span(offset, len).map(|_| ())
-    }
-
     /// Checks a cache maintenance op's range; x86 caches are coherent, so the op
     /// itself does nothing.
     ///
