@@ -26,6 +26,9 @@
 
 #[cfg(test)]
 mod tests;
+mod user;
+
+pub use user::{Pager, PortProvider};
 
 use super::vmo::VmObject;
 use crate::abi::*;

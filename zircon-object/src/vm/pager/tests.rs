@@ -502,7 +502,9 @@ fn an_at_least_on_write_snapshot_reads_through_the_pager_and_writes_privately() 
         let (vmo, rec, server) = paged(hal, 3, VmoOptions::empty(), Answer::Serve);
         let page = PAGE_SIZE as u64;
         vmo.commit(0, page).unwrap();
-        let child = vmo.create_pager_snapshot(0, 3 * page, false).unwrap();
+        let child = vmo
+            .create_pager_snapshot(0, 3 * page, false, false)
+            .unwrap();
         assert!(child.is_pager_snapshot());
         let mut buf = [0u8; 8];
         child.read(2 * page, &mut buf).unwrap();
@@ -524,5 +526,88 @@ fn an_at_least_on_write_snapshot_reads_through_the_pager_and_writes_privately() 
         );
         drop(child);
         finish(vmo, rec, server);
+    });
+}
+
+#[test]
+fn a_user_pager_queues_page_request_packets_and_closing_it_detaches_its_vmos() {
+    use crate::ipc::{PacketPayload, PageRequestCommand, PageRequestPacket, Port, PortPacket};
+    machines(|hal| {
+        let pager = Pager::new(hal.clone());
+        let port = Port::new(hal.clone());
+        let vmo = pager
+            .create_vmo(VmoOptions::TRAP_DIRTY, &port, 7, 2 * PAGE_SIZE as u64)
+            .unwrap();
+        assert!(pager.owns(&vmo));
+        let server = {
+            let (port, vmo) = (port.clone(), vmo.clone());
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                for _ in 0..2 {
+                    let packet = port.wait(kernel_hal::DEADLINE_INFINITE).unwrap();
+                    let PacketPayload::PageRequest(request) = packet.payload else {
+                        panic!("a page request");
+                    };
+                    assert_eq!(packet.key, 7);
+                    match request.command {
+                        PageRequestCommand::Read => vmo
+                            .supply_bytes(request.offset, &vec![3u8; request.length as usize])
+                            .unwrap(),
+                        PageRequestCommand::Dirty => {
+                            vmo.dirty_pages(request.offset, request.length).unwrap()
+                        }
+                        PageRequestCommand::Complete => panic!("not yet"),
+                    }
+                    seen.push(request);
+                }
+                seen
+            })
+        };
+        vmo.write(PAGE_SIZE as u64 + 1, &[9]).unwrap();
+        let seen = server.join().unwrap();
+        let read = |command| PageRequestPacket {
+            command,
+            offset: PAGE_SIZE as u64,
+            length: PAGE_SIZE as u64,
+        };
+        assert_eq!(
+            seen,
+            [
+                read(PageRequestCommand::Read),
+                read(PageRequestCommand::Dirty)
+            ]
+        );
+        // Closing the pager detaches the VMO silently: absent pages fail, and the
+        // port gets nothing, not even COMPLETE.
+        drop(pager);
+        assert_eq!(vmo.read(0, &mut [0u8; 1]), Err(ZX_ERR_BAD_STATE));
+        let mut byte = [0u8; 2];
+        vmo.read(PAGE_SIZE as u64, &mut byte).unwrap();
+        assert_eq!(byte, [3, 9]);
+        drop(vmo);
+        assert_eq!(port.queued(), 0);
+        // A detach through the pager, and a VMO's end, send COMPLETE once each.
+        let pager = Pager::new(hal.clone());
+        let first = pager
+            .create_vmo(VmoOptions::empty(), &port, 1, 4096)
+            .unwrap();
+        let second = pager
+            .create_vmo(VmoOptions::empty(), &port, 2, 4096)
+            .unwrap();
+        first.detach_pager().unwrap();
+        drop(first);
+        drop(second);
+        let complete = |key| PortPacket {
+            key,
+            status: 0,
+            payload: PacketPayload::PageRequest(PageRequestPacket {
+                command: PageRequestCommand::Complete,
+                offset: 0,
+                length: 0,
+            }),
+        };
+        assert_eq!(port.wait(0), Ok(complete(1)));
+        assert_eq!(port.wait(0), Ok(complete(2)));
+        assert_eq!(port.queued(), 0);
     });
 }

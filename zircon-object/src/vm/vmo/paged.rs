@@ -11,11 +11,12 @@ use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
 /// The failure statuses a provider may answer a request with
 /// (`ZX_PAGER_OP_FAIL`).
-pub const PAGER_FAILURE_STATUSES: [ZxError; 4] = [
+pub const PAGER_FAILURE_STATUSES: [ZxError; 5] = [
     ZX_ERR_IO,
     ZX_ERR_IO_DATA_INTEGRITY,
     ZX_ERR_BAD_STATE,
     ZX_ERR_NO_SPACE,
+    ZX_ERR_BUFFER_TOO_SMALL,
 ];
 
 /// The state of one page of a pager-backed VMO ([`VmObject::page_state`]).
@@ -298,9 +299,11 @@ impl VmObject {
     ///   `aux_offset` not page-aligned.
     /// - `ZX_ERR_NOT_SUPPORTED`: `aux` is physical.
     /// - `ZX_ERR_BAD_STATE`: `aux` is pager-backed, a slice, contiguous, has
-    ///   children or is a snapshot, or has a pinned page in the range.
-    /// - `ZX_ERR_OUT_OF_RANGE`: either range runs past its VMO's end.
-    /// - `ZX_ERR_BAD_STATE`: this VMO is detached (after the range checks).
+    ///   children or is a snapshot.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the aux range runs past its end.
+    /// - `ZX_ERR_BAD_STATE`: a page of the aux range is pinned.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range runs past this VMO's end.
+    /// - `ZX_ERR_BAD_STATE`: this VMO is detached.
     /// - `ZX_ERR_NO_MEMORY`: no frame for a zero page; nothing changed.
     ///
     /// On failure nothing has moved.
@@ -339,12 +342,12 @@ impl VmObject {
             let a = aux.inner.lock();
             (self.inner.lock(), a)
         };
-        let (first, end) = exact_pages(offset, len, mine.size)?;
         let (afirst, aend) = exact_pages(aux_offset, len, theirs.size)?;
-        if mine.pager.as_ref().is_some_and(|p| p.detached) {
+        if theirs.any_pinned(afirst, aend) {
             return Err(ZX_ERR_BAD_STATE);
         }
-        if theirs.any_pinned(afirst, aend) {
+        let (first, end) = exact_pages(offset, len, mine.size)?;
+        if mine.pager.as_ref().is_some_and(|p| p.detached) {
             return Err(ZX_ERR_BAD_STATE);
         }
         if first == end {
@@ -630,6 +633,7 @@ impl VmObject {
     /// `[offset, offset + size)`: it reads this VMO's pages (absent ones through
     /// this VMO's provider, blocking as any access does) and its writes are its
     /// own. Its first touch of a page takes a private copy of this VMO's page.
+    /// `immutable` only marks the child, as for [`create_snapshot`](Self::create_snapshot).
     ///
     /// # Errors
     ///
@@ -640,11 +644,12 @@ impl VmObject {
         offset: u64,
         size: u64,
         resizable: bool,
+        immutable: bool,
     ) -> ZxResult<Arc<VmObject>> {
         if self.pager.is_none() || self.is_slice() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
-        let child = self.create_snapshot(offset, size, resizable, false)?;
+        let child = self.create_snapshot(offset, size, resizable, immutable)?;
         let first = (offset as usize) >> PAGE_SHIFT;
         let parent_pages = self.size() >> PAGE_SHIFT;
         let mut inner = child.inner.lock();
