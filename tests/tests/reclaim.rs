@@ -11,7 +11,7 @@ use std::sync::Arc;
 use kernel_hal::PhysMem;
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
 use zircon_object::vm::reclaim::reclaimer_of;
-use zircon_object::vm::{MapRequest, ReclaimingHal, VmPerms};
+use zircon_object::vm::{MapRequest, PageState, ReclaimingHal, VmPerms, VmarOp};
 use zircon_syscall::*;
 use zircon_tests::file_provider::FileProvider;
 use zircon_tests::{new_process_over, TestProcess};
@@ -200,4 +200,58 @@ fn a_pager_backed_mapping_twice_the_machine_reads_right_twice() {
         root.unmap(at, size, false).unwrap();
     }
     assert_eq!(p.hal().free_count(), at_start, "frames are back");
+}
+
+#[test]
+fn vmar_hints_steer_eviction_even_over_a_mapping_past_the_vmo_end() {
+    const PAGES: usize = 24;
+    let p = small_process(256);
+    let path = std::env::temp_dir().join(format!("zircon-hints-{}", std::process::id()));
+    let contents: Vec<u8> = (0..PAGES * PAGE).map(file_byte).collect();
+    std::fs::write(&path, &contents).unwrap();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let provider = FileProvider::new(file);
+    let process = p.object();
+    let hal = process.aspace().hal().clone();
+    let vmo = provider
+        .create_vmo(hal.clone(), (PAGES * PAGE) as u64)
+        .unwrap();
+    let root = process.root_vmar();
+    // The mapping runs four pages past the VMO's end.
+    let len = (PAGES + 4) * PAGE;
+    let at = root
+        .map(&vmo, &MapRequest::new(0, len, VmPerms::READ))
+        .unwrap();
+    for page in 0..PAGES {
+        // SAFETY: `at` is a live read-only mapping covering these pages; the
+        // fault waits for the provider.
+        let byte = unsafe { ((at + page * PAGE) as *const u8).read_volatile() };
+        assert_eq!(byte, file_byte(page * PAGE));
+    }
+    let from = at + 20 * PAGE;
+    assert_eq!(
+        root.op_range(VmarOp::DontNeed, from, 8 * PAGE, false),
+        Ok(())
+    );
+    assert_eq!(
+        root.op_range(VmarOp::AlwaysNeed, at, 2 * PAGE, false),
+        Ok(())
+    );
+
+    // One batch: the four hinted pages first, then the oldest but the two kept.
+    let freed = reclaimer_of(&*hal).unwrap().reclaim(1);
+    assert_eq!(freed, 6);
+    let state = |page: usize| vmo.page_state((page * PAGE) as u64).unwrap();
+    for page in (20..24).chain(2..4) {
+        assert_eq!(state(page), PageState::Absent, "page {page}");
+    }
+    for page in (0..2).chain(4..20) {
+        assert_eq!(state(page), PageState::Clean, "page {page}");
+    }
+    root.unmap(at, len, false).unwrap();
 }

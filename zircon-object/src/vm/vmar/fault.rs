@@ -318,13 +318,23 @@ impl VmAddressRegion {
             }
             VmarOp::Decommit => mapping.vmo().decommit(offset, len),
             VmarOp::AlwaysNeed => {
-                mapping.vmo().hint(offset, len, EvictionHint::AlwaysNeed)?;
+                hint_inside(mapping.vmo(), offset, len, EvictionHint::AlwaysNeed)?;
                 mapping.map_committed(pt, lo, hi)
             }
             VmarOp::MapRange | VmarOp::Prefetch => mapping.map_committed(pt, lo, hi),
-            VmarOp::DontNeed => mapping.vmo().hint(offset, len, EvictionHint::DontNeed),
+            VmarOp::DontNeed => hint_inside(mapping.vmo(), offset, len, EvictionHint::DontNeed),
         }
     }
+}
+
+/// Gives `vmo` an eviction hint for the part of `[offset, offset + len)` inside
+/// it: a mapping may run past its VMO's end, and the hint is no error there.
+fn hint_inside(vmo: &VmObject, offset: u64, len: u64, hint: EvictionHint) -> ZxResult {
+    let inside = len.min((vmo.size() as u64).saturating_sub(offset));
+    if inside == 0 {
+        return Ok(());
+    }
+    vmo.hint(offset, inside, hint)
 }
 
 /// A piece of an op range: `(mapping, lo, hi, nested)`, or `None` for a part of
