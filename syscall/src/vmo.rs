@@ -202,18 +202,22 @@ impl Process {
     }
 
     /// Creates a child of the VMO behind `handle` and writes its handle to `out`:
-    /// a copy-on-write snapshot of `[offset, offset + size)` (`ZX_VMO_CHILD_SNAPSHOT`
-    /// or `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE`, both true snapshots here; the
-    /// range may run past the parent's end, where it reads as zeros), or a slice
-    /// (`ZX_VMO_CHILD_SLICE`), a window onto the parent's pages. `ZX_VMO_CHILD_RESIZABLE`
-    /// makes a resizable snapshot; `ZX_VMO_CHILD_NO_WRITE` drops WRITE from the new
-    /// handle (and marks a snapshot immutable).
+    /// a copy-on-write snapshot of `[offset, offset + size)` (`ZX_VMO_CHILD_SNAPSHOT`,
+    /// `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE` or `ZX_VMO_CHILD_SNAPSHOT_MODIFIED`,
+    /// all true snapshots here, as Zircon makes them for VMOs without a pager; the
+    /// range may run past the parent's end, where it reads as zeros), a slice
+    /// (`ZX_VMO_CHILD_SLICE`), a window onto the parent's pages, or a reference
+    /// (`ZX_VMO_CHILD_REFERENCE`, offset and size 0), another VMO over all the
+    /// parent's pages with the same size and content size. `ZX_VMO_CHILD_RESIZABLE`
+    /// makes a resizable snapshot, or a reference with the RESIZE right;
+    /// `ZX_VMO_CHILD_NO_WRITE` drops WRITE from the new handle (and marks a
+    /// snapshot immutable).
     ///
     /// The new handle has the parent handle's rights without RESIZE, plus
-    /// GET_PROPERTY and SET_PROPERTY, plus RESIZE for a resizable child; a snapshot
-    /// also gains WRITE and loses EXECUTE; NO_WRITE removes WRITE. The child's name
-    /// is the parent's if the parent handle has GET_PROPERTY; its content size is
-    /// `size`.
+    /// GET_PROPERTY and SET_PROPERTY, plus RESIZE for `ZX_VMO_CHILD_RESIZABLE`; a
+    /// snapshot also gains WRITE and loses EXECUTE; NO_WRITE removes WRITE. The
+    /// child's name is the parent's if the parent handle has GET_PROPERTY; its
+    /// content size is `size` (a reference's is the parent's).
     ///
     /// # Errors
     ///
@@ -223,17 +227,22 @@ impl Process {
     /// - `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (the handle
     ///   needs DUPLICATE and READ).
     /// - `ZX_ERR_NOT_SUPPORTED`: the parent is discardable.
-    /// - `ZX_ERR_INVALID_ARGS`: SLICE with any other bit; a reference with an offset,
-    ///   a size or another bit but RESIZABLE; no child type, both snapshot types, or
-    ///   an unknown bit.
-    /// - `ZX_ERR_NOT_SUPPORTED`: `ZX_VMO_CHILD_REFERENCE` (references are not built).
+    /// - `ZX_ERR_INVALID_ARGS`: SLICE with any other bit; a reference with another
+    ///   bit but RESIZABLE, an offset or a size; no child type, or a bit left over
+    ///   besides the first snapshot kind (in the order SNAPSHOT,
+    ///   AT_LEAST_ON_WRITE, MODIFIED) and RESIZABLE.
     /// - Slice: `ZX_ERR_INVALID_ARGS` (unaligned `offset`), `ZX_ERR_OUT_OF_RANGE`
     ///   (`size` rounding or `offset + size` overflows), `ZX_ERR_INVALID_ARGS` (the
     ///   range is not inside the parent), `ZX_ERR_NOT_SUPPORTED` (resizable parent),
     ///   `ZX_ERR_BAD_STATE` (parent not CACHED).
-    /// - Snapshot: `ZX_ERR_BAD_STATE` (parent not CACHED), `ZX_ERR_INVALID_ARGS`
-    ///   (unaligned `offset`), `ZX_ERR_OUT_OF_RANGE` (`size` rounding overflows or
-    ///   exceeds 2^48 bytes, or `offset + size` overflows).
+    /// - Reference: `ZX_ERR_NOT_SUPPORTED` (a physical, contiguous or slice parent,
+    ///   or RESIZABLE of a parent that is not), `ZX_ERR_BAD_STATE` (parent not
+    ///   CACHED).
+    /// - Snapshot: `ZX_ERR_NOT_SUPPORTED` (physical parent), `ZX_ERR_INVALID_ARGS`
+    ///   (contiguous parent), `ZX_ERR_BAD_STATE` (parent not CACHED, or pinned pages
+    ///   in the range), `ZX_ERR_INVALID_ARGS` (unaligned `offset`),
+    ///   `ZX_ERR_OUT_OF_RANGE` (`size` rounding overflows or exceeds 2^48 bytes, or
+    ///   `offset + size` overflows).
     /// - `ZX_ERR_NO_MEMORY`: the handle table is full.
     /// - `ZX_ERR_INVALID_ARGS`: a bad `out`; the child is discarded then.
     pub fn zx_vmo_create_child(
@@ -257,26 +266,31 @@ impl Process {
                 return Err(ZX_ERR_NOT_SUPPORTED);
             }
             let resizable = options & ZX_VMO_CHILD_RESIZABLE != 0;
-            let snapshot_kinds = ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE;
+            let snapshot_kinds = [
+                ZX_VMO_CHILD_SNAPSHOT,
+                ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                ZX_VMO_CHILD_SNAPSHOT_MODIFIED,
+            ];
             let (child, snapshot) = if options & ZX_VMO_CHILD_SLICE != 0 {
                 if options != ZX_VMO_CHILD_SLICE {
                     return Err(ZX_ERR_INVALID_ARGS);
                 }
                 (vmo.create_slice(offset, size)?, false)
             } else if options & ZX_VMO_CHILD_REFERENCE != 0 {
-                if offset != 0
+                if options & !(ZX_VMO_CHILD_REFERENCE | ZX_VMO_CHILD_RESIZABLE) != 0
+                    || offset != 0
                     || size != 0
-                    || options & !(ZX_VMO_CHILD_REFERENCE | ZX_VMO_CHILD_RESIZABLE) != 0
                 {
                     return Err(ZX_ERR_INVALID_ARGS);
                 }
-                return Err(ZX_ERR_NOT_SUPPORTED);
+                (vmo.create_reference(resizable)?, false)
             } else {
-                let kind = options & snapshot_kinds;
-                if kind != ZX_VMO_CHILD_SNAPSHOT && kind != ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE
-                {
-                    return Err(ZX_ERR_INVALID_ARGS);
-                }
+                // The first snapshot kind present is the one asked for, as in
+                // Zircon; any other bit left over is invalid.
+                let kind = snapshot_kinds
+                    .into_iter()
+                    .find(|&k| options & k != 0)
+                    .ok_or(ZX_ERR_INVALID_ARGS)?;
                 if options & !(kind | ZX_VMO_CHILD_RESIZABLE) != 0 {
                     return Err(ZX_ERR_INVALID_ARGS);
                 }

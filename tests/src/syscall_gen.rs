@@ -162,6 +162,8 @@ pub struct Fuzzer {
     root_base: usize,
     root_len: usize,
     device: (usize, usize),
+    /// The option words of the `zx_vmo_create_child` calls that succeeded.
+    pub child_options: Vec<u32>,
 }
 
 impl Fuzzer {
@@ -192,6 +194,7 @@ impl Fuzzer {
                 (p.zx_process_self(), ZX_OBJ_TYPE_PROCESS),
             ],
             device: p.device_memory(),
+            child_options: Vec::new(),
             addrs: vec![s],
             p,
             root_base,
@@ -332,6 +335,7 @@ impl Fuzzer {
                     ZX_VMO_CHILD_RESIZABLE,
                     ZX_VMO_CHILD_NO_WRITE,
                     ZX_VMO_CHILD_REFERENCE,
+                    ZX_VMO_CHILD_SNAPSHOT_MODIFIED,
                 ];
                 bits.iter().filter(|_| rng.chance(30)).fold(0, |a, b| a | b) as usize
             }
@@ -525,6 +529,14 @@ impl Fuzzer {
                 args[4] / PAGE
             };
         }
+        // A reference spans its whole parent: mostly give it offset and size 0.
+        if number == SYS_VMO_CREATE_CHILD
+            && args[1] as u32 & ZX_VMO_CHILD_REFERENCE != 0
+            && rng.chance(70)
+        {
+            args[2] = 0;
+            args[3] = 0;
+        }
         // Range ops take a buffer only for VMO locks: mostly pass none, and an op code
         // that exists.
         if matches!(number, SYS_VMAR_OP_RANGE | SYS_VMO_OP_RANGE) && rng.chance(80) {
@@ -579,7 +591,22 @@ impl Fuzzer {
             SYS_VMO_CREATE_CHILD => args[3] = bounded(args[3]),
             _ => {}
         }
+        // Device memory and the device objects are never RAM: these calls give no
+        // frame back and take none but for the user page their out-word lands in
+        // (at most two, if it straddles a page boundary), however large the range.
+        let frame_neutral = matches!(
+            number,
+            SYS_VMO_CREATE_PHYSICAL | SYS_RESOURCE_CREATE | SYS_IOMMU_CREATE | SYS_BTI_CREATE
+        );
+        let frames = frame_neutral.then(|| self.p.frames_in_use());
         let status = self.p.dispatch(number, args);
+        if let Some(before) = frames {
+            let after = self.p.frames_in_use();
+            assert!(
+                (before..=before + 2).contains(&after),
+                "call {number}: {before} frames in use before, {after} after"
+            );
+        }
         match number {
             // These two answer a handle value instead of a status.
             SYS_VMAR_ROOT_SELF => assert_eq!(status as u32, self.p.zx_vmar_root_self()),
@@ -605,7 +632,10 @@ impl Fuzzer {
                 SYS_VMO_CREATE | SYS_HANDLE_DUPLICATE | SYS_HANDLE_REPLACE => {
                     self.learn_handle(args[2])
                 }
-                SYS_VMO_CREATE_CHILD => self.learn_handle(args[4]),
+                SYS_VMO_CREATE_CHILD => {
+                    self.child_options.push(args[1] as u32);
+                    self.learn_handle(args[4])
+                }
                 SYS_VMAR_ALLOCATE => {
                     self.learn_handle(args[4]);
                     self.learn_addr(args[5]);

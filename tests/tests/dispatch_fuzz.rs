@@ -3,8 +3,9 @@
 //! Arguments lean toward values that reach deep into the calls: live handle values,
 //! pointers into, around and outside the scratch area, addresses the fuzzer's own calls
 //! returned, page-aligned and unaligned sizes, zero, `usize::MAX`, valid option bits.
-//! Nothing may panic or fault the host, and every frame must be free again when each
-//! process is dropped (the `TestProcess` drop check).
+//! Nothing may panic or fault the host, the calls on device memory and device objects
+//! never take or free a frame (checked after each such call), and every frame must be
+//! free again when each process is dropped (the `TestProcess` drop check).
 
 use zircon_syscall::*;
 use zircon_tests::new_process;
@@ -21,6 +22,7 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
     let mut ok_by_call = vec![0usize; SYSCALLS.len() + 1];
     let mut bad_syscall = 0usize;
     let mut checked = 0usize;
+    let (mut references, mut modified) = (0usize, 0usize);
     for _ in 0..ROUNDS {
         let mut f = Fuzzer::new();
         for _ in 0..CALLS_PER_ROUND {
@@ -36,6 +38,16 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
         if f.check_address_space() {
             checked += 1;
         }
+        references += f
+            .child_options
+            .iter()
+            .filter(|&&o| o & ZX_VMO_CHILD_REFERENCE != 0)
+            .count();
+        modified += f
+            .child_options
+            .iter()
+            .filter(|&&o| o & ZX_VMO_CHILD_SNAPSHOT_MODIFIED != 0)
+            .count();
         f.close_all();
         // Dropping `f` checks that every frame of its HAL is free again.
     }
@@ -45,6 +57,8 @@ fn dispatch_survives_100_000_random_calls_and_frees_every_frame() {
         assert!(count > 0, "{} never succeeded", call.name);
     }
     assert!(bad_syscall > 0);
+    // The newer child kinds were made too.
+    assert!(references > 0 && modified > 0, "{references} {modified}");
     // Most rounds leave the scratch area usable, so the tree could be checked.
     assert!(checked > ROUNDS / 2, "only {checked} rounds checked");
 }

@@ -137,8 +137,12 @@ pub const ZX_VMAR_OP_ZERO: u32 = 10;
 pub const ZX_VMAR_OP_DONT_NEED: u32 = 12;
 /// Hint: the pages will always be needed.
 pub const ZX_VMAR_OP_ALWAYS_NEED: u32 = 13;
-/// Prefetch the range (newer kernels; not built here, rejected as unknown).
+/// Prefetch the range: map the pages a read would find, committing nothing (newer kernels).
 pub const ZX_VMAR_OP_PREFETCH: u32 = 14;
+
+/// `zx_vmo_create_child`: a snapshot of the pages the parent modified (newer kernels).
+/// Without a pager every page of a VMO is "modified", so it is a full snapshot.
+pub const ZX_VMO_CHILD_SNAPSHOT_MODIFIED: u32 = 1 << 7;
 
 // --- `zx_info_vmo_t.flags` values the crate lacks.
 

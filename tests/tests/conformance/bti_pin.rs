@@ -357,21 +357,16 @@ fn a_failed_address_copy_leaves_nothing_pinned() {
 }
 
 #[test]
-fn pinned_pages_refuse_decommit_zero_shrink_and_snapshots() {
+fn pinned_pages_refuse_decommit_shrink_and_snapshots() {
     let p = new_process();
     let b = bti(&p);
     let v = vmo_with(&p, 4 * P, ZX_VMO_RESIZABLE);
     vmo_write(&p, v, 0, &[5; 4 * PAGE]);
     let (st, pmt, _) = pin(&p, b, RW_PIN, v, 2 * P, P);
     assert_eq!(st, ZX_OK);
-    for (op, offset, len) in [
-        (ZX_VMO_OP_DECOMMIT, 0, 4 * P),
-        (ZX_VMO_OP_DECOMMIT, 2 * P, P),
-        (ZX_VMO_OP_ZERO, 2 * P, P),
-        (ZX_VMO_OP_ZERO, P, 2 * P),
-    ] {
+    for (offset, len) in [(0, 4 * P), (2 * P, P)] {
         assert_eq!(
-            p.zx_vmo_op_range(v, op, offset, len, 0, 0),
+            p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, offset, len, 0, 0),
             ZX_ERR_BAD_STATE
         );
     }
@@ -641,4 +636,565 @@ fn a_contiguous_vmo_refuses_decommit_and_snapshots_and_zeroes_in_place() {
         p.zx_vmo_create_child(v, ZX_VMO_CHILD_SLICE, P, P, out(&p, OUT0)),
         ZX_OK
     );
+}
+
+// ---- pinning: more edges ----
+
+#[test]
+fn zero_over_pinned_pages_zeroes_them_in_place_and_frees_the_rest() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 4 * PAGE);
+    vmo_write(&p, v, 0, &[5; 4 * PAGE]);
+    let (_, pmt, addrs) = pin(&p, b, RW_PIN, v, P, P);
+    assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_ZERO, 0, 4 * P, 0, 0), ZX_OK);
+    assert_eq!(vmo_read(&p, v, P, 2), [0, 0]);
+    assert_eq!(committed(&p, v), P, "only the pinned page stays");
+    // The device still sees the same frame, now zeroed.
+    let mut seen = [9u8; 2];
+    p.hal().read(addrs[0] as usize, &mut seen).unwrap();
+    assert_eq!(seen, [0, 0]);
+    let (_, again, addrs2) = pin(&p, b, RW_PIN, v, P, P);
+    assert_eq!(addrs2, addrs);
+    for h in [pmt.unwrap(), again.unwrap()] {
+        assert_eq!(p.zx_pmt_unpin(h), ZX_OK);
+    }
+}
+
+#[test]
+fn a_partial_zero_of_a_pinned_page_writes_it_in_place() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    vmo_write(&p, v, 0, b"abcdef");
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_ZERO, 1, 2, 0, 0), ZX_OK);
+    assert_eq!(vmo_read(&p, v, 0, 6), b"a\0\0def");
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn a_snapshot_of_a_vmo_with_any_page_pinned_is_bad_state() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 4 * PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 3 * P, P);
+    for kind in [
+        ZX_VMO_CHILD_SNAPSHOT,
+        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+        ZX_VMO_CHILD_SNAPSHOT_MODIFIED,
+    ] {
+        assert_eq!(
+            p.zx_vmo_create_child(v, kind, 0, P, out(&p, OUT0)),
+            ZX_ERR_BAD_STATE,
+            "{kind:#x}: the pinned page lies outside the range"
+        );
+    }
+    // Slices and references share the pages, so pins do not stop them.
+    for (kind, size) in [(ZX_VMO_CHILD_SLICE, P), (ZX_VMO_CHILD_REFERENCE, 0)] {
+        assert_eq!(
+            p.zx_vmo_create_child(v, kind, 0, size, out(&p, OUT0)),
+            ZX_OK
+        );
+    }
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_MODIFIED, 0, P, out(&p, OUT0)),
+        ZX_OK
+    );
+}
+
+#[test]
+fn pinning_through_a_reference_holds_the_parents_pages() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo_with(&p, 2 * P, ZX_VMO_RESIZABLE);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_REFERENCE, 0, 0, out(&p, OUT0)),
+        ZX_OK
+    );
+    let r = read_u32(&p, out(&p, OUT0));
+    let (st, pmt, addrs) = pin(&p, b, RW_PIN, r, P, P);
+    assert_eq!(st, ZX_OK);
+    assert_eq!((committed(&p, v), committed(&p, r)), (P, 0));
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, P, P, 0, 0),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(p.zx_vmo_set_size(v, P), ZX_ERR_BAD_STATE);
+    p.hal().write(addrs[0] as usize, b"dev").unwrap();
+    assert_eq!(vmo_read(&p, v, P, 3), b"dev");
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(p.zx_vmo_set_size(v, P), ZX_OK);
+    assert_eq!(vmo_size(&p, r), P);
+}
+
+#[test]
+fn pinning_through_a_slice_holds_the_roots_pages() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 4 * PAGE);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SLICE, 2 * P, 2 * P, out(&p, OUT0)),
+        ZX_OK
+    );
+    let s = read_u32(&p, out(&p, OUT0));
+    let (st, pmt, _) = pin(&p, b, RW_PIN, s, P, P);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 3 * P, P, 0, 0),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, 3 * P, 0, 0),
+        ZX_OK
+    );
+    // Past the slice's end, even inside the root, is out of range.
+    assert_eq!(pin(&p, b, RW_PIN, s, 2 * P, P).0, ZX_ERR_OUT_OF_RANGE);
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn a_pin_keeps_the_pages_after_every_vmo_handle_closes() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let b = bti(&p);
+    let v = vmo(&p, 2 * PAGE);
+    let (_, pmt, addrs) = pin(&p, b, RW_PIN, v, 0, 2 * P);
+    assert_eq!(p.zx_handle_close(v), ZX_OK);
+    assert_eq!(p.frames_in_use(), before + 2);
+    p.hal().write(addrs[1] as usize, b"still").unwrap();
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(p.frames_in_use(), before, "unpin let the last holder go");
+}
+
+#[test]
+fn growing_a_vmo_with_pinned_pages_is_fine() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo_with(&p, P, ZX_VMO_RESIZABLE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    assert_eq!(p.zx_vmo_set_size(v, 3 * P), ZX_OK);
+    assert_eq!(p.zx_vmo_set_size(v, P), ZX_OK, "the cut tail held no pin");
+    assert_eq!(p.zx_vmo_set_size(v, 0), ZX_ERR_BAD_STATE);
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn a_write_pin_needs_only_write_and_map() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let wo = dup(&p, v, ZX_RIGHT_WRITE | ZX_RIGHT_MAP);
+    let (st, pmt, _) = pin(&p, b, ZX_BTI_PERM_WRITE, wo, 0, P);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn a_decommit_through_a_mapping_of_pinned_pages_is_bad_state() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 2 * PAGE);
+    let root = p.zx_vmar_root_self();
+    let a = map(&p, root, RW, 0, v, 0, 2 * PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, P, P);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, a, 2 * PAGE, 0, 0),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(committed(&p, v), P);
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, a, 2 * PAGE, 0, 0),
+        ZX_OK
+    );
+}
+
+#[test]
+fn setting_the_content_size_over_a_pinned_page_zeroes_it_in_place() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 2 * PAGE);
+    vmo_write(&p, v, 0, &[3; 2 * PAGE]);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, P, P);
+    let at = out(&p, OUT1);
+    write_u64(&p, at, 10);
+    assert_eq!(
+        p.zx_object_set_property(v, ZX_PROP_VMO_CONTENT_SIZE, at, 8),
+        ZX_OK
+    );
+    assert_eq!(vmo_read(&p, v, 9, 2), [3, 0]);
+    assert_eq!(vmo_read(&p, v, P, 1), [0]);
+    assert_eq!(
+        committed(&p, v),
+        2 * P,
+        "both pages stay: one partial, one pinned"
+    );
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn unpinning_keeps_the_contents() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, addrs) = pin(&p, b, RW_PIN, v, 0, P);
+    p.hal().write(addrs[0] as usize + 100, b"dma data").unwrap();
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(vmo_read(&p, v, 100, 8), b"dma data");
+    assert_eq!(committed(&p, v), P);
+}
+
+// ---- PMT and BTI handles ----
+
+#[test]
+fn a_pmt_cannot_be_duplicated_but_can_be_replaced() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    let pmt = pmt.unwrap();
+    assert_eq!(
+        p.zx_handle_duplicate(pmt, ZX_RIGHT_SAME_RIGHTS, out(&p, OUT1)),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_handle_replace(pmt, ZX_RIGHT_SAME_RIGHTS, out(&p, OUT1)),
+        ZX_OK
+    );
+    let moved = read_u32(&p, out(&p, OUT1));
+    assert_eq!(bti_counts(&p, b), (1, 0), "a replace is not a close");
+    assert_eq!(p.zx_pmt_unpin(pmt), ZX_ERR_BAD_HANDLE);
+    assert_eq!(p.zx_pmt_unpin(moved), ZX_OK);
+    assert_eq!(bti_counts(&p, b), (0, 0));
+}
+
+#[test]
+fn a_pmt_has_its_own_koid_and_no_name() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    let pmt = pmt.unwrap();
+    let info = basic(&p, pmt);
+    assert_ne!(info.koid, 0);
+    assert_ne!(info.koid, basic(&p, b).koid);
+    assert_eq!(info.related_koid, 0);
+    let name = p.scratch() + BUF;
+    assert_eq!(
+        p.zx_object_get_property(pmt, ZX_PROP_NAME, name, 32),
+        ZX_ERR_ACCESS_DENIED,
+        "a PMT handle lacks GET_PROPERTY"
+    );
+    assert_eq!(p.zx_pmt_unpin(pmt), ZX_OK);
+}
+
+#[test]
+fn bti_info_needs_inspect_a_bti_and_room() {
+    let p = new_process();
+    let b = bti(&p);
+    let blind = dup(&p, b, ZX_DEFAULT_BTI_RIGHTS & !ZX_RIGHT_INSPECT);
+    assert_eq!(
+        info_raw(&p, blind, ZX_INFO_BTI, BtiInfo::SIZE).0,
+        ZX_ERR_ACCESS_DENIED
+    );
+    let v = vmo(&p, PAGE);
+    assert_eq!(
+        info_raw(&p, v, ZX_INFO_BTI, BtiInfo::SIZE).0,
+        ZX_ERR_WRONG_TYPE
+    );
+    let (st, _, actual, avail) = info_raw(&p, b, ZX_INFO_BTI, BtiInfo::SIZE - 1);
+    assert_eq!((st, actual, avail), (ZX_ERR_BUFFER_TOO_SMALL, 0, 1));
+    let (st, raw, _, _) = info_raw(&p, b, ZX_INFO_BTI, BtiInfo::SIZE);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(BtiInfo::read_from(&raw).aspace_size, u64::MAX);
+}
+
+#[test]
+fn two_btis_count_their_own_pins() {
+    let p = new_process();
+    let i = iommu(&p);
+    let o = out(&p, OUT0);
+    assert_eq!(p.zx_bti_create(i, 0, 1, o), ZX_OK);
+    let b1 = read_u32(&p, o);
+    assert_eq!(p.zx_bti_create(i, 0, 2, o), ZX_OK);
+    let b2 = read_u32(&p, o);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, _) = pin(&p, b1, RW_PIN, v, 0, P);
+    assert_eq!((bti_counts(&p, b1), bti_counts(&p, b2)), ((1, 0), (0, 0)));
+    assert_eq!(p.zx_handle_close(pmt.unwrap()), ZX_OK);
+    assert_eq!((bti_counts(&p, b1), bti_counts(&p, b2)), ((0, 1), (0, 0)));
+    assert_eq!(p.zx_bti_release_quarantine(b2), ZX_OK);
+    assert_eq!(bti_counts(&p, b1), (0, 1), "another BTI's release");
+    assert_eq!(p.zx_bti_release_quarantine(b1), ZX_OK);
+    assert_eq!(bti_counts(&p, b1), (0, 0));
+}
+
+#[test]
+fn each_closed_pmt_is_quarantined_and_released_together() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, 2 * PAGE);
+    let (_, a, _) = pin(&p, b, RW_PIN, v, 0, P);
+    let (_, c, _) = pin(&p, b, RW_PIN, v, P, P);
+    let (_, live, _) = pin(&p, b, RW_PIN, v, 0, P);
+    for h in [a.unwrap(), c.unwrap()] {
+        assert_eq!(p.zx_handle_close(h), ZX_OK);
+    }
+    assert_eq!(bti_counts(&p, b), (1, 2));
+    assert_eq!(p.zx_bti_release_quarantine(b), ZX_OK);
+    assert_eq!(bti_counts(&p, b), (1, 0));
+    // The live pin still holds page 0; page 1 is free to go.
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, P, P, 0, 0), ZX_OK);
+    assert_eq!(p.zx_pmt_unpin(live.unwrap()), ZX_OK);
+}
+
+#[test]
+fn releasing_an_empty_quarantine_is_fine() {
+    let p = new_process();
+    let b = bti(&p);
+    assert_eq!(p.zx_bti_release_quarantine(b), ZX_OK);
+    assert_eq!(p.zx_bti_release_quarantine(b), ZX_OK);
+    assert_eq!(bti_counts(&p, b), (0, 0));
+}
+
+#[test]
+fn closing_the_bti_lets_its_quarantine_go() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    assert_eq!(p.zx_handle_close(pmt.unwrap()), ZX_OK);
+    assert_eq!(p.zx_handle_close(v), ZX_OK);
+    assert_eq!(p.frames_in_use(), before + 1);
+    assert_eq!(p.zx_handle_close(b), ZX_OK);
+    assert_eq!(p.frames_in_use(), before, "the BTI's end released the pin");
+}
+
+#[test]
+fn a_live_pmt_outlives_its_bti_handle_and_still_unpins() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = vmo(&p, PAGE);
+    let (_, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    assert_eq!(p.zx_handle_close(b), ZX_OK);
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(p.zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, P, 0, 0), ZX_OK);
+}
+
+#[test]
+fn bti_create_needs_no_right_on_the_iommu_and_outlives_it() {
+    let p = new_process();
+    let i = iommu(&p);
+    let bare = dup(&p, i, 0);
+    let o = out(&p, OUT0);
+    assert_eq!(p.zx_bti_create(bare, 0, 3, o), ZX_OK);
+    let b = read_u32(&p, o);
+    for h in [i, bare] {
+        assert_eq!(p.zx_handle_close(h), ZX_OK);
+    }
+    let v = vmo(&p, PAGE);
+    let (st, pmt, _) = pin(&p, b, RW_PIN, v, 0, P);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+}
+
+#[test]
+fn iommu_create_needs_no_right_on_the_root_resource() {
+    let p = new_process();
+    let bare = dup(&p, p.root_resource(), 0);
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_iommu_create(bare, ZX_IOMMU_TYPE_DUMMY, p.scratch() + BUF, 1, o),
+        ZX_OK
+    );
+    assert_eq!(basic(&p, read_u32(&p, o)).obj_type, ZX_OBJ_TYPE_IOMMU);
+}
+
+#[test]
+fn a_system_resource_at_another_base_cannot_create_an_iommu() {
+    let p = new_process();
+    let o = out(&p, OUT0);
+    let name = p.scratch() + BUF + 64;
+    assert_eq!(
+        p.zx_resource_create(
+            p.root_resource(),
+            ZX_RSRC_KIND_SYSTEM,
+            ZX_RSRC_SYSTEM_VMEX_BASE,
+            1,
+            name,
+            0,
+            o
+        ),
+        ZX_OK
+    );
+    let vmex = read_u32(&p, o);
+    assert_eq!(
+        p.zx_iommu_create(vmex, ZX_IOMMU_TYPE_DUMMY, p.scratch() + BUF, 1, o),
+        ZX_ERR_ACCESS_DENIED
+    );
+}
+
+// ---- physical and contiguous pins ----
+
+#[test]
+fn per_page_pins_of_device_memory_give_each_device_address() {
+    let p = new_process();
+    let b = bti(&p);
+    let (dev, _) = p.device_memory();
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_vmo_create_physical(p.root_resource(), dev as u64, 3 * PAGE, o),
+        ZX_OK
+    );
+    let v = read_u32(&p, o);
+    let before = p.frames_in_use();
+    let (st, pmt, addrs) = pin(&p, b, RW_PIN, v, P, 2 * P);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(addrs, vec![dev as u64 + P, dev as u64 + 2 * P]);
+    assert_eq!(committed(&p, v), 0, "device memory is never committed");
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn a_contiguous_pin_of_a_slice_of_a_contiguous_vmo_starts_at_the_slice() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = contiguous(&p, b, 4 * PAGE, 0);
+    let (_, whole, base) = pin_n(&p, b, RW_PIN | ZX_BTI_CONTIGUOUS, v, 0, 4 * P, 1);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SLICE, P, 2 * P, out(&p, OUT0)),
+        ZX_OK
+    );
+    let s = read_u32(&p, out(&p, OUT0));
+    let (st, part, at) = pin_n(&p, b, RW_PIN | ZX_BTI_CONTIGUOUS, s, P, P, 1);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(at[0], base[0] + 2 * P);
+    for h in [whole.unwrap(), part.unwrap()] {
+        assert_eq!(p.zx_pmt_unpin(h), ZX_OK);
+    }
+}
+
+#[test]
+fn contiguous_vmos_refuse_references_and_snapshot_modified_children() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = contiguous(&p, b, 2 * PAGE, 0);
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_REFERENCE, 0, 0, o),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_MODIFIED, 0, P, o),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(vmo_info(&p, v).num_children, 0);
+}
+
+#[test]
+fn a_contiguous_vmo_may_go_uncached_but_not_back_once_committed() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = contiguous(&p, b, 4 * PAGE, 0);
+    assert_eq!(
+        p.zx_vmo_set_cache_policy(v, ZX_CACHE_POLICY_UNCACHED),
+        ZX_OK
+    );
+    let buf = p.scratch() + BUF;
+    assert_eq!(p.zx_vmo_write(v, buf, 0, 8), ZX_ERR_BAD_STATE);
+    let (_, pmt, _) = pin_n(&p, b, RW_PIN | ZX_BTI_COMPRESS, v, 0, P, 1);
+    assert_eq!(
+        p.zx_vmo_set_cache_policy(v, ZX_CACHE_POLICY_CACHED),
+        ZX_ERR_BAD_STATE
+    );
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+    assert_eq!(
+        p.zx_vmo_set_cache_policy(v, ZX_CACHE_POLICY_CACHED),
+        ZX_ERR_BAD_STATE,
+        "committed pages under an uncached policy"
+    );
+    assert_eq!(vmo_info(&p, v).cache_policy, ZX_CACHE_POLICY_UNCACHED);
+}
+
+#[test]
+fn a_contiguous_vmo_commits_nothing_more_and_has_its_size_as_content_size() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = contiguous(&p, b, 3 * PAGE, 0);
+    let before = p.frames_in_use();
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_COMMIT, 0, 3 * P, 0, 0),
+        ZX_OK
+    );
+    assert_eq!(p.frames_in_use(), before);
+    assert_eq!(vmo_size(&p, v), 3 * P);
+    let at = out(&p, OUT1);
+    assert_eq!(
+        p.zx_object_get_property(v, ZX_PROP_VMO_CONTENT_SIZE, at, 8),
+        ZX_OK
+    );
+    assert_eq!(read_u64(&p, at), 3 * P);
+}
+
+#[test]
+fn contiguous_create_needs_only_map_on_the_bti() {
+    let p = new_process();
+    let b = bti(&p);
+    let map_only = dup(&p, b, ZX_RIGHT_MAP);
+    let v = contiguous(&p, map_only, PAGE, 0);
+    assert_eq!(committed(&p, v), P);
+}
+
+#[test]
+fn a_failed_contiguous_handle_copy_takes_no_frames() {
+    let p = new_process();
+    let b = bti(&p);
+    let before = p.frames_in_use();
+    assert_eq!(
+        p.zx_vmo_create_contiguous(b, 4 * PAGE, 0, UNMAPPED),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn a_contiguous_vmo_honours_large_alignments() {
+    let p = new_process();
+    let b = bti(&p);
+    for align in [0, 12, 17, 20] {
+        let v = contiguous(&p, b, PAGE, align);
+        let (_, pmt, a) = pin_n(&p, b, RW_PIN | ZX_BTI_CONTIGUOUS, v, 0, P, 1);
+        let want = 1u64 << align.max(12);
+        assert_eq!(a[0] % want, 0, "alignment 2^{align}");
+        assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
+        assert_eq!(p.zx_handle_close(v), ZX_OK);
+    }
+}
+
+#[test]
+fn a_mapping_of_a_contiguous_vmo_shows_its_run() {
+    let p = new_process();
+    let b = bti(&p);
+    let v = contiguous(&p, b, 2 * PAGE, 0);
+    let (_, pmt, base) = pin_n(&p, b, RW_PIN | ZX_BTI_CONTIGUOUS, v, 0, 2 * P, 1);
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, 2 * PAGE);
+    p.write_memory(a + PAGE + 1, b"run").unwrap();
+    let mut seen = [0u8; 3];
+    p.hal()
+        .read(base[0] as usize + PAGE + 1, &mut seen)
+        .unwrap();
+    assert_eq!(&seen, b"run");
+    assert_eq!(p.zx_pmt_unpin(pmt.unwrap()), ZX_OK);
 }

@@ -477,7 +477,7 @@ fn a_mapping_past_a_physical_vmo_is_out_of_range() {
 }
 
 #[test]
-fn commit_through_a_mapping_of_device_memory_takes_no_frames() {
+fn commit_through_a_mapping_of_device_memory_is_not_supported_and_takes_no_frames() {
     let p = new_process();
     let before = p.frames_in_use();
     let v = device_vmo(&p, 4);
@@ -485,6 +485,10 @@ fn commit_through_a_mapping_of_device_memory_takes_no_frames() {
     let a = map(&p, root, RW, 0, v, 0, 4 * PAGE);
     assert_eq!(
         p.zx_vmar_op_range(root, ZX_VMAR_OP_COMMIT, a, 4 * PAGE, 0, 0),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        p.zx_vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, a, 4 * PAGE, 0, 0),
         ZX_OK
     );
     assert_eq!(
@@ -586,4 +590,415 @@ fn replace_as_executable_keeps_a_reduced_rights_set() {
         rights(&p, x),
         ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_EXECUTE
     );
+}
+
+// ---- resources: more edges ----
+
+#[test]
+fn device_objects_have_their_types_and_distinct_koids() {
+    let p = new_process();
+    let r = mmio(&p, 0x1000, PAGE);
+    let desc = p.scratch() + BUF;
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_iommu_create(p.root_resource(), ZX_IOMMU_TYPE_DUMMY, desc, 1, o),
+        ZX_OK
+    );
+    let i = read_u32(&p, o);
+    assert_eq!(p.zx_bti_create(i, 0, 9, o), ZX_OK);
+    let b = read_u32(&p, o);
+    let infos: Vec<_> = [p.root_resource(), r, i, b]
+        .iter()
+        .map(|&h| basic(&p, h))
+        .collect();
+    let types: Vec<_> = infos.iter().map(|b| b.obj_type).collect();
+    assert_eq!(
+        types,
+        [
+            ZX_OBJ_TYPE_RESOURCE,
+            ZX_OBJ_TYPE_RESOURCE,
+            ZX_OBJ_TYPE_IOMMU,
+            ZX_OBJ_TYPE_BTI
+        ]
+    );
+    let mut koids: Vec<_> = infos.iter().map(|b| b.koid).collect();
+    assert!(koids.iter().all(|&k| k != 0));
+    koids.sort_unstable();
+    koids.dedup();
+    assert_eq!(koids.len(), 4);
+    assert!(infos.iter().all(|b| b.related_koid == 0));
+}
+
+#[test]
+fn resource_info_needs_room_and_a_resource() {
+    let p = new_process();
+    let r = mmio(&p, 0x2000, PAGE);
+    let (st, _, actual, avail) = info_raw(&p, r, ZX_INFO_RESOURCE, ResourceInfo::SIZE - 1);
+    assert_eq!((st, actual, avail), (ZX_ERR_BUFFER_TOO_SMALL, 0, 1));
+    let v = vmo(&p, PAGE);
+    assert_eq!(
+        info_raw(&p, v, ZX_INFO_RESOURCE, ResourceInfo::SIZE).0,
+        ZX_ERR_WRONG_TYPE
+    );
+}
+
+#[test]
+fn a_child_resource_outlives_its_parents_handle() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let parent = mmio(&p, dev as u64, 4 * PAGE);
+    let (st, child) = resource(&p, parent, MMIO, dev as u64 + P, PAGE, b"child");
+    assert_eq!(st, ZX_OK);
+    assert_eq!(p.zx_handle_close(parent), ZX_OK);
+    let (st, v) = physical(&p, child.unwrap(), dev as u64 + P, PAGE);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(vmo_info(&p, v.unwrap()).size_bytes, P);
+}
+
+#[test]
+fn a_resource_over_ram_is_made_but_a_physical_vmo_over_it_is_refused() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let r = mmio(&p, 0, 4 * PAGE);
+    assert_eq!(resource_info(&p, r).base, 0);
+    assert_eq!(physical(&p, r, 0, PAGE).0, ZX_ERR_INVALID_ARGS);
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn a_duplicated_resource_handle_keeps_only_the_rights_asked_for() {
+    let p = new_process();
+    let r = mmio(&p, 0x3000, 2 * PAGE);
+    let ro = dup(&p, r, ZX_RIGHT_INSPECT);
+    assert_eq!(rights(&p, ro), ZX_RIGHT_INSPECT);
+    assert_eq!(resource_info(&p, ro).size, 2 * P as usize);
+    assert_eq!(
+        resource(&p, ro, MMIO, 0x3000, PAGE, b"").0,
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_handle_duplicate(ro, ZX_RIGHT_SAME_RIGHTS, out(&p, OUT1)),
+        ZX_ERR_ACCESS_DENIED
+    );
+}
+
+#[test]
+fn an_ioport_resource_covers_its_own_range_only() {
+    let p = new_process();
+    let (st, io) = resource(&p, p.root_resource(), ZX_RSRC_KIND_IOPORT, 0x60, 16, b"kbd");
+    assert_eq!(st, ZX_OK);
+    let io = io.unwrap();
+    assert_eq!(resource(&p, io, ZX_RSRC_KIND_IOPORT, 0x64, 1, b"").0, ZX_OK);
+    assert_eq!(
+        resource(&p, io, ZX_RSRC_KIND_IOPORT, 0x6f, 2, b"").0,
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(resource(&p, io, MMIO, 0x60, 1, b"").0, ZX_ERR_ACCESS_DENIED);
+}
+
+// ---- physical VMOs: more edges ----
+
+#[test]
+fn physical_create_needs_no_right_on_the_resource() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let bare = dup(&p, p.root_resource(), 0);
+    let (st, v) = physical(&p, bare, dev as u64, PAGE);
+    assert_eq!(st, ZX_OK);
+    assert_eq!(rights(&p, v.unwrap()), ZX_DEFAULT_VMO_RIGHTS);
+}
+
+#[test]
+fn a_system_resource_cannot_make_a_physical_vmo() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let (st, sys) = resource(
+        &p,
+        p.root_resource(),
+        ZX_RSRC_KIND_SYSTEM,
+        dev as u64,
+        PAGE,
+        b"",
+    );
+    assert_eq!(st, ZX_OK);
+    assert_eq!(
+        physical(&p, sys.unwrap(), dev as u64, PAGE).0,
+        ZX_ERR_ACCESS_DENIED
+    );
+}
+
+#[test]
+fn a_bad_out_pointer_for_a_physical_vmo_installs_nothing() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let root = p.root_resource();
+    let handles = p.object().handles().len();
+    let frames = p.frames_in_use();
+    assert_eq!(
+        p.zx_vmo_create_physical(root, dev as u64, PAGE, UNMAPPED),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(p.object().handles().len(), handles);
+    assert_eq!(p.frames_in_use(), frames);
+}
+
+#[test]
+fn physical_vmo_hints_and_cache_ops_succeed_and_commit_nothing() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let v = device_vmo(&p, 2);
+    for op in [
+        ZX_VMO_OP_DONT_NEED,
+        ZX_VMO_OP_ALWAYS_NEED,
+        ZX_VMO_OP_CACHE_CLEAN,
+        ZX_VMO_OP_CACHE_SYNC,
+        ZX_VMO_OP_CACHE_CLEAN_INVALIDATE,
+    ] {
+        assert_eq!(p.zx_vmo_op_range(v, op, 0, 2 * P, 0, 0), ZX_OK, "op {op}");
+    }
+    assert_eq!(
+        p.zx_vmo_op_range(v, ZX_VMO_OP_CACHE_CLEAN, P, 2 * P, 0, 0),
+        ZX_ERR_OUT_OF_RANGE
+    );
+    assert_eq!(committed(&p, v), 0);
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn physical_vmo_commit_and_lock_ops_are_not_supported() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let v = device_vmo(&p, 2);
+    for op in [ZX_VMO_OP_COMMIT, ZX_VMO_OP_TRY_LOCK, ZX_VMO_OP_UNLOCK] {
+        assert_eq!(
+            p.zx_vmo_op_range(v, op, 0, 2 * P, 0, 0),
+            ZX_ERR_NOT_SUPPORTED,
+            "op {op}"
+        );
+    }
+    // The right is checked first.
+    let ro = dup(&p, v, ZX_RIGHT_READ);
+    assert_eq!(
+        p.zx_vmo_op_range(ro, ZX_VMO_OP_COMMIT, 0, P, 0, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn references_and_snapshot_modified_children_of_device_memory_are_not_supported() {
+    let p = new_process();
+    let v = device_vmo(&p, 2);
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_REFERENCE, 0, 0, o),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_MODIFIED, 0, P, o),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    // A slice's children follow the same rules.
+    assert_eq!(p.zx_vmo_create_child(v, ZX_VMO_CHILD_SLICE, 0, P, o), ZX_OK);
+    let s = read_u32(&p, o);
+    assert_eq!(
+        p.zx_vmo_create_child(s, ZX_VMO_CHILD_REFERENCE, 0, 0, o),
+        ZX_ERR_NOT_SUPPORTED
+    );
+    assert_eq!(vmo_info(&p, v).num_children, 1);
+}
+
+#[test]
+fn a_mapping_of_device_memory_outlives_its_vmo_handle() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let v = device_vmo(&p, 1);
+    let w = device_vmo(&p, 1);
+    let root = p.zx_vmar_root_self();
+    let a = map(&p, root, RW, 0, v, 0, PAGE);
+    assert_eq!(p.zx_handle_close(v), ZX_OK);
+    p.write_memory(a + 8, b"alive").unwrap();
+    let b = map(&p, root, R, 0, w, 0, PAGE);
+    assert_eq!(read_vec(&p, b + 8, 5), b"alive");
+    assert_eq!(p.zx_vmar_unmap(root, a, PAGE), ZX_OK);
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn device_memory_maps_executable_only_through_an_executable_handle() {
+    let p = new_process();
+    let v = device_vmo(&p, 1);
+    let root = p.zx_vmar_root_self();
+    let rx = R | ZX_VM_PERM_EXECUTE;
+    assert_eq!(
+        p.zx_vmar_map(root, rx, 0, v, 0, PAGE, out(&p, OUT1)),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(v, p.root_resource(), out(&p, OUT0)),
+        ZX_OK
+    );
+    let x = read_u32(&p, out(&p, OUT0));
+    let a = map(&p, root, rx, 0, x, 0, PAGE);
+    assert!(readable(&p, a));
+    assert_eq!(vmo_info(&p, x).flags & ZX_INFO_VMO_TYPE_PAGED, 0);
+}
+
+#[test]
+fn a_physical_mapping_at_an_offset_shows_that_device_page() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let whole = device_vmo(&p, 3);
+    let (_, second) = physical(&p, p.root_resource(), dev as u64 + P, PAGE);
+    let root = p.zx_vmar_root_self();
+    let a = map(&p, root, RW, 0, whole, P, PAGE);
+    let b = map(&p, root, R, 0, second.unwrap(), 0, PAGE);
+    p.write_memory(a + 3, b"page1").unwrap();
+    assert_eq!(read_vec(&p, b + 3, 5), b"page1");
+}
+
+#[test]
+fn overlapping_physical_vmos_alias_at_their_offsets() {
+    let p = new_process();
+    let (dev, _) = p.device_memory();
+    let root_rsrc = p.root_resource();
+    let (_, low) = physical(&p, root_rsrc, dev as u64, 2 * PAGE);
+    let (_, high) = physical(&p, root_rsrc, dev as u64 + P, 2 * PAGE);
+    let root = p.zx_vmar_root_self();
+    let a = map(&p, root, RW, 0, low.unwrap(), 0, 2 * PAGE);
+    let b = map(&p, root, RW, 0, high.unwrap(), 0, 2 * PAGE);
+    p.write_memory(b + 5, b"shared").unwrap();
+    assert_eq!(read_vec(&p, a + PAGE + 5, 6), b"shared");
+    // The high VMO's last page lies past the low one's end.
+    p.write_memory(b + PAGE, b"own").unwrap();
+    assert_ne!(read_vec(&p, a, 3), b"own");
+    assert_eq!(read_vec(&p, a + PAGE + 5, 6), b"shared");
+}
+
+#[test]
+fn a_slice_of_device_memory_refuses_decommit_zero_and_commit() {
+    let p = new_process();
+    let before = p.frames_in_use();
+    let v = device_vmo(&p, 2);
+    let o = out(&p, OUT0);
+    assert_eq!(p.zx_vmo_create_child(v, ZX_VMO_CHILD_SLICE, P, P, o), ZX_OK);
+    let s = read_u32(&p, o);
+    for op in [ZX_VMO_OP_DECOMMIT, ZX_VMO_OP_ZERO, ZX_VMO_OP_COMMIT] {
+        assert_eq!(
+            p.zx_vmo_op_range(s, op, 0, P, 0, 0),
+            ZX_ERR_NOT_SUPPORTED,
+            "op {op}"
+        );
+    }
+    assert_eq!(vmo_info(&p, s).flags & ZX_INFO_VMO_TYPE_PAGED, 0);
+    assert_eq!(p.frames_in_use(), before);
+}
+
+#[test]
+fn an_unknown_cache_policy_is_invalid_args_for_device_memory_too() {
+    let p = new_process();
+    let v = device_vmo(&p, 1);
+    for policy in [4, 1 << 8, u32::MAX] {
+        assert_eq!(p.zx_vmo_set_cache_policy(v, policy), ZX_ERR_INVALID_ARGS);
+    }
+    let no_map = dup(&p, v, ZX_DEFAULT_VMO_RIGHTS & !ZX_RIGHT_MAP);
+    assert_eq!(
+        p.zx_vmo_set_cache_policy(no_map, ZX_CACHE_POLICY_CACHED),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(vmo_info(&p, v).cache_policy, ZX_CACHE_POLICY_UNCACHED);
+}
+
+#[test]
+fn process_vmos_report_device_memory_as_physical_with_nothing_committed() {
+    let p = new_process();
+    let v = device_vmo(&p, 3);
+    let koid = vmo_info(&p, v).koid;
+    let a = map(&p, p.zx_vmar_root_self(), R, 0, v, 0, 3 * PAGE);
+    assert!(readable(&p, a + 2 * PAGE));
+    let entries: Vec<_> = process_vmos(&p)
+        .into_iter()
+        .filter(|e| e.koid == koid)
+        .collect();
+    assert_eq!(
+        entries.len(),
+        2,
+        "one through the handle, one through the mapping"
+    );
+    for e in entries {
+        assert_eq!(e.flags & ZX_INFO_VMO_TYPE_PAGED, 0);
+        assert_eq!((e.size_bytes, e.committed_bytes), (3 * P, 0));
+    }
+}
+
+#[test]
+fn physical_vmo_set_size_is_unavailable_even_to_its_own_size() {
+    let p = new_process();
+    let v = device_vmo(&p, 2);
+    for size in [0, P, 2 * P, 3 * P] {
+        assert_eq!(p.zx_vmo_set_size(v, size), ZX_ERR_UNAVAILABLE);
+    }
+    assert_eq!(vmo_size(&p, v), 2 * P);
+}
+
+// ---- replace_as_executable: more edges ----
+
+#[test]
+fn replace_as_executable_needs_no_right_on_the_vmex_resource() {
+    let p = new_process();
+    let vmex = system(&p, ZX_RSRC_SYSTEM_VMEX_BASE);
+    let bare = dup(&p, vmex, 0);
+    let v = vmo(&p, PAGE);
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(v, bare, out(&p, OUT0)),
+        ZX_OK
+    );
+    assert_ne!(
+        rights(&p, read_u32(&p, out(&p, OUT0))) & ZX_RIGHT_EXECUTE,
+        0
+    );
+}
+
+#[test]
+fn replace_as_executable_with_a_bad_out_pointer_consumes_the_handle() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let handles = p.object().handles().len();
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(v, ZX_HANDLE_INVALID, UNMAPPED),
+        ZX_ERR_INVALID_ARGS
+    );
+    assert_eq!(p.zx_handle_close(v), ZX_ERR_BAD_HANDLE);
+    assert_eq!(p.object().handles().len(), handles - 1);
+}
+
+#[test]
+fn replace_as_executable_of_a_child_keeps_it_a_child() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    let o = out(&p, OUT0);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT, 0, P, o),
+        ZX_OK
+    );
+    let c = read_u32(&p, o);
+    let koid = vmo_info(&p, c).koid;
+    assert_eq!(p.zx_vmo_replace_as_executable(c, 0, o), ZX_OK);
+    let x = read_u32(&p, o);
+    assert_eq!(vmo_info(&p, x).koid, koid);
+    assert_eq!(vmo_info(&p, v).num_children, 1);
+    assert_ne!(vmo_info(&p, x).flags & ZX_INFO_VMO_IS_COW_CLONE, 0);
+}
+
+#[test]
+fn replace_as_executable_with_its_own_vmo_as_vmex_is_wrong_type_and_consumes_it() {
+    let p = new_process();
+    let v = vmo(&p, PAGE);
+    poison_outs(&p);
+    assert_eq!(
+        p.zx_vmo_replace_as_executable(v, v, out(&p, OUT0)),
+        ZX_ERR_WRONG_TYPE
+    );
+    assert_eq!(read_u32(&p, out(&p, OUT0)), POISON32);
+    assert_eq!(p.zx_handle_close(v), ZX_ERR_BAD_HANDLE);
 }

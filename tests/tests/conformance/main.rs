@@ -31,4 +31,5 @@ mod vmo_cache_policy;
 mod vmo_create_child;
 mod vmo_create_rw;
 mod vmo_op_range;
+mod vmo_reference;
 mod vmo_size;

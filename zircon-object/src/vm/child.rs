@@ -16,6 +16,11 @@
 //! is not a slice), and every page operation on it goes to the root at the slice's
 //! offset. The root keeps a weak list of its slices, so pages leaving the root leave
 //! the slices' mappings too.
+//!
+//! A **reference** is a window onto the whole of its root, built the same way: the
+//! same pages, size and content size under a koid, name and set of mappings of its
+//! own. It follows the root's size (the root sets it, under its lock) and resizes by
+//! resizing the root. A reference of a reference shares the first one's root.
 
 use super::vmo::{vmo_size_for, ChildLink, SliceOf, VmObject, VmoInner};
 use crate::abi::*;
@@ -43,7 +48,7 @@ impl VmObject {
     /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable or physical.
     /// - `ZX_ERR_INVALID_ARGS`: this VMO is contiguous.
     /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`, or a page of
-    ///   the range is pinned.
+    ///   it (or of a slice's root) is pinned.
     /// - `ZX_ERR_INVALID_ARGS`: `offset` is not page-aligned.
     /// - `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds the maximum VMO
     ///   size, or `offset + size` overflows.
@@ -80,8 +85,9 @@ impl VmObject {
         let hi = end.saturating_add(shift as u64).min(limit);
         let (first, last) = ((lo as usize) >> PAGE_SHIFT, (hi as usize) >> PAGE_SHIFT);
         // A pinned page must stay this VMO's own frame: sharing it would let the
-        // next write move this VMO off the frame a device uses.
-        if r.any_pinned(first, last) {
+        // next write move this VMO off the frame a device uses. Zircon refuses a
+        // VMO with any page pinned, inside the range or not.
+        if !r.pinned.is_empty() {
             return Err(ZX_ERR_BAD_STATE);
         }
 
@@ -195,11 +201,61 @@ impl VmObject {
             root: root.clone(),
             offset: shift + offset as usize,
             size: rounded,
+            reference: false,
         });
         child.parent = Some((Arc::downgrade(self), self.koid()));
         child.link = Some(ChildLink::enter(self, Arc::downgrade(self), false));
         let child = Arc::new(child);
         let mut inner = root.inner.lock();
+        let len = inner.slices.len();
+        if len >= 16 && len.is_power_of_two() {
+            inner.slices.retain(|s| s.strong_count() > 0);
+        }
+        inner.slices.push(Arc::downgrade(&child));
+        drop(inner);
+        Ok(child)
+    }
+
+    /// Creates a reference: another VMO over all of this VMO's pages, with the same
+    /// size and content size, now and after any resize of either (a reference of a
+    /// resizable VMO is resizable, and resizing it resizes both). Writes through
+    /// either, by byte I/O or through mappings, are seen by both; decommitting or
+    /// pinning through the reference acts on the shared pages. Its pages count as
+    /// this VMO's, not its own (its committed size is 0). `resizable` asks for a
+    /// resizable reference, which only a resizable VMO can give.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: this VMO is discardable, physical, a slice or
+    ///   contiguous; or `resizable` and this VMO is not resizable.
+    /// - `ZX_ERR_BAD_STATE`: this VMO's cache policy is not `CACHED`.
+    pub fn create_reference(self: &Arc<Self>, resizable: bool) -> ZxResult<Arc<VmObject>> {
+        if self.is_discardable() || self.is_physical() || self.is_slice() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        if self.is_contiguous() || (resizable && !self.is_resizable()) {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
+        let root = match &self.slice {
+            Some(window) => window.root.clone(),
+            None => self.clone(),
+        };
+        let mut inner = root.inner.lock();
+        if inner.cache != CachePolicy::Cached {
+            return Err(ZX_ERR_BAD_STATE);
+        }
+        let mut state = VmoInner::new(inner.size, inner.content_size);
+        state.cache = inner.cache;
+        let mut child = VmObject::build(self.hal().clone(), self.is_resizable(), false, state);
+        child.slice = Some(SliceOf {
+            root: root.clone(),
+            offset: 0,
+            size: inner.size,
+            reference: true,
+        });
+        child.parent = Some((Arc::downgrade(self), self.koid()));
+        child.link = Some(ChildLink::enter(self, Arc::downgrade(self), false));
+        let child = Arc::new(child);
         let len = inner.slices.len();
         if len >= 16 && len.is_power_of_two() {
             inner.slices.retain(|s| s.strong_count() > 0);

@@ -1,4 +1,4 @@
-//! Unit tests of VMO children (snapshots and slices), over the three machines of
+//! Unit tests of VMO children (snapshots, slices and references), over the three machines of
 //! [`machine`]. Each machine checks at the end that every frame is free again, so
 //! every test also proves that shared frames are freed exactly once.
 #![cfg_attr(not(test), allow(dead_code, unused_imports))]
@@ -416,6 +416,52 @@ fn slices_share_pages_both_ways_and_through_mappings() {
         // slice's mapping.
         parent.write(2 * P, &[6]).unwrap();
         assert_eq!(load(hal, aspace, sa + PAGE_SIZE), 6);
+    });
+}
+
+#[cfg_attr(test, test)]
+fn references_share_pages_size_and_mappings_with_their_root() {
+    machine(|hal, aspace, root| {
+        let parent = VmObject::new(hal.clone(), 2 * P, VmoOptions::RESIZABLE).unwrap();
+        parent.write(P, &[5]).unwrap();
+        let r = parent.create_reference(false).unwrap();
+        assert!(r.is_reference() && !r.is_slice() && !r.is_cow_clone());
+        assert!(r.is_resizable(), "a reference inherits resizability");
+        assert_eq!((byte(&r, P), r.committed_pages()), (5, 0));
+        let nested = r.create_reference(true).unwrap();
+        let ra = root
+            .map(
+                &nested,
+                &MapRequest {
+                    max_perms: VmPerms::all(),
+                    ..MapRequest::new(0, 2 * PAGE_SIZE, VmPerms::READ_WRITE)
+                },
+            )
+            .unwrap();
+        store(hal, aspace, ra + PAGE_SIZE + 2, 7);
+        assert_eq!(byte(&parent, P + 2), 7);
+        // Resizing through the nested reference resizes the root and both
+        // references, and takes the cut page out of the mapping.
+        nested.set_size(P).unwrap();
+        assert_eq!(
+            (parent.size(), r.size(), nested.size()),
+            (PAGE_SIZE, PAGE_SIZE, PAGE_SIZE)
+        );
+        assert_eq!(parent.committed_pages(), 0);
+        let pt = aspace.page_table();
+        assert_eq!(pt.query(ra + PAGE_SIZE).err(), Some(PagingError::NotMapped));
+        parent.set_content_size(100).unwrap();
+        assert_eq!(nested.content_size(), 100);
+        let fixed = vmo(hal, 1);
+        assert_eq!(
+            fixed.create_reference(true).err(),
+            Some(ZX_ERR_NOT_SUPPORTED)
+        );
+        let slice = fixed.create_slice(0, P).unwrap();
+        assert_eq!(
+            slice.create_reference(false).err(),
+            Some(ZX_ERR_NOT_SUPPORTED)
+        );
     });
 }
 

@@ -273,7 +273,7 @@ impl VmMapping {
         let hal = self.vmo.hal().clone();
         let (owner, shift) = self.vmo.backing();
         let mut vmo = owner.inner.lock();
-        let size = self.vmo.slice.as_ref().map_or(vmo.size, |s| s.size);
+        let size = self.vmo.slice_end().map_or(vmo.size, |end| end - shift);
         if offset >= size {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }

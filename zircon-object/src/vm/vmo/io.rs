@@ -133,10 +133,15 @@ impl VmObject {
     /// - `ZX_ERR_BAD_STATE`: a page past the new end is pinned.
     /// - `ZX_ERR_NO_MEMORY`: the page holding the new end is shared copy-on-write,
     ///   its tail must be zeroed, and no frame is free for the copy; nothing changes.
+    ///
+    /// A reference resizes its root, and every reference of the root follows.
     pub fn set_size(&self, size: u64) -> ZxResult {
         let rounded = vmo_size_for(size)?;
         if !self.resizable {
             return Err(ZX_ERR_UNAVAILABLE);
+        }
+        if let Some(window) = self.slice.as_ref().filter(|s| s.reference) {
+            return window.root.set_size(size);
         }
         let mut inner = self.inner.lock();
         // The tail of the last page is zeroed below, so that growing again shows
@@ -152,6 +157,7 @@ impl VmObject {
         let old = inner.size;
         inner.size = rounded;
         inner.content_size = size;
+        inner.sync_references();
         let mut removed = Removed::default();
         if rounded < old {
             removed.frames = inner.take_pages(rounded >> PAGE_SHIFT, usize::MAX);
@@ -182,6 +188,9 @@ impl VmObject {
     ///   frame is free for its private copy.
     /// - `ZX_ERR_INTERNAL`: the HAL refuses to zero a frame it handed out.
     pub fn set_content_size(&self, content_size: u64) -> ZxResult {
+        if let Some(window) = self.slice.as_ref().filter(|s| s.reference) {
+            return window.root.set_content_size(content_size);
+        }
         if let Some(slice) = &self.slice {
             // The bytes past the new content size are the root's.
             let size = {
@@ -197,6 +206,7 @@ impl VmObject {
         }
         let mut inner = self.inner.lock();
         inner.content_size = content_size;
+        inner.sync_references();
         let size = inner.size as u64;
         let removed = if content_size < size {
             inner.zero_bytes(&*self.hal, content_size as usize, size as usize)?

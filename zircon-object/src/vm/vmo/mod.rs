@@ -68,10 +68,11 @@ pub(crate) fn vmo_size_for(size: u64) -> ZxResult<usize> {
 /// when the VMO is dropped (a frame shared copy-on-write with relatives goes back
 /// when its last holder lets it go).
 ///
-/// A VMO may be a child of another (`create_snapshot`, `create_slice`, in
-/// `child.rs`). A snapshot owns its pages like any VMO, some of them shared with its
-/// relatives until one side writes. A slice owns none: every page operation goes to
-/// its root at the slice's offset.
+/// A VMO may be a child of another (`create_snapshot`, `create_slice`,
+/// `create_reference`, in `child.rs`). A snapshot owns its pages like any VMO, some
+/// of them shared with its relatives until one side writes. A slice or a reference
+/// owns none: every page operation goes to its root at the slice's offset (0 for a
+/// reference).
 pub struct VmObject {
     base: KObjectBase,
     hal: Arc<dyn Hal>,
@@ -155,15 +156,21 @@ impl Drop for ChildLink {
     }
 }
 
-/// Where a slice's pages live: a window of a root VMO, which is never a slice and
-/// never resizable, so the window stays inside it.
+/// Where the pages of a slice or a reference live: a window of a root VMO, which is
+/// neither a slice nor a reference. A slice's root is never resizable, so its window
+/// stays inside it. A reference's window is the whole root at every moment: the root
+/// keeps the reference's size and content size equal to its own (under its lock,
+/// through its list of windows), and a reference resizes by resizing the root.
 pub(crate) struct SliceOf {
     /// The root VMO.
     pub(crate) root: Arc<VmObject>,
-    /// Byte offset of the slice in the root, page-aligned.
+    /// Byte offset of the window in the root, page-aligned (0 for a reference).
     pub(crate) offset: usize,
-    /// Size of the slice in bytes, page-aligned (fixed: slices never resize).
+    /// Size of a slice in bytes, page-aligned (fixed: slices never resize); for a
+    /// reference, its size at creation (the root's size is the one that counts).
     pub(crate) size: usize,
+    /// Set for a reference (`ZX_VMO_CHILD_REFERENCE`).
+    pub(crate) reference: bool,
 }
 
 /// How many VMOs hold each frame shared copy-on-write within one family (a VMO
@@ -176,7 +183,7 @@ pub(crate) struct VmoInner {
     /// Size in bytes, a multiple of `PAGE_SIZE`.
     pub(crate) size: usize,
     /// The byte size the creator asked for (`ZX_PROP_VMO_CONTENT_SIZE`).
-    content_size: u64,
+    pub(crate) content_size: u64,
     /// Committed pages: page index to frame. Always below `size`.
     pub(crate) pages: BTreeMap<usize, PhysAddr>,
     pub(crate) cache: CachePolicy,
@@ -204,8 +211,9 @@ pub(crate) struct VmoInner {
     pub(crate) shared: BTreeSet<usize>,
     /// The share counts of this VMO's copy-on-write family, once it has one.
     pub(crate) family: Option<ShareCounts>,
-    /// The slices whose root is this VMO, so that pages leaving it leave their
-    /// mappings too. Dead entries are pruned when a slice is added.
+    /// The slices and references whose root is this VMO, so that pages leaving it
+    /// leave their mappings too (and references follow its size). Dead entries are
+    /// pruned when one is added.
     pub(crate) slices: Vec<Weak<VmObject>>,
     /// Set for a physical VMO and its slices: `pages` names device frames, which
     /// are never freed, decommitted or copied, and byte I/O is not supported.
@@ -322,9 +330,14 @@ impl VmObject {
         }
     }
 
-    /// For a slice, the end of its window in its root's byte offsets.
+    /// For a slice, the end of its window in its root's byte offsets; `None` for a
+    /// VMO that is not a slice, or a reference (whose window ends where the root
+    /// does).
     pub(crate) fn slice_end(&self) -> Option<usize> {
-        self.slice.as_ref().map(|s| s.offset + s.size)
+        self.slice
+            .as_ref()
+            .filter(|s| !s.reference)
+            .map(|s| s.offset + s.size)
     }
 
     /// The HAL this VMO's frames come from.
@@ -355,7 +368,13 @@ impl VmObject {
 
     /// Whether this VMO is a slice of another.
     pub fn is_slice(&self) -> bool {
-        self.slice.is_some()
+        self.slice.as_ref().is_some_and(|s| !s.reference)
+    }
+
+    /// Whether this VMO is a reference to another (`ZX_VMO_CHILD_REFERENCE`): the
+    /// same pages, size and content size under another koid.
+    pub fn is_reference(&self) -> bool {
+        self.slice.as_ref().is_some_and(|s| s.reference)
     }
 
     /// The koid of the VMO this one was created from, or 0 for a VMO that is not a

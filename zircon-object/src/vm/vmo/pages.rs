@@ -333,8 +333,8 @@ impl VmoInner {
     }
 
     /// Removes the translations of VMO bytes `[start, end)` from every mapping,
-    /// including the mappings of the slices whose root this is (taking each slice's
-    /// lock after this one), and sends one shootdown per address space touched
+    /// including the mappings of the slices and references whose root this is
+    /// (taking each one's lock after this one), and sends one shootdown per address space touched
     /// before it returns, so that the caller may free frames. Returns the mappings
     /// it looked at, to be dropped after this lock is released.
     pub(crate) fn unmap_from_mappings(&self, start: usize, end: usize) -> Vec<Arc<VmMapping>> {
@@ -354,7 +354,10 @@ impl VmoInner {
                 continue;
             };
             let lo = start.max(window.offset);
-            let hi = end.min(window.offset + window.size);
+            let hi = match window.reference {
+                true => end,
+                false => end.min(window.offset + window.size),
+            };
             if lo >= hi {
                 continue;
             }
@@ -370,10 +373,22 @@ impl VmoInner {
         live
     }
 
+    /// Gives every live reference whose root is this VMO this VMO's size and
+    /// content size (taking each reference's lock after this one).
+    pub(crate) fn sync_references(&self) {
+        for window in self.slices.iter().filter_map(Weak::upgrade) {
+            if window.is_reference() {
+                let mut inner = window.inner.lock();
+                inner.size = self.size;
+                inner.content_size = self.content_size;
+            }
+        }
+    }
+
     /// Zeroes bytes `[start, end)`: whole pages are taken out (and their frames
-    /// returned for freeing; a contiguous VMO zeroes them in place), partial pages
-    /// zeroed in place. `ZX_ERR_NOT_SUPPORTED` for a physical VMO and
-    /// `ZX_ERR_BAD_STATE` over a pinned whole page, before anything changes.
+    /// returned for freeing), except pinned pages and a contiguous VMO's, which
+    /// are zeroed in place; partial pages are zeroed in place.
+    /// `ZX_ERR_NOT_SUPPORTED` for a physical VMO, before anything changes.
     pub(super) fn zero_bytes(
         &mut self,
         hal: &dyn Hal,
@@ -385,13 +400,10 @@ impl VmoInner {
         }
         let first_full = start.div_ceil(PAGE_SIZE);
         let end_full = end >> PAGE_SHIFT;
-        // Device frames are never freed, pinned pages never leave, and a pager's
-        // pages would come back from the pager, not as zeros.
+        // Device frames are never freed, and a pager's pages would come back from
+        // the pager, not as zeros.
         if self.physical || self.pager.is_some() || self.pager_parent.is_some() {
             return Err(ZX_ERR_NOT_SUPPORTED);
-        }
-        if self.any_pinned(first_full, end_full) {
-            return Err(ZX_ERR_BAD_STATE);
         }
         let zero_partial = |inner: &mut VmoInner, from: usize, to: usize| -> ZxResult {
             if from < to {
@@ -418,7 +430,25 @@ impl VmoInner {
             }
             return Ok(Removed::default());
         }
-        let frames = self.take_pages(first_full, end_full);
+        // Pinned pages never leave (a device may be using them): zeroed in place,
+        // and the runs between them taken out.
+        let pinned: Vec<usize> = self
+            .pinned
+            .range(first_full..end_full)
+            .map(|(&p, _)| p)
+            .collect();
+        for &page in &pinned {
+            if let Some(&frame) = self.pages.get(&page) {
+                hal.zero(frame, PAGE_SIZE).map_err(hal_error)?;
+            }
+        }
+        let mut frames = Vec::new();
+        let mut from = first_full;
+        for page in pinned {
+            frames.extend(self.take_pages(from, page));
+            from = page + 1;
+        }
+        frames.extend(self.take_pages(from, end_full));
         let mappings = if frames.is_empty() {
             Vec::new()
         } else {

@@ -15,6 +15,8 @@ impl VmObject {
     ///
     /// # Errors
     ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (device memory is not committed;
+    ///   Zircon's physical VMOs have no commit).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
     ///   already made private stay private), once the machine's reclaimer
@@ -26,6 +28,9 @@ impl VmObject {
     }
 
     fn commit_once(&self, offset: u64, len: u64) -> ZxResult {
+        if self.is_physical() {
+            return Err(ZX_ERR_NOT_SUPPORTED);
+        }
         if let Some(slice) = &self.slice {
             self.inner.lock().page_span(offset, len)?;
             return slice.root.commit(offset + slice.offset as u64, len);
@@ -110,14 +115,14 @@ impl VmObject {
     }
 
     /// Zeroes the bytes `[offset, offset + len)`: whole pages are decommitted,
-    /// partial pages zeroed in place.
+    /// partial pages zeroed in place. Pinned pages (and a contiguous VMO's) stay
+    /// committed and are zeroed in place, as Zircon's kernel does.
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_NOT_SUPPORTED`: a physical VMO (first).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    /// - `ZX_ERR_BAD_STATE`: `len > 0` and the cache policy is not `CACHED`, or a
-    ///   page of the range is pinned.
+    /// - `ZX_ERR_BAD_STATE`: `len > 0` and the cache policy is not `CACHED`.
     /// - `ZX_ERR_NO_MEMORY`: a partial page is shared copy-on-write and no frame is
     ///   free for its private copy.
     ///
@@ -147,12 +152,6 @@ impl VmObject {
             let shift = slice.offset as u64;
             return slice.root.zero_in_place(offset + shift, end + shift);
         }
-        if inner.any_pinned(
-            (offset as usize) >> PAGE_SHIFT,
-            (end as usize).div_ceil(PAGE_SIZE),
-        ) {
-            return Err(ZX_ERR_BAD_STATE);
-        }
         let removed = inner.zero_bytes(&*self.hal, offset as usize, end as usize)?;
         drop(inner);
         removed.release(&*self.hal);
@@ -160,14 +159,12 @@ impl VmObject {
     }
 
     /// Zeroes bytes `[start, end)` of this non-slice VMO, which the caller has
-    /// checked lie inside it.
+    /// checked lie inside it (checked again here: a reference's root may have
+    /// shrunk since).
     pub(super) fn zero_in_place(&self, start: u64, end: u64) -> ZxResult {
         let mut inner = self.inner.lock();
-        if inner.any_pinned(
-            (start as usize) >> PAGE_SHIFT,
-            (end as usize).div_ceil(PAGE_SIZE),
-        ) {
-            return Err(ZX_ERR_BAD_STATE);
+        if end > inner.size as u64 {
+            return Err(ZX_ERR_OUT_OF_RANGE);
         }
         let removed = inner.zero_bytes(&*self.hal, start as usize, end as usize)?;
         drop(inner);
