@@ -255,3 +255,57 @@ fn vmar_hints_steer_eviction_even_over_a_mapping_past_the_vmo_end() {
     }
     root.unmap(at, len, false).unwrap();
 }
+
+#[test]
+fn threads_faulting_three_pager_backed_mappings_evict_each_others_pages() {
+    const FRAMES: usize = 256;
+    const PAGES: usize = 200;
+    const THREADS: usize = 3;
+    let p = small_process(FRAMES);
+    let process = p.object();
+    let hal = process.aspace().hal().clone();
+    let root = process.root_vmar();
+    let at_start = p.hal().free_count();
+    let mut mappings = Vec::new();
+    for t in 0..THREADS {
+        let path = std::env::temp_dir().join(format!("zircon-threads-{}-{t}", std::process::id()));
+        let contents: Vec<u8> = (0..PAGES * PAGE).map(|i| file_byte(i) ^ t as u8).collect();
+        std::fs::write(&path, &contents).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let provider = FileProvider::new(file);
+        let vmo = provider
+            .create_vmo(hal.clone(), (PAGES * PAGE) as u64)
+            .unwrap();
+        let at = root
+            .map(&vmo, &MapRequest::new(0, PAGES * PAGE, VmPerms::READ))
+            .unwrap();
+        mappings.push((at, vmo, provider));
+    }
+    std::thread::scope(|scope| {
+        for (t, (at, _, _)) in mappings.iter().enumerate() {
+            let at = *at;
+            scope.spawn(move || {
+                for round in 0..3 {
+                    for page in 0..PAGES {
+                        let i = page * PAGE + (page * 7 + round) % PAGE;
+                        // SAFETY: `at` is a live read-only mapping of PAGES pages;
+                        // the fault waits for the provider, from this thread.
+                        let byte = unsafe { ((at + i) as *const u8).read_volatile() };
+                        assert_eq!(byte, file_byte(i) ^ t as u8, "thread {t} byte {i}");
+                    }
+                }
+            });
+        }
+    });
+    assert!(reclaimer_of(&*hal).unwrap().evictions() > 0);
+    for (at, _, _) in &mappings {
+        root.unmap(*at, PAGES * PAGE, false).unwrap();
+    }
+    drop(mappings);
+    assert_eq!(p.hal().free_count(), at_start, "frames are back");
+}
