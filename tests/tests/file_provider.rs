@@ -144,3 +144,63 @@ fn bytes_past_the_end_of_the_file_read_as_zeros_and_write_back_extends_it() {
     assert_eq!(contents.len(), 2 * PAGE);
     assert_eq!(&contents[PAGE + 10..PAGE + 14], b"tail");
 }
+
+#[test]
+fn writeback_runs_beside_writes_and_eviction_on_a_small_machine() {
+    use kernel_hal_unix::{UnixHal, UnixHalConfig};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use zircon_object::vm::ReclaimingHal;
+    use zircon_tests::new_process_over;
+
+    const PAGES: usize = 400;
+    const WRITTEN: usize = 100;
+    let machine = UnixHal::with_config(UnixHalConfig {
+        phys_size: 256 * PAGE,
+        window_size: 1 << 30,
+    })
+    .unwrap();
+    let p = new_process_over(
+        Arc::new(ReclaimingHal::new(Arc::new(machine.clone()))),
+        machine,
+    );
+    let original: Vec<u8> = (0..PAGES * PAGE).map(pattern).collect();
+    let file = TempFile::new(&original);
+    let provider = FileProvider::new(file.open());
+    let process = p.object();
+    let vmo = provider
+        .create_vmo(process.aspace().hal().clone(), (PAGES * PAGE) as u64)
+        .unwrap();
+    let root = process.root_vmar();
+    let at = root
+        .map(&vmo, &MapRequest::new(0, PAGES * PAGE, VmPerms::READ_WRITE))
+        .unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                provider.writeback(&vmo).unwrap();
+            }
+        });
+        for round in 0..3u8 {
+            for page in 0..PAGES {
+                if page < WRITTEN {
+                    write_byte(at + page * PAGE + 3, round + 1);
+                } else {
+                    let i = page * PAGE + 3;
+                    assert_eq!(read_byte(at + i), pattern(i), "page {page}");
+                }
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    provider.writeback(&vmo).unwrap();
+    let contents = file.contents();
+    for page in 0..PAGES {
+        let i = page * PAGE + 3;
+        let expected = if page < WRITTEN { 3 } else { pattern(i) };
+        assert_eq!(contents[i], expected, "page {page}");
+    }
+    assert!(provider.evicted_pages() > 0);
+    root.unmap(at, PAGES * PAGE, false).unwrap();
+}
