@@ -49,6 +49,9 @@ fn vmo_record(vmo: &VmObject, rights: Option<zx_rights_t>, size: usize) -> Vec<u
     if vmo.is_immutable() {
         flags |= ZX_INFO_VMO_IMMUTABLE;
     }
+    if vmo.is_pager_backed() {
+        flags |= ZX_INFO_VMO_PAGER_BACKED;
+    }
     flags |= if rights.is_some() {
         ZX_INFO_VMO_VIA_HANDLE
     } else {
@@ -83,7 +86,7 @@ impl Process {
     /// Copies `records` to the user buffer under the single- or multi-record rules
     /// and writes `actual` / `avail` (each optional: 0 means absent).
     #[allow(clippy::too_many_arguments)]
-    fn write_records(
+    pub(crate) fn write_records(
         &self,
         records: &[Vec<u8>],
         record_size: usize,

@@ -22,6 +22,7 @@ mod dev;
 mod handle;
 mod info;
 mod numbers;
+mod pager;
 mod process;
 pub mod records;
 pub mod signature;
@@ -30,8 +31,8 @@ mod vmo;
 
 pub use numbers::*;
 pub use records::{
-    BtiInfo, HandleBasic, Layout, MapsEntry, MapsMapping, PageRequestRecord, PortPacketRecord,
-    ResourceInfo, VmarInfo, VmoInfo,
+    BtiInfo, DirtyRange, HandleBasic, Layout, MapsEntry, MapsMapping, PageRequestRecord,
+    PagerVmoStats, PortPacketRecord, ResourceInfo, VmarInfo, VmoInfo,
 };
 pub use signature::{Param, Syscall};
 pub use zircon_object::abi::*;

@@ -276,6 +276,63 @@ syscalls! {
         vmex: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
         out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
     );
+    /// `zx_pager_create(options, out)`.
+    34 SYS_PAGER_CREATE zx_pager_create(
+        options: u32 = Options(PagerCreate),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_PAGER)),
+    );
+    /// `zx_pager_create_vmo(pager, options, port, key, size, out)`.
+    35 SYS_PAGER_CREATE_VMO zx_pager_create_vmo(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        options: u32 = Options(PagerCreateVmo),
+        port: u32 = Handle(ZX_OBJ_TYPE_PORT),
+        key: u64 = Plain,
+        size: u64 = Len,
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
+    );
+    /// `zx_pager_detach_vmo(pager, vmo)`.
+    36 SYS_PAGER_DETACH_VMO zx_pager_detach_vmo(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+    );
+    /// `zx_pager_supply_pages(pager, pager_vmo, offset, length, aux_vmo, aux_offset)`.
+    37 SYS_PAGER_SUPPLY_PAGES zx_pager_supply_pages(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        offset: u64 = Offset,
+        length: u64 = Len,
+        aux_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        aux_offset: u64 = Offset,
+    );
+    /// `zx_pager_op_range(pager, op, pager_vmo, offset, length, data)`.
+    38 SYS_PAGER_OP_RANGE zx_pager_op_range(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        op: u32 = Value(PagerOp),
+        pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        offset: u64 = Offset,
+        length: u64 = Len,
+        data: u64 = Plain,
+    );
+    /// `zx_pager_query_dirty_ranges(pager, pager_vmo, offset, length, buffer,
+    /// buffer_size, actual, avail)`.
+    39 SYS_PAGER_QUERY_DIRTY_RANGES zx_pager_query_dirty_ranges(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        offset: u64 = Offset,
+        length: u64 = Len,
+        buffer: usize = Out(SizedBy(5)),
+        buffer_size: usize = Len,
+        actual: usize = OutWord(Count),
+        avail: usize = OutWord(Count),
+    );
+    /// `zx_pager_query_vmo_stats(pager, pager_vmo, options, buffer, buffer_size)`.
+    40 SYS_PAGER_QUERY_VMO_STATS zx_pager_query_vmo_stats(
+        pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
+        pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
+        options: u32 = Options(PagerStats),
+        buffer: usize = Out(SizedBy(4)),
+        buffer_size: usize = Len,
+    );
 }
 
 #[cfg(test)]

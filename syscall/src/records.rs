@@ -325,6 +325,27 @@ impl PortPacketRecord {
     }
 }
 
+record! {
+    /// `zx_vmo_dirty_range_t`: one run of dirty pages, as
+    /// `zx_pager_query_dirty_ranges` writes it.
+    struct DirtyRange: zx_vmo_dirty_range_t {
+        /// First byte of the run.
+        offset: u64 = offset,
+        /// Length of the run in bytes.
+        length: u64 = length,
+        /// `ZX_VMO_DIRTY_RANGE_IS_ZERO` or 0.
+        options: u64 = options,
+    }
+}
+
+record! {
+    /// `zx_pager_vmo_stats_t`: what `zx_pager_query_vmo_stats` writes.
+    struct PagerVmoStats: zx_pager_vmo_stats_t {
+        /// `ZX_PAGER_VMO_STATS_MODIFIED` or 0.
+        modified: u32 = modified,
+    }
+}
+
 /// The record size of an info topic (its version's prefix of the newest record),
 /// or `None` for a topic that writes no records.
 pub const fn info_record_size(topic: u32) -> Option<usize> {
@@ -378,6 +399,8 @@ mod tests {
         assert_eq!(<zx_vmo_lock_state_t as Layout>::SIZE, 32);
         assert_eq!(PortPacketRecord::SIZE, 48);
         assert_eq!(PageRequestRecord::SIZE, 32);
+        assert_eq!(DirtyRange::SIZE, 24);
+        assert_eq!(PagerVmoStats::SIZE, 4);
         assert_eq!(info_record_size(ZX_INFO_VMO_V1), Some(104));
         assert_eq!(info_record_size(ZX_INFO_PROCESS_VMOS_V2), Some(120));
         assert_eq!(info_record_size(ZX_INFO_PROCESS_MAPS_V1), Some(96));

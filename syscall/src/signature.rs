@@ -84,6 +84,12 @@ pub enum OptionWord {
     BtiCreate,
     /// `ZX_BTI_PERM_*`, `ZX_BTI_COMPRESS`, `ZX_BTI_CONTIGUOUS`.
     BtiPin,
+    /// `zx_pager_create`'s options (none defined).
+    PagerCreate,
+    /// `ZX_VMO_RESIZABLE`, `ZX_VMO_TRAP_DIRTY` for a pager's VMO.
+    PagerCreateVmo,
+    /// `ZX_PAGER_RESET_VMO_STATS`.
+    PagerStats,
 }
 
 /// What a selecting value chooses.
@@ -105,6 +111,8 @@ pub enum ValueKind {
     IommuType,
     /// A power-of-two alignment as its log2 (0 for the default).
     AlignLog2,
+    /// A `ZX_PAGER_OP_*` code.
+    PagerOp,
 }
 
 /// How many bytes a user buffer spans.

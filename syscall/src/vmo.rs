@@ -295,7 +295,7 @@ impl Process {
                     return Err(ZX_ERR_INVALID_ARGS);
                 }
                 (
-                    vmo.create_snapshot(offset, size, resizable, no_write)?,
+                    crate::pager::snapshot(&vmo, kind, offset, size, resizable, no_write)?,
                     true,
                 )
             };

@@ -133,7 +133,10 @@ fn kind_of(arg: Arg) -> Kind {
         Arg::Handle(ZX_OBJ_TYPE_VMO) => Vmo,
         Arg::Handle(ZX_OBJ_TYPE_PROCESS) => Proc,
         Arg::Handle(ZX_OBJ_TYPE_RESOURCE) => Rsrc,
-        Arg::Handle(t @ (ZX_OBJ_TYPE_IOMMU | ZX_OBJ_TYPE_BTI | ZX_OBJ_TYPE_PMT)) => Device(t),
+        Arg::Handle(
+            t @ (ZX_OBJ_TYPE_IOMMU | ZX_OBJ_TYPE_BTI | ZX_OBJ_TYPE_PMT | ZX_OBJ_TYPE_PAGER
+            | ZX_OBJ_TYPE_PORT),
+        ) => Device(t),
         Arg::Handle(_) => Handle,
         Arg::Options(OptionWord::VmoCreate) => VmoOptions,
         Arg::Options(OptionWord::VmoChild) => ChildOptions,
@@ -227,7 +230,48 @@ impl Fuzzer {
         let perms = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
         assert_eq!(f.p.zx_vmar_map(root, perms, 0, vmo, 0, 4 * PAGE, s), ZX_OK);
         f.learn_addr(s);
+        f.add_pager();
         f
+    }
+
+    /// A pager, a port, and a pager-backed VMO of theirs with every page supplied.
+    /// Nobody serves the port, so an absent page would block whoever touches it for
+    /// good: the only pager VMO the calls see never has one (it cannot be resized,
+    /// decommitted or zeroed), and the pager VMOs that random calls create are never
+    /// learned.
+    fn add_pager(&mut self) {
+        let s = self.p.scratch();
+        assert_eq!(self.p.zx_pager_create(0, s), ZX_OK);
+        self.learn_handle(s);
+        let pager = self.handles[self.handles.len() - 1].0;
+        let port = zircon_object::ipc::Port::new(self.p.object().aspace().hal().clone());
+        let port = self
+            .p
+            .object()
+            .add_handle(zircon_object::object::Handle::new(
+                port,
+                ZX_DEFAULT_PORT_RIGHTS,
+            ))
+            .expect("room for a port handle");
+        self.handles.push((port, ZX_OBJ_TYPE_PORT));
+        let size = 4 * PAGE as u64;
+        assert_eq!(
+            self.p.zx_pager_create_vmo(pager, 0, port, 0, size, s),
+            ZX_OK
+        );
+        self.learn_handle(s);
+        let paged = self.handles[self.handles.len() - 1].0;
+        assert_eq!(self.p.zx_vmo_create(size, 0, s + 8), ZX_OK);
+        let mut b = [0u8; 4];
+        self.p
+            .read_memory(s + 8, &mut b)
+            .expect("the scratch area is readable");
+        let aux = u32::from_ne_bytes(b);
+        assert_eq!(
+            self.p.zx_pager_supply_pages(pager, paged, 0, size, aux, 0),
+            ZX_OK
+        );
+        assert_eq!(self.p.zx_handle_close(aux), ZX_OK);
     }
 
     /// Records the handle value a call wrote at `at`, with its type.
@@ -514,6 +558,35 @@ impl Fuzzer {
                 args[1] = o as usize;
             }
         }
+        // Pager calls: mostly option words and op codes they accept, and a status
+        // that FAIL takes.
+        if rng.chance(70) {
+            match number {
+                SYS_PAGER_CREATE => args[0] = 0,
+                SYS_PAGER_CREATE_VMO => {
+                    args[1] = rng.pick(&[0, ZX_VMO_RESIZABLE, ZX_VMO_TRAP_DIRTY]) as usize
+                }
+                SYS_PAGER_OP_RANGE => {
+                    args[1] = rng.pick(&[
+                        ZX_PAGER_OP_FAIL,
+                        ZX_PAGER_OP_DIRTY,
+                        ZX_PAGER_OP_WRITEBACK_BEGIN,
+                        ZX_PAGER_OP_WRITEBACK_END,
+                    ]) as usize;
+                    args[5] = match args[1] as u32 {
+                        ZX_PAGER_OP_FAIL => ZX_ERR_IO as i64 as usize,
+                        _ => 0,
+                    };
+                }
+                SYS_PAGER_QUERY_VMO_STATS => args[2] = rng.below(2),
+                SYS_PAGER_SUPPLY_PAGES => {
+                    args[2] = rng.below(4) * PAGE;
+                    args[3] = PAGE;
+                    args[5] = 0;
+                }
+                _ => {}
+            }
+        }
         // The dummy IOMMU's descriptor is one byte.
         if number == SYS_IOMMU_CREATE && rng.chance(50) {
             args[1] = ZX_IOMMU_TYPE_DUMMY as usize;
@@ -615,6 +688,14 @@ impl Fuzzer {
                 status <= 0,
                 "call {number} returned positive status {status}"
             ),
+        }
+        // A pager VMO made here has no server: its handle goes at once, before any
+        // call could touch one of its absent pages (and block for good).
+        if number == SYS_PAGER_CREATE_VMO && status == ZX_OK {
+            let mut b = [0u8; 4];
+            if self.p.read_memory(args[5], &mut b).is_ok() {
+                assert_eq!(self.p.zx_handle_close(u32::from_ne_bytes(b)), ZX_OK);
+            }
         }
         // Forget handles the call consumed, learn the ones it made.
         let consumed = match number {

@@ -292,3 +292,39 @@ pub const ZX_PAGER_VMO_READ: u16 = 0;
 pub const ZX_PAGER_VMO_COMPLETE: u16 = 1;
 /// Page request command: allow the range to become dirty.
 pub const ZX_PAGER_VMO_DIRTY: u16 = 2;
+
+// --- Pagers (`zircon/syscalls/pager.h`, `zircon/rights.h`; the crate has the op
+// codes, the packet commands and `ZX_VMO_DIRTY_RANGE_IS_ZERO`).
+
+/// Rights of a new pager handle: basic, INSPECT, ATTACH_VMO (create and detach
+/// VMOs) and MANAGE_VMO (supply, op_range, queries).
+pub const ZX_DEFAULT_PAGER_RIGHTS: u32 =
+    ZX_RIGHTS_BASIC | ZX_RIGHT_INSPECT | ZX_RIGHT_ATTACH_VMO | ZX_RIGHT_MANAGE_VMO;
+/// `zx_pager_query_vmo_stats` option: reset the stats after reading them.
+pub const ZX_PAGER_RESET_VMO_STATS: u32 = 1;
+/// `zx_pager_vmo_stats_t.modified`: the VMO was modified.
+pub const ZX_PAGER_VMO_STATS_MODIFIED: u32 = 1;
+
+/// `zx_vmo_dirty_range_t` (`zx_pager_query_dirty_ranges`), as in Zircon's
+/// `syscalls/pager.h`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct zx_vmo_dirty_range_t {
+    /// First byte of the range.
+    pub offset: u64,
+    /// Length of the range in bytes.
+    pub length: u64,
+    /// `ZX_VMO_DIRTY_RANGE_IS_ZERO` if the range reads as zeros.
+    pub options: u64,
+}
+
+/// `zx_pager_vmo_stats_t` (`zx_pager_query_vmo_stats`), as in Zircon's
+/// `syscalls/pager.h`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct zx_pager_vmo_stats_t {
+    /// `ZX_PAGER_VMO_STATS_MODIFIED` or 0.
+    pub modified: u32,
+}

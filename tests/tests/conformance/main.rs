@@ -16,6 +16,7 @@ mod lifecycle;
 mod object_info;
 mod optional_features;
 mod overflow;
+mod pager;
 mod placement;
 mod process_memory;
 mod properties;
