@@ -23,6 +23,7 @@ mod handle;
 mod info;
 mod numbers;
 mod pager;
+mod port;
 mod process;
 pub mod records;
 pub mod signature;
@@ -67,6 +68,13 @@ pub struct Process {
     self_handle: zx_handle_t,
     root_vmar_handle: zx_handle_t,
 }
+
+// The threading contract: any number of threads may make calls into one process
+// at once (each call locks what it touches; see docs/EMBEDDING.md).
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Process>();
+};
 
 /// `ZX_OK` for `Ok`, the error status otherwise.
 fn status(result: ZxResult) -> zx_status_t {

@@ -9,7 +9,7 @@
 //! as a 32-bit register read would be; 64-bit arguments are taken whole. Unused
 //! words are ignored.
 
-use crate::signature::{Arg::*, Extent::*, IntoStatus, OptionWord::*, ValueKind::*, Word::*};
+use crate::signature::{Arg::*, Extent::*, IntoRegister, OptionWord::*, ValueKind::*, Word::*};
 use crate::signature::{Param, Syscall};
 use crate::Process;
 use fuchsia_zircon_types::*;
@@ -20,7 +20,7 @@ macro_rules! syscalls {
     ($(
         $(#[$doc:meta])*
         $number:literal $sys:ident $name:ident ( $($param:ident : $ty:ty = $arg:expr),* $(,)? )
-            $(-> $ret:ty)?;
+            $(-> $ret:ident)?;
     )*) => {
         $( $(#[$doc])* pub const $sys: u32 = $number; )*
 
@@ -35,33 +35,53 @@ macro_rules! syscalls {
                     bits: 8 * core::mem::size_of::<$ty>() as u32,
                 }),*],
                 returns_handle: syscalls!(@handle $($ret)?),
+                returns_time: syscalls!(@time $($ret)?),
             },
         )*];
 
         impl Process {
-            /// Calls syscall `number` with `args`, as a trap handler would. Returns
-            /// the call's status (for the calls that answer a handle, the handle
-            /// value, which is positive).
+            /// Calls syscall `number` with `args`, as a trap handler would, and
+            /// answers the 64-bit register it would return: the call's status
+            /// (sign-extended), the handle value for the calls that answer a
+            /// handle, the time for `zx_clock_get_monotonic`.
             ///
             /// # Errors
             ///
             /// `ZX_ERR_BAD_SYSCALL` for a number that names no call; otherwise
             /// whatever the call returns.
             #[allow(clippy::unnecessary_cast)]
-            pub fn dispatch(&self, number: u32, args: [usize; 8]) -> zx_status_t {
+            pub fn dispatch_wide(&self, number: u32, args: [usize; 8]) -> i64 {
                 // Function arguments are evaluated left to right, so each
                 // parameter takes the next word.
                 let mut words = args.into_iter();
                 let mut next = move || words.next().unwrap_or(0);
                 match number {
-                    $($sys => self.$name($(next() as $ty),*).into_status(),)*
-                    _ => ZX_ERR_BAD_SYSCALL,
+                    $($sys => self.$name($(next() as $ty),*).into_register(),)*
+                    _ => ZX_ERR_BAD_SYSCALL as i64,
                 }
+            }
+
+            /// [`dispatch_wide`](Self::dispatch_wide) as a status: the same value
+            /// for every call that answers a status or a handle. The one answer
+            /// that does not fit, `zx_clock_get_monotonic`'s time, is clamped to
+            /// `i32::MAX` (take it from `dispatch_wide`).
+            ///
+            /// # Errors
+            ///
+            /// `ZX_ERR_BAD_SYSCALL` for a number that names no call; otherwise
+            /// whatever the call returns.
+            pub fn dispatch(&self, number: u32, args: [usize; 8]) -> zx_status_t {
+                let wide = self.dispatch_wide(number, args);
+                wide.clamp(i32::MIN as i64, i32::MAX as i64) as zx_status_t
             }
         }
     };
     (@handle) => { false };
-    (@handle $ret:ty) => { true };
+    (@handle zx_handle_t) => { true };
+    (@handle zx_time_t) => { false };
+    (@time) => { false };
+    (@time zx_handle_t) => { false };
+    (@time zx_time_t) => { true };
 }
 
 // The entries below look alike by design: each is one call's declaration, the single
@@ -276,13 +296,31 @@ syscalls! {
         vmex: u32 = Handle(ZX_OBJ_TYPE_RESOURCE),
         out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
     );
+    /// `zx_port_create(options, out)`.
+    34 SYS_PORT_CREATE zx_port_create(
+        options: u32 = Options(PortCreate),
+        out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_PORT)),
+    );
+    /// `zx_port_wait(port, deadline, packet)`.
+    35 SYS_PORT_WAIT zx_port_wait(
+        port: u32 = Handle(ZX_OBJ_TYPE_PORT),
+        deadline: i64 = Value(Deadline),
+        packet: usize = Out(Fixed(core::mem::size_of::<zx_port_packet_t>())),
+    );
+    /// `zx_port_queue(port, packet)`.
+    36 SYS_PORT_QUEUE zx_port_queue(
+        port: u32 = Handle(ZX_OBJ_TYPE_PORT),
+        packet: usize = In(Fixed(core::mem::size_of::<zx_port_packet_t>())),
+    );
+    /// `zx_clock_get_monotonic()`: answers the time in nanoseconds.
+    37 SYS_CLOCK_GET_MONOTONIC zx_clock_get_monotonic() -> zx_time_t;
     /// `zx_pager_create(options, out)`.
-    34 SYS_PAGER_CREATE zx_pager_create(
+    38 SYS_PAGER_CREATE zx_pager_create(
         options: u32 = Options(PagerCreate),
         out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_PAGER)),
     );
     /// `zx_pager_create_vmo(pager, options, port, key, size, out)`.
-    35 SYS_PAGER_CREATE_VMO zx_pager_create_vmo(
+    39 SYS_PAGER_CREATE_VMO zx_pager_create_vmo(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         options: u32 = Options(PagerCreateVmo),
         port: u32 = Handle(ZX_OBJ_TYPE_PORT),
@@ -291,12 +329,12 @@ syscalls! {
         out: usize = OutWord(NewHandle(ZX_OBJ_TYPE_VMO)),
     );
     /// `zx_pager_detach_vmo(pager, vmo)`.
-    36 SYS_PAGER_DETACH_VMO zx_pager_detach_vmo(
+    40 SYS_PAGER_DETACH_VMO zx_pager_detach_vmo(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
     );
     /// `zx_pager_supply_pages(pager, pager_vmo, offset, length, aux_vmo, aux_offset)`.
-    37 SYS_PAGER_SUPPLY_PAGES zx_pager_supply_pages(
+    41 SYS_PAGER_SUPPLY_PAGES zx_pager_supply_pages(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
         offset: u64 = Offset,
@@ -305,7 +343,7 @@ syscalls! {
         aux_offset: u64 = Offset,
     );
     /// `zx_pager_op_range(pager, op, pager_vmo, offset, length, data)`.
-    38 SYS_PAGER_OP_RANGE zx_pager_op_range(
+    42 SYS_PAGER_OP_RANGE zx_pager_op_range(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         op: u32 = Value(PagerOp),
         pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
@@ -315,7 +353,7 @@ syscalls! {
     );
     /// `zx_pager_query_dirty_ranges(pager, pager_vmo, offset, length, buffer,
     /// buffer_size, actual, avail)`.
-    39 SYS_PAGER_QUERY_DIRTY_RANGES zx_pager_query_dirty_ranges(
+    43 SYS_PAGER_QUERY_DIRTY_RANGES zx_pager_query_dirty_ranges(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
         offset: u64 = Offset,
@@ -326,7 +364,7 @@ syscalls! {
         avail: usize = OutWord(Count),
     );
     /// `zx_pager_query_vmo_stats(pager, pager_vmo, options, buffer, buffer_size)`.
-    40 SYS_PAGER_QUERY_VMO_STATS zx_pager_query_vmo_stats(
+    44 SYS_PAGER_QUERY_VMO_STATS zx_pager_query_vmo_stats(
         pager: u32 = Handle(ZX_OBJ_TYPE_PAGER),
         pager_vmo: u32 = Handle(ZX_OBJ_TYPE_VMO),
         options: u32 = Options(PagerStats),
@@ -372,7 +410,12 @@ mod tests {
                     assert_eq!(call.params[sizer].arg, Arg::Len, "{}.{}", call.name, p.name);
                 }
             }
-            assert_eq!(call.returns_handle, call.params.is_empty(), "{}", call.name);
+            assert_eq!(
+                call.returns_handle || call.returns_time,
+                call.params.is_empty(),
+                "{}",
+                call.name
+            );
         }
     }
 }

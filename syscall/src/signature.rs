@@ -21,6 +21,9 @@ pub struct Syscall {
     pub params: &'static [Param],
     /// Whether it answers a handle value (positive) instead of a status.
     pub returns_handle: bool,
+    /// Whether it answers a time in nanoseconds (positive, 64 bits) instead of a
+    /// status.
+    pub returns_time: bool,
 }
 
 /// One parameter of a syscall.
@@ -84,6 +87,8 @@ pub enum OptionWord {
     BtiCreate,
     /// `ZX_BTI_PERM_*`, `ZX_BTI_COMPRESS`, `ZX_BTI_CONTIGUOUS`.
     BtiPin,
+    /// `ZX_PORT_BIND_TO_INTERRUPT`.
+    PortCreate,
     /// `zx_pager_create`'s options (none defined).
     PagerCreate,
     /// `ZX_VMO_RESIZABLE`, `ZX_VMO_TRAP_DIRTY` for a pager's VMO.
@@ -109,6 +114,9 @@ pub enum ValueKind {
     CachePolicy,
     /// A `ZX_IOMMU_TYPE_*` value.
     IommuType,
+    /// An absolute deadline in nanoseconds on the monotonic clock
+    /// (`ZX_TIME_INFINITE` for none).
+    Deadline,
     /// A power-of-two alignment as its log2 (0 for the default).
     AlignLog2,
     /// A `ZX_PAGER_OP_*` code.
@@ -167,20 +175,28 @@ impl Syscall {
     }
 }
 
-/// What a syscall method returns, as `dispatch` answers it.
-pub(crate) trait IntoStatus {
-    fn into_status(self) -> i32;
+/// What a syscall method returns, as the 64-bit register `dispatch_wide` answers.
+pub(crate) trait IntoRegister {
+    fn into_register(self) -> i64;
 }
 
-impl IntoStatus for i32 {
-    fn into_status(self) -> i32 {
-        self
+/// A status, sign-extended.
+impl IntoRegister for i32 {
+    fn into_register(self) -> i64 {
+        i64::from(self)
     }
 }
 
-/// A handle value, which is positive as a status.
-impl IntoStatus for u32 {
-    fn into_status(self) -> i32 {
-        self as i32
+/// A handle value, which is positive.
+impl IntoRegister for u32 {
+    fn into_register(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+/// A time in nanoseconds.
+impl IntoRegister for i64 {
+    fn into_register(self) -> i64 {
+        self
     }
 }

@@ -11,8 +11,10 @@
 pub mod file_provider;
 pub mod syscall_gen;
 
+use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 
 use kernel_hal::{Hal, PhysAddr, PhysMem};
 use kernel_hal_unix::{UnixHal, UnixHalConfig};
@@ -40,7 +42,16 @@ pub struct TestProcess {
     /// next process once this one is gone.
     pooled: bool,
     root_resource: OnceLock<u32>,
+    /// Each thread's own scratch area, by thread, made on its first
+    /// [`TestProcess::thread_scratch`].
+    thread_scratch: Mutex<HashMap<ThreadId, usize>>,
 }
+
+// Threads share a test process as they share the process it wraps.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<TestProcess>();
+};
 
 /// A fresh process on its own unix HAL (1 GiB of physical memory, a 64 GiB address
 /// space), with [`SCRATCH_SIZE`] bytes of read-write, committed user memory at
@@ -89,26 +100,38 @@ pub fn new_process_on(hal: UnixHal) -> TestProcess {
 /// As [`new_process`], or if `hal` refuses the scratch area's frames.
 pub fn new_process_over(hal: Arc<dyn Hal>, machine: UnixHal) -> TestProcess {
     let process = Process::new(hal).expect("a new process");
-    let vmo = VmObject::new(
-        process.object().aspace().hal().clone(),
-        SCRATCH_SIZE as u64,
-        VmoOptions::empty(),
-    )
-    .expect("scratch VMO");
-    vmo.set_name(b"scratch");
-    let root = process.object().root_vmar();
-    let scratch = root
-        .map(&vmo, &MapRequest::new(0, SCRATCH_SIZE, VmPerms::READ_WRITE))
-        .expect("scratch mapping");
-    root.op_range(VmarOp::Commit, scratch, SCRATCH_SIZE, true)
-        .expect("scratch committed");
+    let scratch = scratch_area(&process, b"scratch");
     TestProcess {
         process: Some(process),
         hal: machine,
         scratch,
         pooled: false,
         root_resource: OnceLock::new(),
+        thread_scratch: Mutex::new(HashMap::new()),
     }
+}
+
+/// Maps [`SCRATCH_SIZE`] bytes of read-write memory, committed, into `process`
+/// (through the object layer: no handle is made), and returns the base.
+///
+/// # Panics
+///
+/// If the machine refuses the frames or the address range.
+fn scratch_area(process: &Process, name: &[u8]) -> usize {
+    let vmo = VmObject::new(
+        process.object().aspace().hal().clone(),
+        SCRATCH_SIZE as u64,
+        VmoOptions::empty(),
+    )
+    .expect("scratch VMO");
+    vmo.set_name(name);
+    let root = process.object().root_vmar();
+    let base = root
+        .map(&vmo, &MapRequest::new(0, SCRATCH_SIZE, VmPerms::READ_WRITE))
+        .expect("scratch mapping");
+    root.op_range(VmarOp::Commit, base, SCRATCH_SIZE, true)
+        .expect("scratch committed");
+    base
 }
 
 /// How many idle machines [`machines`] keeps.
@@ -126,9 +149,30 @@ fn machines() -> std::sync::MutexGuard<'static, Vec<UnixHal>> {
 }
 
 impl TestProcess {
-    /// Base of [`SCRATCH_SIZE`] bytes of read-write, committed user memory.
+    /// Base of [`SCRATCH_SIZE`] bytes of read-write, committed user memory. It is
+    /// one area for the whole process: threads that make calls at the same time
+    /// each take [`thread_scratch`](Self::thread_scratch) instead.
     pub fn scratch(&self) -> usize {
         self.scratch
+    }
+
+    /// Base of [`SCRATCH_SIZE`] bytes of read-write, committed user memory that
+    /// belong to the calling thread: made (and mapped) on the thread's first call,
+    /// the same address on every later one, never another thread's. Its frames
+    /// stay in use until the process is dropped.
+    ///
+    /// # Panics
+    ///
+    /// If the machine has no frames or address space left for it.
+    pub fn thread_scratch(&self) -> usize {
+        let id = std::thread::current().id();
+        let mut areas = self
+            .thread_scratch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *areas
+            .entry(id)
+            .or_insert_with(|| scratch_area(self, b"thread scratch"))
     }
 
     /// A handle to the root resource (`ZX_DEFAULT_RESOURCE_RIGHTS`), installed on

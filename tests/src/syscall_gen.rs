@@ -244,16 +244,9 @@ impl Fuzzer {
         assert_eq!(self.p.zx_pager_create(0, s), ZX_OK);
         self.learn_handle(s);
         let pager = self.handles[self.handles.len() - 1].0;
-        let port = zircon_object::ipc::Port::new(self.p.object().aspace().hal().clone());
-        let port = self
-            .p
-            .object()
-            .add_handle(zircon_object::object::Handle::new(
-                port,
-                ZX_DEFAULT_PORT_RIGHTS,
-            ))
-            .expect("room for a port handle");
-        self.handles.push((port, ZX_OBJ_TYPE_PORT));
+        assert_eq!(self.p.zx_port_create(0, s), ZX_OK);
+        self.learn_handle(s);
+        let port = self.handles[self.handles.len() - 1].0;
         let size = 4 * PAGE as u64;
         assert_eq!(
             self.p.zx_pager_create_vmo(pager, 0, port, 0, size, s),
@@ -573,6 +566,8 @@ impl Fuzzer {
                         ZX_PAGER_OP_WRITEBACK_BEGIN,
                         ZX_PAGER_OP_WRITEBACK_END,
                     ]) as usize;
+                    args[3] = rng.below(4) * PAGE;
+                    args[4] = PAGE;
                     args[5] = match args[1] as u32 {
                         ZX_PAGER_OP_FAIL => ZX_ERR_IO as i64 as usize,
                         _ => 0,
@@ -662,6 +657,12 @@ impl Fuzzer {
             SYS_VMO_CREATE => args[0] = bounded(args[0]),
             SYS_VMO_SET_SIZE => args[1] = bounded(args[1]),
             SYS_VMO_CREATE_CHILD => args[3] = bounded(args[3]),
+            // A port wait sleeps until its deadline: only ever look, or wait 10 us.
+            SYS_PORT_WAIT => {
+                let soon = self.p.zx_clock_get_monotonic() + 10_000;
+                let deadlines = [0, ZX_TIME_INFINITE_PAST, -1, soon];
+                args[1] = deadlines[args[1] % deadlines.len()] as usize;
+            }
             _ => {}
         }
         // Device memory and the device objects are never RAM: these calls give no
@@ -684,6 +685,8 @@ impl Fuzzer {
             // These two answer a handle value instead of a status.
             SYS_VMAR_ROOT_SELF => assert_eq!(status as u32, self.p.zx_vmar_root_self()),
             SYS_PROCESS_SELF => assert_eq!(status as u32, self.p.zx_process_self()),
+            // This one answers the time.
+            SYS_CLOCK_GET_MONOTONIC => assert!(status > 0),
             _ => assert!(
                 status <= 0,
                 "call {number} returned positive status {status}"

@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 use zircon_object::ipc::{PacketPayload, PageRequestCommand, PageRequestPacket, Port};
-use zircon_object::object::Handle;
 
-/// A port handle in `p`, and the port object, to serve it from another thread.
+/// A port handle in `p` (from `zx_port_create`), and the port object behind it, to
+/// serve it from another thread.
 fn port(p: &TestProcess) -> (u32, Arc<Port>) {
-    let port = Port::new(p.object().aspace().hal().clone());
-    let h = p
-        .object()
-        .add_handle(Handle::new(port.clone(), ZX_DEFAULT_PORT_RIGHTS))
-        .unwrap();
+    assert_eq!(p.zx_port_create(0, out(p, OUT3)), ZX_OK);
+    let h = read_u32(p, out(p, OUT3));
+    let (port, _) = p.object().get_object::<Port>(h, 0).unwrap();
     (h, port)
 }
 
@@ -737,4 +735,53 @@ fn decommit_and_zero_of_a_pager_backed_vmo_are_not_supported() {
         ZX_ERR_NOT_SUPPORTED
     );
     assert_eq!(vmo_read(&p, v, 0, 1), [pattern(0)]);
+}
+
+#[test]
+fn a_request_supplied_before_the_pager_reads_it_leaves_no_packet() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 2, 0);
+    thread::scope(|s| {
+        let reader = s.spawn(|| {
+            // Its own out-parameter area: the main thread uses the scratch area.
+            let buf = p.thread_scratch();
+            p.zx_vmo_read(v, buf, 0, 2 * PAGE)
+        });
+        while port.queued() == 0 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let aux = aux_with_pattern(&p, 0, 2 * PAGE);
+        assert_eq!(
+            p.zx_pager_supply_pages(pg, v, 0, 2 * PAGE as u64, aux, 0),
+            ZX_OK
+        );
+        assert_eq!(reader.join().unwrap(), ZX_OK);
+    });
+    assert_eq!(
+        port.queued(),
+        0,
+        "the answered request's packet was taken back"
+    );
+}
+
+#[test]
+fn a_pointer_store_to_a_clean_page_of_a_trap_dirty_vmo_waits_for_the_dirty_answer() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 1, ZX_VMO_TRAP_DIRTY);
+    let aux = aux_with_pattern(&p, 0, PAGE);
+    assert_eq!(
+        p.zx_pager_supply_pages(pg, v, 0, PAGE as u64, aux, 0),
+        ZX_OK
+    );
+    let a = map(&p, p.zx_vmar_root_self(), RW, 0, v, 0, PAGE);
+    let seen = thread::scope(|s| {
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        // SAFETY: `a` is a live one-page read-write mapping; the store faults, and
+        // the fault handler blocks until the pager thread answers the dirty request.
+        unsafe { ((a + 8) as *mut u8).write_volatile(0x77) };
+        server.join().unwrap()
+    });
+    assert_eq!(seen, [(7, request(PageRequestCommand::Dirty, 0, PAGE))]);
+    assert_eq!(vmo_read(&p, v, 8, 1), [0x77]);
+    assert_eq!(dirty(&p, pg, v, 0, PAGE as u64), [(0, PAGE as u64)]);
 }

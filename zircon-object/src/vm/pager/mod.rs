@@ -60,6 +60,13 @@ pub trait PageProvider: Send + Sync {
         let _ = key;
     }
 
+    /// `request`, sent earlier, was answered (supplied, dirtied, failed, or ended
+    /// by a detach or a shrink) before or after the provider saw it. A provider
+    /// that queues requests may take it back if nobody has read it yet.
+    fn answered(&self, request: PageRequest) {
+        let _ = request;
+    }
+
     /// Clean pages `[offset, offset + len)` of the VMO with key `key` were taken
     /// away to free memory; the next touch asks for them again.
     fn evicted(&self, key: u64, offset: u64, len: u64) {
@@ -122,6 +129,8 @@ pub(crate) struct Request {
     first: usize,
     end: usize,
     answer: AtomicI32,
+    /// What the provider was sent.
+    sent: PageRequest,
 }
 
 impl Request {
@@ -163,25 +172,28 @@ impl PagerPages {
     }
 
     /// Answers every request of `map` overlapping `[first, end)` for which
-    /// `done(request)` says so, with `status`. Returns whether any was answered.
+    /// `done(request)` says so, with `status`. Returns what those requests sent,
+    /// for the provider to hear they are answered.
     fn answer_where(
         map: &mut BTreeMap<usize, Arc<Request>>,
         first: usize,
         end: usize,
         status: i32,
         mut done: impl FnMut(&Request) -> bool,
-    ) -> bool {
+    ) -> Vec<PageRequest> {
         let keys: Vec<usize> = map
             .range(..end)
             .filter(|(_, r)| r.end > first && done(r))
             .map(|(&k, _)| k)
             .collect();
+        let mut answered = Vec::with_capacity(keys.len());
         for key in &keys {
             if let Some(request) = map.remove(key) {
                 request.answer(status);
+                answered.push(request.sent);
             }
         }
-        !keys.is_empty()
+        answered
     }
 
     /// Answers the read requests overlapping `[first, end)` whose pages are all
@@ -191,7 +203,7 @@ impl PagerPages {
         pages: &BTreeMap<usize, PhysAddr>,
         first: usize,
         end: usize,
-    ) -> bool {
+    ) -> Vec<PageRequest> {
         Self::answer_where(&mut self.reads, first, end, LOOK_AGAIN, |r| {
             pages.range(r.first..r.end).count() == r.end - r.first
         })
@@ -199,7 +211,7 @@ impl PagerPages {
 
     /// Answers the dirty requests overlapping `[first, end)` whose pages are all
     /// dirty now.
-    pub(crate) fn answer_dirtied(&mut self, first: usize, end: usize) -> bool {
+    pub(crate) fn answer_dirtied(&mut self, first: usize, end: usize) -> Vec<PageRequest> {
         let dirty = &self.dirty;
         Self::answer_where(&mut self.dirties, first, end, LOOK_AGAIN, |r| {
             (r.first..r.end).all(|p| dirty.get(&p) == Some(&DirtyState::Dirty))
@@ -208,10 +220,16 @@ impl PagerPages {
 
     /// Answers every request of both kinds overlapping `[first, end)` with
     /// `status`.
-    pub(crate) fn answer_all(&mut self, first: usize, end: usize, status: i32) -> bool {
-        let reads = Self::answer_where(&mut self.reads, first, end, status, |_| true);
-        let dirties = Self::answer_where(&mut self.dirties, first, end, status, |_| true);
-        reads || dirties
+    pub(crate) fn answer_all(&mut self, first: usize, end: usize, status: i32) -> Vec<PageRequest> {
+        let mut answered = Self::answer_where(&mut self.reads, first, end, status, |_| true);
+        answered.extend(Self::answer_where(
+            &mut self.dirties,
+            first,
+            end,
+            status,
+            |_| true,
+        ));
+        answered
     }
 
     /// Finds or makes the requests of kind `kind` covering the pages of
@@ -250,19 +268,21 @@ impl PagerPages {
             while last < next && missing(last) {
                 last += 1;
             }
-            let request = Arc::new(Request {
-                first: page,
-                end: last,
-                answer: AtomicI32::new(PENDING),
-            });
-            map.insert(page, request.clone());
-            wait.wait_on.push(request);
-            wait.send.push(PageRequest {
+            let sent = PageRequest {
                 key,
                 kind,
                 offset: (page << PAGE_SHIFT) as u64,
                 len: ((last - page) << PAGE_SHIFT) as u64,
+            };
+            let request = Arc::new(Request {
+                first: page,
+                end: last,
+                answer: AtomicI32::new(PENDING),
+                sent,
             });
+            map.insert(page, request.clone());
+            wait.wait_on.push(request);
+            wait.send.push(sent);
             page = last;
         }
     }

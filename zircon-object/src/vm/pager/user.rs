@@ -9,12 +9,16 @@
 //! is detached: outstanding requests fail with `ZX_ERR_BAD_STATE`, and, as in
 //! Zircon, the port gets no more packets for them (not even
 //! `ZX_PAGER_VMO_COMPLETE`). A detach through `zx_pager_detach_vmo`, or the
-//! VMO's end, sends `ZX_PAGER_VMO_COMPLETE`.
+//! VMO's end, sends `ZX_PAGER_VMO_COMPLETE`. A request answered (or failed, or
+//! ended by a detach) before the pager thread reads its packet takes the packet
+//! back, so the pager never sees a request that is already answered.
 
 use super::{PageProvider, PageRequest, PageRequestKind};
 use crate::abi::*;
 use crate::error::ZxResult;
-use crate::ipc::{PacketPayload, PageRequestCommand, PageRequestPacket, Port, PortPacket};
+use crate::ipc::{
+    KernelPacketId, PacketPayload, PageRequestCommand, PageRequestPacket, Port, PortPacket,
+};
 use crate::object::{KObjectBase, KernelObject, KernelObjectExt};
 use crate::sync::Mutex;
 use crate::vm::{VmObject, VmoOptions};
@@ -49,24 +53,32 @@ pub struct PortProvider {
     port: Weak<Port>,
     /// Set when the pager closed: nothing more is sent.
     closed: AtomicBool,
+    /// The packets of requests not yet answered, to take back from the port when
+    /// a request is answered before the pager reads it (as Zircon does).
+    queued: Mutex<Vec<(PageRequest, KernelPacketId)>>,
 }
 
 impl PortProvider {
-    fn send(&self, key: u64, command: PageRequestCommand, offset: u64, length: u64) {
+    fn send(
+        &self,
+        key: u64,
+        command: PageRequestCommand,
+        offset: u64,
+        length: u64,
+    ) -> Option<KernelPacketId> {
         if self.closed.load(Ordering::Acquire) {
-            return;
+            return None;
         }
-        if let Some(port) = self.port.upgrade() {
-            port.queue_kernel(PortPacket {
-                key,
-                status: 0,
-                payload: PacketPayload::PageRequest(PageRequestPacket {
-                    command,
-                    offset,
-                    length,
-                }),
-            });
-        }
+        let port = self.port.upgrade()?;
+        Some(port.queue_kernel(PortPacket {
+            key,
+            status: 0,
+            payload: PacketPayload::PageRequest(PageRequestPacket {
+                command,
+                offset,
+                length,
+            }),
+        }))
     }
 }
 
@@ -76,7 +88,22 @@ impl PageProvider for PortProvider {
             PageRequestKind::Read => PageRequestCommand::Read,
             PageRequestKind::Dirty => PageRequestCommand::Dirty,
         };
-        self.send(request.key, command, request.offset, request.len);
+        if let Some(id) = self.send(request.key, command, request.offset, request.len) {
+            self.queued.lock().push((request, id));
+        }
+    }
+
+    fn answered(&self, request: PageRequest) {
+        let id = {
+            let mut queued = self.queued.lock();
+            let Some(at) = queued.iter().position(|(r, _)| *r == request) else {
+                return;
+            };
+            queued.swap_remove(at).1
+        };
+        if let Some(port) = self.port.upgrade() {
+            port.cancel_kernel(id);
+        }
     }
 
     fn detached(&self, key: u64) {
@@ -112,6 +139,7 @@ impl Pager {
         let provider = Arc::new(PortProvider {
             port: Arc::downgrade(port),
             closed: AtomicBool::new(false),
+            queued: Mutex::new(Vec::new()),
         });
         let vmo = VmObject::new_paged(self.hal.clone(), size, options, provider.clone(), key)?;
         let mut vmos = self.vmos.lock();

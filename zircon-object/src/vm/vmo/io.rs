@@ -170,12 +170,10 @@ impl VmObject {
                     .map_err(hal_error)?;
             }
         }
-        let wake = VmObject::pager_resized(&mut inner, old, rounded);
+        let answered = VmObject::pager_resized(&mut inner, old, rounded);
         drop(inner);
         removed.release(&*self.hal);
-        if wake {
-            self.pager_wake();
-        }
+        self.pager_answered(answered);
         Ok(())
     }
 

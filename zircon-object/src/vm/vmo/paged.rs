@@ -5,7 +5,8 @@ use super::*;
 use crate::error::{hal_error, ZxError};
 use crate::sync::Signal;
 use crate::vm::pager::{
-    DirtyState, PageProvider, PageRequestKind, PagerLink, PagerPages, PagerParent, PagerWait,
+    DirtyState, PageProvider, PageRequest, PageRequestKind, PagerLink, PagerPages, PagerParent,
+    PagerWait,
 };
 use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -399,14 +400,15 @@ impl VmObject {
         }
         self.touch_pages(&mut mine, first, end);
         let VmoInner { pages, pager, .. } = &mut *mine;
-        if let Some(state) = pager.as_mut() {
-            state.answer_supplied(pages, first, end);
-        }
+        let answered = match pager.as_mut() {
+            Some(state) => state.answer_supplied(pages, first, end),
+            None => Vec::new(),
+        };
         drop(theirs);
         drop(mine);
         drop(aux_mappings);
         free_frames(&*self.hal, unused);
-        self.pager_notify();
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -444,12 +446,10 @@ impl VmObject {
         let (first, end) = exact_pages(offset, len, inner.size)?;
         let answered = match inner.pager.as_mut() {
             Some(state) => state.answer_all(first, end, status.raw()),
-            None => false,
+            None => Vec::new(),
         };
         drop(inner);
-        if answered {
-            self.pager_notify();
-        }
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -487,9 +487,7 @@ impl VmObject {
         let answered = state.answer_dirtied(first, end);
         inner.unprotect(newly);
         drop(inner);
-        if answered {
-            self.pager_notify();
-        }
+        self.pager_answered(answered);
         Ok(())
     }
 
@@ -622,9 +620,10 @@ impl VmObject {
             return Ok(());
         }
         state.detached = true;
-        state.answer_all(0, usize::MAX, ZX_ERR_BAD_STATE.raw());
+        let answered = state.answer_all(0, usize::MAX, ZX_ERR_BAD_STATE.raw());
         drop(inner);
         self.pager_notify();
+        self.pager_answered(answered);
         link.provider.detached(link.key);
         Ok(())
     }
@@ -668,24 +667,34 @@ impl VmObject {
     /// After a resize of a pager-backed VMO from `old` to `new` bytes (under its
     /// lock as `inner`): the dirty states past the end go, requests past it are
     /// answered (their waiters look again), and the VMO counts as modified.
-    /// Returns whether a waiter must be woken.
-    pub(super) fn pager_resized(inner: &mut VmoInner, old: usize, new: usize) -> bool {
+    /// Returns the requests answered, for
+    /// [`pager_answered`](Self::pager_answered) once the lock is released.
+    pub(super) fn pager_resized(inner: &mut VmoInner, old: usize, new: usize) -> Vec<PageRequest> {
         let Some(state) = inner.pager.as_mut() else {
-            return false;
+            return Vec::new();
         };
         state.modified = true;
         if new >= old {
-            return false;
+            return Vec::new();
         }
         let end = new >> PAGE_SHIFT;
         state.dirty.split_off(&end);
         state.answer_all(end, usize::MAX, crate::vm::pager::LOOK_AGAIN)
     }
 
-    /// Wakes this VMO's waiters after [`pager_resized`](Self::pager_resized)
-    /// asked for it, with no lock held.
-    pub(super) fn pager_wake(&self) {
+    /// With no lock held, after requests were answered: wakes their waiters and
+    /// tells the provider of each.
+    pub(super) fn pager_answered(&self, answered: Vec<PageRequest>) {
+        let Some(link) = &self.pager else {
+            return;
+        };
+        if answered.is_empty() {
+            return;
+        }
         self.pager_notify();
+        for request in answered {
+            link.provider.answered(request);
+        }
     }
 }
 
