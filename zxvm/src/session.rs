@@ -193,16 +193,14 @@ impl Session {
     /// process holds a handle to. This looks at the VMO objects themselves (a
     /// tool's privilege): no syscall reports a page's pager state.
     fn describe_pager_pages(&self, entries: &mut [MapEntry]) {
-        let vmos: Vec<Arc<VmObject>> = {
-            let table = self.process.object().handles();
-            let values: Vec<u32> = table.handles().map(|(&v, _)| v).collect();
-            values
-                .into_iter()
-                .filter_map(|v| table.get_object::<VmObject>(v, 0).ok())
-                .map(|(vmo, _)| vmo)
-                .filter(|vmo| vmo.is_pager_backed())
-                .collect()
-        };
+        let vmos: Vec<Arc<VmObject>> = self
+            .process
+            .object()
+            .handles()
+            .handles()
+            .filter_map(|(_, handle)| handle.object.clone().downcast::<VmObject>())
+            .filter(|vmo| vmo.is_pager_backed())
+            .collect();
         if vmos.is_empty() {
             return;
         }
