@@ -24,6 +24,7 @@ pub mod held;
 use alloc::boxed::Box;
 use alloc::sync::Weak;
 use alloc::vec::Vec;
+use core::any::Any;
 use core::fmt;
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
@@ -620,6 +621,15 @@ pub trait Hal: PhysMem {
     /// default `wait_word` spins and sees the change by itself.
     fn wake_word(&self, word: &AtomicU32) {
         let _ = word;
+    }
+
+    /// The machine's reclaimer: what the object layer asks to free frames when a
+    /// commit finds none (zircon-object's `Reclaimer`, whose type this crate does
+    /// not know, hence `Any`). One per machine, so that VMOs on one machine never
+    /// give up pages for another. The default, `None`: nothing is reclaimed, and a
+    /// commit without a free frame fails.
+    fn reclaimer(&self) -> Option<&(dyn Any + Send + Sync)> {
+        None
     }
 }
 

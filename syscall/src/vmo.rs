@@ -5,7 +5,7 @@ use crate::{status, Process};
 use kernel_hal::CachePolicy;
 use zircon_object::abi::*;
 use zircon_object::object::{Handle, KernelObjectExt};
-use zircon_object::vm::{LockTaken, VmObject, VmoOptions};
+use zircon_object::vm::{EvictionHint, LockTaken, VmObject, VmoOptions};
 
 impl Process {
     /// Creates a paged VMO of `size` bytes (rounded up to pages), all zero, nothing
@@ -187,15 +187,15 @@ impl Process {
                     taken.keep();
                     Ok(())
                 }
-                ZX_VMO_OP_TRY_LOCK => {
-                    read_or_write().and_then(|_| vmo.lock_range(offset, size).map(LockTaken::keep))
-                }
+                ZX_VMO_OP_TRY_LOCK => read_or_write()
+                    .and_then(|_| vmo.try_lock_range(offset, size).map(LockTaken::keep)),
                 ZX_VMO_OP_UNLOCK => read_or_write().and_then(|_| vmo.unlock_range(offset, size)),
                 ZX_VMO_OP_CACHE_INVALIDATE => Err(ZX_ERR_NOT_SUPPORTED),
                 ZX_VMO_OP_CACHE_SYNC | ZX_VMO_OP_CACHE_CLEAN | ZX_VMO_OP_CACHE_CLEAN_INVALIDATE => {
                     need(ZX_RIGHT_READ).and_then(|_| vmo.cache_op(offset, size))
                 }
-                ZX_VMO_OP_DONT_NEED | ZX_VMO_OP_ALWAYS_NEED => vmo.hint(offset, size),
+                ZX_VMO_OP_DONT_NEED => vmo.hint(offset, size, EvictionHint::DontNeed),
+                ZX_VMO_OP_ALWAYS_NEED => vmo.hint(offset, size, EvictionHint::AlwaysNeed),
                 _ => Err(ZX_ERR_INVALID_ARGS),
             }
         })())

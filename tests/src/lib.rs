@@ -5,8 +5,10 @@
 //! [`kernel_hal_unix::UnixHal`], so tests on parallel threads never share frames and
 //! each can prove that it leaked none: dropping a [`TestProcess`] checks that every
 //! frame of its machine is free again. [`syscall_gen`] draws random syscalls for the
-//! dispatch fuzz test and the cargo-fuzz target.
+//! dispatch fuzz test and the cargo-fuzz target. [`file_provider`] serves
+//! pager-backed VMOs from a host file.
 
+pub mod file_provider;
 pub mod syscall_gen;
 
 use std::collections::HashMap;

@@ -14,7 +14,8 @@
 //! owed-shootdown lock (`vm::shootdown`), then whatever the HAL takes inside its own
 //! calls. Operations on the tree send their TLB shootdown once, after the tree and
 //! VMO locks are released. A copy-on-write family's share counts are taken under a
-//! VMO's lock and hold no other lock but the HAL's. No VMO's drop takes a VMO lock. No lock is held
+//! VMO's lock and hold no other lock but the HAL's; so is the reclaim queue's lock
+//! (`vm::reclaim`), whose reclaim itself runs with no VMO lock held. No VMO's drop takes a VMO lock. No lock is held
 //! while user memory is touched through a host pointer (the object layer never does
 //! that: it reads and writes user memory through physical memory). A thread that
 //! waits for a pager (`vm::pager`) holds no lock at all while it waits.

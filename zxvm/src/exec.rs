@@ -775,6 +775,7 @@ mod tests {
                 vmo_koid: 1,
                 vmo_offset: 0,
                 committed_pages: 0,
+                pager: None,
             }),
         }
     }

@@ -42,6 +42,11 @@ pub struct MappingInfo {
     pub vmo_offset: u64,
     /// Committed pages of the VMO inside the mapped range.
     pub committed_pages: u64,
+    /// For a pager-backed VMO whose handle the process holds: one character per
+    /// mapped page, `c` supplied and clean, `d` dirty, `w` under writeback, `e`
+    /// evicted, `.` never supplied (filled in by `Session::maps`; the record
+    /// itself does not say).
+    pub pager: Option<String>,
 }
 
 /// One decoded `zx_info_maps_t` record.
@@ -76,6 +81,7 @@ impl MapEntry {
             vmo_koid: m.vmo_koid,
             vmo_offset: m.vmo_offset,
             committed_pages: m.committed_pages as u64,
+            pager: None,
         });
         MapEntry {
             name: String::from_utf8_lossy(record.name()).into_owned(),
@@ -174,6 +180,7 @@ mod tests {
                 vmo_koid: 1031,
                 vmo_offset: 0x1000,
                 committed_pages: 3,
+                pager: None,
             })
         );
         assert_eq!(e.pages(), 0x300);

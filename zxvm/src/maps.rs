@@ -1,6 +1,6 @@
 //! The address-space tree as text: one line per `ZX_INFO_PROCESS_MAPS` record,
 //! indented by depth, with base, size, permissions, name, VMO koid and committed
-//! pages.
+//! pages; under a mapping of a pager-backed VMO, a line with each page's state.
 
 use crate::fmt;
 use crate::info::{EntryKind, MapEntry};
@@ -22,6 +22,28 @@ fn tree_cell(entry: &MapEntry) -> String {
             + "~";
     }
     format!("{}{} \"{}\"", " ".repeat(indent), entry.kind.word(), name)
+}
+
+/// The most page characters a pager line shows; a longer mapping is summarized.
+const MAX_PAGE_CHARS: usize = 64;
+
+/// The line under a mapping of a pager-backed VMO: its pages' states (see
+/// [`crate::info::MappingInfo::pager`]) and how many are in each.
+fn pager_line(depth: usize, pages: &str) -> String {
+    let count = |c: char| pages.chars().filter(|&p| p == c).count();
+    let mut shown: String = pages.chars().take(MAX_PAGE_CHARS).collect();
+    if pages.chars().count() > MAX_PAGE_CHARS {
+        shown.push('~');
+    }
+    format!(
+        "{}  pager pages {shown}  ({} clean, {} dirty, {} writeback, {} evicted, {} never supplied)\n",
+        " ".repeat(2 * depth.min(12)),
+        count('c'),
+        count('d'),
+        count('w'),
+        count('e'),
+        count('.'),
+    )
 }
 
 /// Renders the tree as aligned text lines (each ending in a newline).
@@ -55,6 +77,9 @@ pub fn render(report: &MapsReport) -> String {
         };
         out.push_str(line.trim_end());
         out.push('\n');
+        if let Some(pages) = entry.mapping.as_ref().and_then(|m| m.pager.as_ref()) {
+            out.push_str(&pager_line(entry.depth, pages));
+        }
     }
     if report.avail > report.entries.len() {
         out.push_str(&format!(
@@ -97,6 +122,7 @@ pub(crate) mod tests {
                 vmo_koid: koid,
                 vmo_offset: 0,
                 committed_pages: committed,
+                pager: None,
             }),
         };
         vec![

@@ -10,8 +10,14 @@
 //! while listing a map too long for the info buffer.
 
 use crate::info::MapEntry;
+use std::sync::Arc;
+use zircon_object::object::KernelObjectExt;
+use zircon_object::vm::{PageState, VmObject};
 use zircon_syscall::*;
 use zircon_tests::TestProcess;
+
+/// The page size, for walking a mapping's pages.
+const PAGE: u64 = 4096;
 
 /// Offset of the out-parameter slots in the scratch area.
 const OUT_OFFSET: usize = 0;
@@ -173,12 +179,53 @@ impl Session {
     /// The status of `zx_object_get_info` or of reading the records back.
     pub fn maps(&self) -> Result<MapsReport, i32> {
         let (entries, avail) = self.maps_into(self.info_addr(), INFO_SIZE)?;
-        if avail <= entries.len() {
-            return Ok(MapsReport { entries, avail });
+        let mut report = if avail <= entries.len() {
+            MapsReport { entries, avail }
+        } else {
+            self.maps_in_temporary_buffer(avail)
+                .unwrap_or(MapsReport { entries, avail })
+        };
+        self.describe_pager_pages(&mut report.entries);
+        Ok(report)
+    }
+
+    /// Fills in [`MappingInfo::pager`](crate::info::MappingInfo::pager) for the mappings of pager-backed VMOs the
+    /// process holds a handle to. This looks at the VMO objects themselves (a
+    /// tool's privilege): no syscall reports a page's pager state.
+    fn describe_pager_pages(&self, entries: &mut [MapEntry]) {
+        let vmos: Vec<Arc<VmObject>> = self
+            .process
+            .object()
+            .handles()
+            .handles()
+            .filter_map(|(_, handle)| handle.object.clone().downcast::<VmObject>())
+            .filter(|vmo| vmo.is_pager_backed())
+            .collect();
+        if vmos.is_empty() {
+            return;
         }
-        Ok(self
-            .maps_in_temporary_buffer(avail)
-            .unwrap_or(MapsReport { entries, avail }))
+        for mapping in entries.iter_mut().filter_map(|e| {
+            let size = e.size;
+            e.mapping.as_mut().map(|m| (m, size))
+        }) {
+            let (info, size) = mapping;
+            let Some(vmo) = vmos.iter().find(|v| v.koid() == info.vmo_koid) else {
+                continue;
+            };
+            let pages = (0..size / PAGE)
+                .map(|i| {
+                    let offset = info.vmo_offset + i * PAGE;
+                    match vmo.page_state(offset) {
+                        Some(PageState::Clean) => 'c',
+                        Some(PageState::Dirty) => 'd',
+                        Some(PageState::Writeback) => 'w',
+                        _ if vmo.is_evicted(offset) => 'e',
+                        _ => '.',
+                    }
+                })
+                .collect();
+            info.pager = Some(pages);
+        }
     }
 
     /// One `ZX_INFO_PROCESS_MAPS` query into `size` bytes at `buffer`: the records
@@ -228,5 +275,68 @@ impl Session {
         }
         p.zx_handle_close(vmo);
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zircon_object::object::Handle;
+    use zircon_object::vm::pager::{PageProvider, PageRequest, PageRequestKind};
+    use zircon_object::vm::VmoOptions;
+
+    /// Supplies zeros at once, from the request's own call.
+    struct Zeros;
+
+    impl PageProvider for Zeros {
+        fn page_request(&self, vmo: &Arc<VmObject>, request: PageRequest) {
+            let (offset, len) = (request.offset, request.len);
+            match request.kind {
+                PageRequestKind::Read => vmo.supply_bytes(offset, &vec![0; len as usize]),
+                PageRequestKind::Dirty => vmo.dirty_pages(offset, len),
+            }
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn maps_shows_which_pages_of_a_pager_backed_vmo_are_supplied_and_dirty() {
+        let session = Session::new();
+        let p = session.process();
+        let hal = p.object().aspace().hal().clone();
+        let vmo =
+            VmObject::new_paged(hal, 4 * PAGE, VmoOptions::empty(), Arc::new(Zeros), 7).unwrap();
+        let rights = ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP;
+        let handle = p
+            .object()
+            .add_handle(Handle::new(vmo.clone(), rights))
+            .unwrap();
+        let rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_ALLOW_FAULTS;
+        let out = session.out_addr(0);
+        let root = p.zx_vmar_root_self();
+        assert_eq!(
+            p.zx_vmar_map(root, rw, 0, handle, 0, 4 * PAGE as usize, out),
+            ZX_OK
+        );
+        let at = session.read_out(0, 8).unwrap() as usize;
+        p.read_memory(at + PAGE as usize, &mut [0u8; 1]).unwrap();
+        p.write_memory(at + 2 * PAGE as usize, &[1]).unwrap();
+
+        let report = session.maps().unwrap();
+        let entry = report
+            .entries
+            .iter()
+            .find(|e| e.mapping.as_ref().is_some_and(|m| m.vmo_koid == vmo.koid()))
+            .unwrap();
+        assert_eq!(
+            entry.mapping.as_ref().unwrap().pager.as_deref(),
+            Some(".cd.")
+        );
+        let text = crate::maps::render(&report);
+        assert!(text.contains(
+            "pager pages .cd.  (1 clean, 1 dirty, 0 writeback, 0 evicted, 2 never supplied)"
+        ));
+        // Other mappings (the scratch area) get no pager line.
+        assert_eq!(text.matches("pager pages").count(), 1);
     }
 }

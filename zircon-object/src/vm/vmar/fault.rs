@@ -7,7 +7,9 @@ use crate::abi::*;
 use crate::error::ZxResult;
 use crate::vm::mapping::VmMapping;
 use crate::vm::pager::PagerWait;
+use crate::vm::reclaim::retry;
 use crate::vm::request::VmarOp;
+use crate::vm::vmo::EvictionHint;
 use crate::vm::VmObject;
 use alloc::sync::Arc;
 use core::ops::ControlFlow;
@@ -33,7 +35,10 @@ impl AddressSpace {
             let wait = {
                 let state = self.state.lock();
                 let mapping = state.lookup(ROOT_ID, vaddr).ok_or(ZX_ERR_NOT_FOUND)?;
-                mapping.fault(self.page_table(), vaddr, access, self.zero_frame())?
+                // Reclaim runs inside the tree lock but outside every VMO lock.
+                retry(&**self.hal(), 1, || {
+                    mapping.fault(self.page_table(), vaddr, access, self.zero_frame())
+                })?
             };
             match wait {
                 None => return Ok(()),
@@ -341,13 +346,25 @@ impl VmAddressRegion {
                 mapping.map_committed(pt, lo, hi)
             }
             VmarOp::Decommit => mapping.vmo().decommit(offset, len),
-            VmarOp::MapRange | VmarOp::AlwaysNeed | VmarOp::Prefetch => {
+            VmarOp::AlwaysNeed => {
+                hint_inside(mapping.vmo(), offset, len, EvictionHint::AlwaysNeed)?;
                 mapping.map_committed(pt, lo, hi)
             }
-            VmarOp::DontNeed => Ok(()),
+            VmarOp::MapRange | VmarOp::Prefetch => mapping.map_committed(pt, lo, hi),
+            VmarOp::DontNeed => hint_inside(mapping.vmo(), offset, len, EvictionHint::DontNeed),
         };
         done.map(|()| None)
     }
+}
+
+/// Gives `vmo` an eviction hint for the part of `[offset, offset + len)` inside
+/// it: a mapping may run past its VMO's end, and the hint is no error there.
+fn hint_inside(vmo: &VmObject, offset: u64, len: u64, hint: EvictionHint) -> ZxResult {
+    let inside = len.min((vmo.size() as u64).saturating_sub(offset));
+    if inside == 0 {
+        return Ok(());
+    }
+    vmo.hint(offset, inside, hint)
 }
 
 /// A piece of an op range: `(mapping, lo, hi, nested)`, or `None` for a part of

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::error::hal_error;
+use crate::vm::reclaim::{pages_for, retry};
 use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
 /// A run of bytes of one VMO: `(offset from the copy's start, first frame byte or
@@ -38,6 +39,13 @@ impl VmObject {
         src_offset: u64,
         len: usize,
     ) -> ZxResult {
+        let pages = pages_for(len as u64);
+        retry(&*self.hal, pages, || {
+            self.copy_once(offset, src, src_offset, len)
+        })
+    }
+
+    fn copy_once(&self, offset: u64, src: &VmObject, src_offset: u64, len: usize) -> ZxResult {
         self.inner.lock().check_io(offset, len, false)?;
         src.inner.lock().check_io(src_offset, len, false)?;
         let (dst, offset) = self.page_holder(offset);

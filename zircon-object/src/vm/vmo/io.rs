@@ -3,6 +3,7 @@
 use super::*;
 use crate::abi::*;
 use crate::error::{hal_error, ZxResult};
+use crate::vm::reclaim::{pages_for, retry};
 use kernel_hal::{PAGE_SHIFT, PAGE_SIZE};
 
 impl VmObject {
@@ -83,6 +84,11 @@ impl VmObject {
     }
 
     pub(super) fn write_bytes(&self, offset: u64, buf: &[u8], byte_io: bool) -> ZxResult {
+        let pages = pages_for(buf.len() as u64);
+        retry(&*self.hal, pages, || self.write_once(offset, buf, byte_io))
+    }
+
+    fn write_once(&self, offset: u64, buf: &[u8], byte_io: bool) -> ZxResult {
         if let Some(slice) = &self.slice {
             self.inner.lock().check_io(offset, buf.len(), byte_io)?;
             return slice

@@ -1,6 +1,8 @@
 //! Paged virtual memory objects.
 
 mod copy;
+mod discard;
+mod evict;
 mod io;
 mod paged;
 mod pages;
@@ -8,6 +10,7 @@ mod physical;
 mod pin;
 mod range;
 
+pub use evict::EvictionHint;
 pub use paged::{PageState, PAGER_FAILURE_STATUSES};
 pub use range::LockTaken;
 
@@ -195,6 +198,13 @@ pub(crate) struct VmoInner {
     pub(crate) zero_mapped: BTreeSet<usize>,
     /// Whether a discardable VMO is locked (`ZX_VMO_OP_LOCK`).
     locked: bool,
+    /// Whether reclaim has discarded this VMO's pages since it was last locked
+    /// (the next LOCK reports it, TRY_LOCK refuses), and when it was last unlocked
+    /// (a tick of its machine's reclaimer: the oldest unlock is discarded first).
+    pub(crate) discard: discard::DiscardState,
+    /// A pager-backed VMO's pages in its machine's reclaim queue, and the hints
+    /// that steer their eviction.
+    pub(crate) evict: evict::EvictState,
     /// Committed pages whose frame may be held by a relative too. They are mapped
     /// read-only; a write first gives this VMO a private copy (or the frame itself,
     /// when no relative holds it any more).
@@ -274,12 +284,16 @@ impl VmObject {
     /// `ZX_ERR_OUT_OF_RANGE`: the rounded size overflows or exceeds [`MAX_VMO_SIZE`].
     pub fn new(hal: Arc<dyn Hal>, size: u64, options: VmoOptions) -> ZxResult<Arc<VmObject>> {
         let rounded = vmo_size_for(size)?;
-        Ok(Arc::new(VmObject::build(
+        let vmo = Arc::new(VmObject::build(
             hal,
             options.contains(VmoOptions::RESIZABLE),
             options.contains(VmoOptions::DISCARDABLE),
             VmoInner::new(rounded, size),
-        )))
+        ));
+        if vmo.discardable {
+            vmo.enter_reclaim();
+        }
+        Ok(vmo)
     }
 
     /// A root VMO (no parent, not a slice, no COW relation) around `inner`.
@@ -439,11 +453,17 @@ impl VmObject {
 
 impl Drop for VmObject {
     /// Frees the frames only this VMO holds; its `link` leaves its parent's child
-    /// counts once no child of its own holds it.
+    /// counts once no child of its own holds it; its pages leave its machine's
+    /// reclaim queue.
     /// Takes no VMO lock (a slice may be dropped while its root's lock is held) and
-    /// no lock but its family's share counts.
+    /// no lock but its family's share counts and the reclaim queue's.
     fn drop(&mut self) {
         let inner = self.inner.get_mut();
+        if !inner.evict.queued.is_empty() {
+            if let Some(reclaimer) = crate::vm::reclaim::reclaimer_of(&*self.hal) {
+                reclaimer.forget(&inner.evict.queued);
+            }
+        }
         let pages = core::mem::take(&mut inner.pages);
         if !inner.physical {
             let frames = inner.frames_to_free(pages);

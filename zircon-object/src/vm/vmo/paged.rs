@@ -148,7 +148,11 @@ impl VmObject {
         write: bool,
     ) -> ZxResult<Option<PagerWait>> {
         if let Some(link) = &self.pager {
-            return self.prepare_own(link, inner, first, end, write);
+            let wait = self.prepare_own(link, inner, first, end, write)?;
+            if wait.is_none() {
+                self.touch_pages(inner, first, end);
+            }
+            return Ok(wait);
         }
         if inner.pager_parent.is_some() {
             return self.prepare_from_parent(inner, first, end);
@@ -326,6 +330,12 @@ impl VmObject {
     ///
     /// On failure nothing has moved.
     pub fn supply_pages(&self, offset: u64, len: u64, aux: &VmObject, aux_offset: u64) -> ZxResult {
+        crate::vm::reclaim::retry(&*self.hal, crate::vm::reclaim::pages_for(len), || {
+            self.supply_once(offset, len, aux, aux_offset)
+        })
+    }
+
+    fn supply_once(&self, offset: u64, len: u64, aux: &VmObject, aux_offset: u64) -> ZxResult {
         if self.pager.is_none() {
             return Err(ZX_ERR_INVALID_ARGS);
         }
@@ -409,6 +419,7 @@ impl VmObject {
             };
             mine.pages.insert(first + i, frame);
         }
+        self.touch_pages(&mut mine, first, end);
         let VmoInner { pages, pager, .. } = &mut *mine;
         let answered = match pager.as_mut() {
             Some(state) => state.answer_supplied(pages, first, end),
@@ -551,6 +562,12 @@ impl VmObject {
                 Some(to) => state.dirty.insert(page, to),
                 None => state.dirty.remove(&page),
             };
+        }
+        // Pages made clean may be evicted again: back at the young end.
+        if to.is_none() {
+            for &page in &changed {
+                self.touch_pages(&mut inner, page, page + 1);
+            }
         }
         // Pages leaving Dirty lose their writable translations, so that the next
         // write is seen.

@@ -23,6 +23,8 @@ impl VmoInner {
             mappings: BTreeMap::new(),
             zero_mapped: BTreeSet::new(),
             locked: false,
+            discard: Default::default(),
+            evict: Default::default(),
             shared: BTreeSet::new(),
             family: None,
             slices: Vec::new(),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::{hal_error, ZxResult};
+use crate::vm::reclaim::{pages_for, retry};
 
 impl VmObject {
     /// Creates a VMO of `size` bytes (page-aligned, not 0) backed by one physically
@@ -24,9 +25,10 @@ impl VmObject {
         }
         let size = vmo_size_for(size)?;
         let count = size >> PAGE_SHIFT;
-        let start = hal
-            .alloc_contiguous(count, align_log2 as usize)
-            .map_err(|_| ZX_ERR_NO_MEMORY)?;
+        let start = retry(&*hal, count, || {
+            hal.alloc_contiguous(count, align_log2 as usize)
+                .map_err(|_| ZX_ERR_NO_MEMORY)
+        })?;
         if let Err(err) = hal.zero(start, size) {
             invariant(hal.free_frames(start, count), "free a fresh run");
             return Err(hal_error(err));
@@ -59,6 +61,10 @@ impl VmObject {
     /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
     ///   pager-backed VMO's absent pages are asked for, and the pin blocks.
     pub fn pin(&self, offset: u64, len: u64) -> ZxResult<Vec<PhysAddr>> {
+        retry(&*self.hal, pages_for(len), || self.pin_once(offset, len))
+    }
+
+    fn pin_once(&self, offset: u64, len: u64) -> ZxResult<Vec<PhysAddr>> {
         let page = PAGE_SIZE as u64;
         if offset % page != 0 || len % page != 0 || len == 0 {
             return Err(ZX_ERR_INVALID_ARGS);

@@ -4,6 +4,7 @@
 use super::*;
 use crate::abi::*;
 use crate::error::ZxResult;
+use crate::vm::reclaim::{pages_for, retry};
 use alloc::sync::Weak;
 use kernel_hal::{CachePolicy, PAGE_SHIFT, PAGE_SIZE};
 
@@ -18,10 +19,15 @@ impl VmObject {
     ///   Zircon's physical VMOs have no commit).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_NO_MEMORY`: out of frames; nothing new stays committed (pages
-    ///   already made private stay private).
+    ///   already made private stay private), once the machine's reclaimer
+    ///   (`vm::reclaim`) could free nothing more.
     /// - A pager's failure status, or `ZX_ERR_BAD_STATE` from a detached VMO: a
     ///   pager-backed VMO's absent pages are asked for, and the commit blocks.
     pub fn commit(&self, offset: u64, len: u64) -> ZxResult {
+        retry(&*self.hal, pages_for(len), || self.commit_once(offset, len))
+    }
+
+    fn commit_once(&self, offset: u64, len: u64) -> ZxResult {
         if self.is_physical() {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
@@ -122,6 +128,10 @@ impl VmObject {
     ///
     /// A slice zeroes its root's bytes.
     pub fn zero(&self, offset: u64, len: u64) -> ZxResult {
+        retry(&*self.hal, 2, || self.zero_once(offset, len))
+    }
+
+    fn zero_once(&self, offset: u64, len: u64) -> ZxResult {
         let mut inner = self.inner.lock();
         if inner.physical {
             return Err(ZX_ERR_NOT_SUPPORTED);
@@ -162,16 +172,6 @@ impl VmObject {
         Ok(())
     }
 
-    /// Checks an eviction hint's range (`DONT_NEED`, `ALWAYS_NEED`). Anonymous
-    /// memory is never evicted, so the hints have no other effect.
-    ///
-    /// # Errors
-    ///
-    /// `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
-    pub fn hint(&self, offset: u64, len: u64) -> ZxResult {
-        self.inner.lock().page_span(offset, len).map(|_| ())
-    }
-
     /// Checks a cache maintenance op's range; x86 caches are coherent, so the op
     /// itself does nothing.
     ///
@@ -190,17 +190,34 @@ impl VmObject {
         Ok(())
     }
 
-    /// `ZX_VMO_OP_LOCK` / `TRY_LOCK`: locks a discardable VMO over its whole range.
-    /// Pages are never discarded here, so the lock never finds anything discarded.
+    /// `ZX_VMO_OP_LOCK`: locks a discardable VMO over its whole range. If reclaim
+    /// discarded the VMO while it was unlocked, the state reports the whole VMO
+    /// as discarded (it reads as zeros) and the lock clears the mark.
     /// Returns the lock, with the state to report: it stays only once
     /// [`LockTaken::keep`] is called (a report that cannot be delivered drops it,
-    /// which puts the VMO back as it was).
+    /// which puts the VMO back as it was, discard mark included).
     ///
     /// # Errors
     ///
     /// - `ZX_ERR_NOT_SUPPORTED`: the VMO is not discardable.
     /// - `ZX_ERR_OUT_OF_RANGE`: the range is not exactly the whole VMO.
     pub fn lock_range(&self, offset: u64, len: u64) -> ZxResult<LockTaken<'_>> {
+        self.take_lock(offset, len, false)
+    }
+
+    /// `ZX_VMO_OP_TRY_LOCK`: as [`lock_range`](Self::lock_range), but a VMO that
+    /// reclaim has discarded is not locked.
+    ///
+    /// # Errors
+    ///
+    /// - `ZX_ERR_NOT_SUPPORTED`: the VMO is not discardable.
+    /// - `ZX_ERR_OUT_OF_RANGE`: the range is not exactly the whole VMO.
+    /// - `ZX_ERR_UNAVAILABLE`: the VMO has been discarded (it stays unlocked).
+    pub fn try_lock_range(&self, offset: u64, len: u64) -> ZxResult<LockTaken<'_>> {
+        self.take_lock(offset, len, true)
+    }
+
+    fn take_lock(&self, offset: u64, len: u64, try_only: bool) -> ZxResult<LockTaken<'_>> {
         if !self.discardable {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
@@ -208,6 +225,11 @@ impl VmObject {
         if offset != 0 || len != inner.size as u64 {
             return Err(ZX_ERR_OUT_OF_RANGE);
         }
+        let was_discarded = inner.discard.discarded;
+        if try_only && was_discarded {
+            return Err(ZX_ERR_UNAVAILABLE);
+        }
+        inner.discard.discarded = false;
         let was_locked = core::mem::replace(&mut inner.locked, true);
         Ok(LockTaken {
             vmo: self,
@@ -215,9 +237,10 @@ impl VmObject {
                 offset,
                 size: len,
                 discarded_offset: 0,
-                discarded_size: 0,
+                discarded_size: if was_discarded { len } else { 0 },
             },
             was_locked,
+            was_discarded,
             kept: false,
         })
     }
@@ -241,6 +264,7 @@ impl VmObject {
             return Err(ZX_ERR_BAD_STATE);
         }
         inner.locked = false;
+        self.note_unlock(&mut inner);
         Ok(())
     }
 
@@ -295,6 +319,7 @@ pub struct LockTaken<'a> {
     vmo: &'a VmObject,
     state: zx_vmo_lock_state_t,
     was_locked: bool,
+    was_discarded: bool,
     kept: bool,
 }
 
@@ -312,8 +337,10 @@ impl LockTaken<'_> {
 
 impl Drop for LockTaken<'_> {
     fn drop(&mut self) {
-        if !self.kept && !self.was_locked {
-            self.vmo.inner.lock().locked = false;
+        if !self.kept {
+            let mut inner = self.vmo.inner.lock();
+            inner.locked = self.was_locked;
+            inner.discard.discarded |= self.was_discarded;
         }
     }
 }
