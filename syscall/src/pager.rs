@@ -55,9 +55,10 @@ impl Process {
         pager: zx_handle_t,
         rights: zx_rights_t,
         vmo: zx_handle_t,
+        vmo_rights: zx_rights_t,
     ) -> ZxResult<Arc<VmObject>> {
         let (pager, _) = self.inner.get_object::<Pager>(pager, rights)?;
-        let (vmo, _) = self.inner.get_object::<VmObject>(vmo, 0)?;
+        let (vmo, _) = self.inner.get_object::<VmObject>(vmo, vmo_rights)?;
         pager.check_owns(&vmo)?;
         Ok(vmo)
     }
@@ -126,11 +127,17 @@ impl Process {
     /// # Errors
     ///
     /// `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` (the pager
-    /// needs ATTACH_VMO), `ZX_ERR_INVALID_ARGS` (not the pager's VMO).
+    /// needs ATTACH_VMO and MANAGE_VMO, the VMO WRITE), `ZX_ERR_INVALID_ARGS` (not
+    /// the pager's VMO).
     pub fn zx_pager_detach_vmo(&self, pager: zx_handle_t, vmo: zx_handle_t) -> zx_status_t {
         status((|| {
-            self.pager_and_vmo(pager, ZX_RIGHT_ATTACH_VMO, vmo)?
-                .detach_pager()
+            self.pager_and_vmo(
+                pager,
+                ZX_RIGHT_ATTACH_VMO | ZX_RIGHT_MANAGE_VMO,
+                vmo,
+                ZX_RIGHT_WRITE,
+            )?
+            .detach_pager()
         })())
     }
 
@@ -142,7 +149,7 @@ impl Process {
     /// # Errors
     ///
     /// In this order:
-    /// - The pager and VMO lookups (the pager needs MANAGE_VMO); then
+    /// - The pager and VMO lookups (the pager needs MANAGE_VMO, the VMO WRITE); then
     ///   `ZX_ERR_BAD_HANDLE`, `ZX_ERR_WRONG_TYPE`, `ZX_ERR_ACCESS_DENIED` for the
     ///   aux VMO (needs READ and WRITE).
     /// - `ZX_ERR_INVALID_ARGS`: `offset`, `length` or `aux_offset` unaligned.
@@ -166,7 +173,7 @@ impl Process {
         aux_offset: u64,
     ) -> zx_status_t {
         status((|| {
-            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo)?;
+            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo, ZX_RIGHT_WRITE)?;
             let (aux, _) = self
                 .inner
                 .get_object::<VmObject>(aux_vmo, ZX_RIGHT_READ | ZX_RIGHT_WRITE)?;
@@ -182,7 +189,7 @@ impl Process {
     ///
     /// # Errors
     ///
-    /// - The pager and VMO lookups (the pager needs MANAGE_VMO).
+    /// - The pager and VMO lookups (the pager needs MANAGE_VMO, the VMO WRITE).
     /// - `ZX_ERR_NOT_SUPPORTED`: an unknown `op`.
     /// - `ZX_ERR_INVALID_ARGS`: FAIL with a `data` that is not one of
     ///   `ZX_ERR_IO`, `ZX_ERR_IO_DATA_INTEGRITY`, `ZX_ERR_BAD_STATE`,
@@ -201,7 +208,7 @@ impl Process {
         data: u64,
     ) -> zx_status_t {
         status((|| {
-            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo)?;
+            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo, ZX_RIGHT_WRITE)?;
             match op {
                 ZX_PAGER_OP_FAIL => {
                     // The status comes sign-extended to 64 bits.
@@ -229,7 +236,7 @@ impl Process {
     ///
     /// # Errors
     ///
-    /// - The pager and VMO lookups (the pager needs MANAGE_VMO).
+    /// - The pager and VMO lookups (the pager needs MANAGE_VMO, the VMO READ).
     /// - `ZX_ERR_OUT_OF_RANGE`: the range overflows or runs past the end.
     /// - `ZX_ERR_INVALID_ARGS`: a bad `buffer`, `actual` or `avail`.
     #[allow(clippy::too_many_arguments)]
@@ -245,7 +252,7 @@ impl Process {
         avail: usize,
     ) -> zx_status_t {
         status((|| {
-            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo)?;
+            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo, ZX_RIGHT_READ)?;
             let page = kernel_hal::PAGE_SIZE as u64;
             let end = offset
                 .checked_add(length)
@@ -282,7 +289,7 @@ impl Process {
     ///
     /// # Errors
     ///
-    /// - The pager and VMO lookups (the pager needs MANAGE_VMO).
+    /// - The pager and VMO lookups (the pager needs MANAGE_VMO, the VMO READ).
     /// - `ZX_ERR_INVALID_ARGS`: `options` is neither 0 nor
     ///   `ZX_PAGER_RESET_VMO_STATS`, or a bad `buffer` (nothing is reset then).
     /// - `ZX_ERR_BUFFER_TOO_SMALL`: `buffer_size` is below the record's size.
@@ -295,7 +302,7 @@ impl Process {
         buffer_size: usize,
     ) -> zx_status_t {
         status((|| {
-            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo)?;
+            let vmo = self.pager_and_vmo(pager, ZX_RIGHT_MANAGE_VMO, pager_vmo, ZX_RIGHT_READ)?;
             if options & !ZX_PAGER_RESET_VMO_STATS != 0 {
                 return Err(ZX_ERR_INVALID_ARGS);
             }

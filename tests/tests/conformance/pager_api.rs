@@ -261,6 +261,58 @@ fn detach_needs_attach_vmo_on_the_pager() {
 }
 
 #[test]
+fn detach_needs_manage_vmo_on_the_pager_and_write_on_the_vmo() {
+    let p = new_process();
+    let (pg, v, port) = paged(&p, 1, 0);
+    let weak = dup(&p, pg, ZX_DEFAULT_PAGER_RIGHTS & !ZX_RIGHT_MANAGE_VMO);
+    assert_eq!(p.zx_pager_detach_vmo(weak, v), ZX_ERR_ACCESS_DENIED);
+    let read_only = dup(&p, v, ZX_DEFAULT_VMO_RIGHTS & !ZX_RIGHT_WRITE);
+    assert_eq!(p.zx_pager_detach_vmo(pg, read_only), ZX_ERR_ACCESS_DENIED);
+    // Still attached: no COMPLETE packet was sent, and a supply still lands.
+    assert!(port_is_empty(&p, port));
+    let a = aux(&p, 1, 3);
+    assert_eq!(p.zx_pager_supply_pages(pg, v, 0, P, a, 0), ZX_OK);
+}
+
+#[test]
+fn supply_and_op_range_need_write_and_the_queries_read_on_the_pager_vmo() {
+    let p = new_process();
+    let (pg, v, _) = paged(&p, 1, 0);
+    let a = aux(&p, 1, 4);
+    let read_only = dup(&p, v, ZX_DEFAULT_VMO_RIGHTS & !ZX_RIGHT_WRITE);
+    assert_eq!(
+        p.zx_pager_supply_pages(pg, read_only, 0, P, a, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+    // The refused supply moved nothing out of the aux VMO.
+    assert_eq!(committed(&p, a), P);
+    assert_eq!(
+        p.zx_pager_op_range(
+            pg,
+            ZX_PAGER_OP_FAIL,
+            read_only,
+            0,
+            P,
+            ZX_ERR_IO as i64 as u64
+        ),
+        ZX_ERR_ACCESS_DENIED
+    );
+    let write_only = dup(&p, v, ZX_DEFAULT_VMO_RIGHTS & !ZX_RIGHT_READ);
+    assert_eq!(
+        p.zx_pager_query_dirty_ranges(pg, write_only, 0, P, 0, 0, 0, 0),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_pager_query_vmo_stats(pg, write_only, 0, out(&p, BUF), 64),
+        ZX_ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        p.zx_pager_query_vmo_stats(pg, read_only, 0, out(&p, BUF), 64),
+        ZX_OK
+    );
+}
+
+#[test]
 fn detach_sends_complete_with_the_key_once_and_a_second_detach_is_ok() {
     let p = new_process();
     let (pg, v, port) = paged(&p, 1, 0);
