@@ -309,3 +309,24 @@ pub fn closed_handle(p: &TestProcess) -> u32 {
     assert_eq!(p.zx_handle_close(h), ZX_OK);
     h
 }
+
+/// Calls `zx_vmo_create_child`; returns the status and, on success, the new handle.
+pub fn child(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> (i32, Option<u32>) {
+    poison_outs(p);
+    let st = p.zx_vmo_create_child(h, options, offset, size, out(p, OUT0));
+    let v = read_u32(p, out(p, OUT0));
+    if st == ZX_OK {
+        (st, Some(v))
+    } else {
+        assert_eq!(v, POISON32, "a failed call wrote a handle");
+        (st, None)
+    }
+}
+
+/// Creates a child, asserting success.
+#[track_caller]
+pub fn make(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> u32 {
+    let (st, c) = child(p, h, options, offset, size);
+    assert_eq!(st, ZX_OK);
+    c.unwrap()
+}

@@ -12,27 +12,6 @@ const P: u64 = PAGE as u64;
 const SNAP: u32 = ZX_VMO_CHILD_SNAPSHOT;
 const SLICE: u32 = ZX_VMO_CHILD_SLICE;
 
-/// Calls `zx_vmo_create_child`; returns the status and, on success, the new handle.
-fn child(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> (i32, Option<u32>) {
-    poison_outs(p);
-    let st = p.zx_vmo_create_child(h, options, offset, size, out(p, OUT0));
-    let v = read_u32(p, out(p, OUT0));
-    if st == ZX_OK {
-        (st, Some(v))
-    } else {
-        assert_eq!(v, POISON32, "a failed call wrote a handle");
-        (st, None)
-    }
-}
-
-/// Creates a child, asserting success.
-#[track_caller]
-fn make(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> u32 {
-    let (st, c) = child(p, h, options, offset, size);
-    assert_eq!(st, ZX_OK);
-    c.unwrap()
-}
-
 /// The status of creating a child (a created child is closed again).
 fn status_of(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> i32 {
     let (st, c) = child(p, h, options, offset, size);
