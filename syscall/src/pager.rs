@@ -30,7 +30,10 @@ pub(crate) fn snapshot(
     immutable: bool,
 ) -> ZxResult<Arc<VmObject>> {
     if vmo.is_pager_backed() {
-        if kind != ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE {
+        // SNAPSHOT_MODIFIED of a pager-backed VMO, none of whose pages a clone
+        // has modified, is an AT_LEAST_ON_WRITE snapshot (Zircon's rule).
+        if kind != ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE && kind != ZX_VMO_CHILD_SNAPSHOT_MODIFIED
+        {
             return Err(ZX_ERR_NOT_SUPPORTED);
         }
         return vmo.create_pager_snapshot(offset, size, resizable, immutable);

@@ -204,8 +204,10 @@ impl Process {
     /// Creates a child of the VMO behind `handle` and writes its handle to `out`:
     /// a copy-on-write snapshot of `[offset, offset + size)` (`ZX_VMO_CHILD_SNAPSHOT`,
     /// `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE` or `ZX_VMO_CHILD_SNAPSHOT_MODIFIED`,
-    /// all true snapshots here, as Zircon makes them for VMOs without a pager; the
-    /// range may run past the parent's end, where it reads as zeros), a slice
+    /// all true snapshots here, as Zircon makes them for VMOs without a pager; of a
+    /// pager-backed VMO the last two make a snapshot that reads absent pages
+    /// through the pager; the range may run past the parent's end, where it reads
+    /// as zeros), a slice
     /// (`ZX_VMO_CHILD_SLICE`), a window onto the parent's pages, or a reference
     /// (`ZX_VMO_CHILD_REFERENCE`, offset and size 0), another VMO over all the
     /// parent's pages with the same size and content size. `ZX_VMO_CHILD_RESIZABLE`

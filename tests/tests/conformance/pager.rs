@@ -697,6 +697,35 @@ fn snapshots_of_a_pager_backed_vmo_read_through_the_pager_at_least_on_write() {
 }
 
 #[test]
+fn a_snapshot_modified_child_of_a_pager_backed_vmo_is_an_at_least_on_write_snapshot() {
+    let p = new_process();
+    let (pg, v, _, port) = paged(&p, 2, 0);
+    let size = 2 * PAGE as u64;
+    let o = out(&p, OUT2);
+    assert_eq!(
+        p.zx_vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_MODIFIED, 0, size, o),
+        ZX_OK
+    );
+    let child = read_u32(&p, o);
+    thread::scope(|s| {
+        let server = s.spawn(|| serve(&p, pg, v, &port, 1));
+        assert_eq!(try_read(&p, child, 0, 1).1, [pattern(0)]);
+        server.join().unwrap();
+    });
+    vmo_write(&p, child, 0, &[0xCC]);
+    assert_eq!(
+        vmo_read(&p, v, 0, 1),
+        [pattern(0)],
+        "the child's write is its own"
+    );
+    assert_eq!(vmo_read(&p, child, 0, 1), [0xCC]);
+    assert_eq!(
+        p.zx_vmo_create_child(child, ZX_VMO_CHILD_SNAPSHOT_MODIFIED, 0, size, o),
+        ZX_ERR_NOT_SUPPORTED
+    );
+}
+
+#[test]
 fn a_resizable_pager_vmo_drops_pages_when_shrunk_and_grows_absent_pages() {
     let p = new_process();
     let (pg, v, _, port) = paged(&p, 4, ZX_VMO_RESIZABLE);
