@@ -330,3 +330,24 @@ pub fn make(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> u3
     assert_eq!(st, ZX_OK);
     c.unwrap()
 }
+
+/// Reads the byte at user address `a` through a host pointer (on the unix backend
+/// user addresses are host addresses).
+pub fn raw_read(a: usize) -> u8 {
+    // SAFETY: callers pass an address inside a live mapping whose current protection
+    // allows reading; the unix backend serves the first touch by demand paging.
+    unsafe { (a as *const u8).read_volatile() }
+}
+
+/// Writes `v` at user address `a` through a host pointer.
+pub fn raw_write(a: usize, v: u8) {
+    // SAFETY: callers pass an address inside a live mapping whose current protection
+    // allows writing; the unix backend serves the first touch (and a store to a page
+    // shared copy-on-write) by a fault.
+    unsafe { (a as *mut u8).write_volatile(v) }
+}
+
+/// Maps all `pages` pages of `h` read-write anywhere in the root VMAR.
+pub fn map_rw(p: &TestProcess, h: u32, pages: usize) -> usize {
+    map(p, p.zx_vmar_root_self(), RW, 0, h, 0, pages * PAGE)
+}

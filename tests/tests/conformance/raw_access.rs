@@ -4,18 +4,6 @@
 
 use crate::helpers::*;
 
-fn raw_read(a: usize) -> u8 {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows reading; the unix backend serves the first touch by demand paging.
-    unsafe { (a as *const u8).read_volatile() }
-}
-
-fn raw_write(a: usize, v: u8) {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows writing; the unix backend serves the first touch by demand paging.
-    unsafe { (a as *mut u8).write_volatile(v) }
-}
-
 #[test]
 fn raw_read_of_a_never_written_page_is_zero() {
     let p = new_process();

@@ -21,24 +21,6 @@ fn status_of(p: &TestProcess, h: u32, options: u32, offset: u64, size: u64) -> i
     st
 }
 
-fn raw_read(a: usize) -> u8 {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows reading; the unix backend serves the first touch by demand paging.
-    unsafe { (a as *const u8).read_volatile() }
-}
-
-fn raw_write(a: usize, v: u8) {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows writing; the unix backend serves the first touch (and a store to a page
-    // shared copy-on-write) by a fault.
-    unsafe { (a as *mut u8).write_volatile(v) }
-}
-
-/// Maps all `pages` pages of `h` read-write anywhere in the root VMAR.
-fn map_rw(p: &TestProcess, h: u32, pages: usize) -> usize {
-    map(p, p.zx_vmar_root_self(), RW, 0, h, 0, pages * PAGE)
-}
-
 fn close(p: &TestProcess, h: u32) {
     assert_eq!(p.zx_handle_close(h), ZX_OK);
 }

@@ -36,23 +36,6 @@ fn content_size(p: &TestProcess, h: u32) -> u64 {
     read_u64(p, b)
 }
 
-fn raw_read(a: usize) -> u8 {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows reading; the unix backend serves the first touch by demand paging.
-    unsafe { (a as *const u8).read_volatile() }
-}
-
-fn raw_write(a: usize, v: u8) {
-    // SAFETY: callers pass an address inside a live mapping whose current protection
-    // allows writing; the unix backend serves the first touch by a fault.
-    unsafe { (a as *mut u8).write_volatile(v) }
-}
-
-/// Maps all `pages` pages of `h` read-write anywhere in the root VMAR.
-fn map_rw(p: &TestProcess, h: u32, pages: usize) -> usize {
-    map(p, p.zx_vmar_root_self(), RW, 0, h, 0, pages * PAGE)
-}
-
 // ---- references: contents, identity, counts ----
 
 #[test]
